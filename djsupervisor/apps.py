@@ -1,0 +1,10 @@
+"""Django app configuration for djsupervisor."""
+
+from __future__ import annotations
+
+from django.apps import AppConfig
+
+
+class DjSupervisorConfig(AppConfig):
+    name = "djsupervisor"
+    verbose_name = "supervisord integration"

@@ -1,0 +1,98 @@
+"""The control server: configure a private one, and talk to it over XML-RPC."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+import xmlrpc.client
+from dataclasses import dataclass
+from http.client import HTTPException
+from pathlib import Path
+
+from supervisor.xmlrpc import SupervisorTransport
+
+from .ini import Sections
+
+SOCKET_NAME = "supervisor.sock"
+SECRET_NAME = "secret"  # the private socket's password, kept across invocations
+SECRET_BYTES = 32  # 256 bits of randomness
+USERNAME = "djsupervisor"
+RPC_INTERFACE = "rpcinterface:supervisor"
+RPC_FACTORY = "supervisor.rpcinterface:make_main_rpcinterface"
+CONNECT_TIMEOUT = 5.0  # seconds; a live supervisord answers in milliseconds
+
+
+@dataclass(frozen=True)
+class Server:
+    """How a client reaches supervisord: its URL and optional credentials."""
+
+    url: str
+    username: str | None = None
+    password: str | None = None
+
+    def proxy(self, timeout: float = CONNECT_TIMEOUT) -> xmlrpc.client.ServerProxy:
+        """Return an XML-RPC proxy to supervisord's ``supervisor`` namespace."""
+        transport = SupervisorTransport(self.username, self.password, self.url)
+        transport.timeout = timeout
+        # The host part is ignored for unix sockets but xmlrpc.client needs one.
+        return xmlrpc.client.ServerProxy("http://127.0.0.1", transport=transport)
+
+    def state(self) -> str | None:
+        """Return supervisord's state name ('RUNNING', ...) or None if it is not up."""
+        try:
+            return self.proxy().supervisor.getState()["statename"]
+        except (OSError, socket.timeout, HTTPException, xmlrpc.client.Error):
+            return None
+
+
+def configure_control_server(sections: Sections, runtime_dir: Path) -> Server:
+    """Make sure supervisord serves XML-RPC and supervisorctl knows where.
+
+    Without a user-configured server section, add a unix socket in the private
+    runtime directory: the directory's mode keeps other users out, and a random
+    password stored beside it guards the socket itself. A user's section is
+    honoured as given.
+    """
+    sections.setdefault(RPC_INTERFACE, {}).setdefault(
+        "supervisor.rpcinterface_factory", RPC_FACTORY
+    )
+    if "unix_http_server" in sections:
+        server_section = sections["unix_http_server"]
+        url = "unix://" + server_section.get("file", "")
+    elif "inet_http_server" in sections:
+        server_section = sections["inet_http_server"]
+        host, _, port = server_section.get("port", "").rpartition(":")
+        # supervisord listens on every interface for '*' or an empty host; a
+        # client on this machine reaches it through loopback.
+        url = f"http://{host if host not in ('', '*') else '127.0.0.1'}:{port}"
+    else:
+        server_section = sections["unix_http_server"] = {
+            "file": str(runtime_dir / SOCKET_NAME),
+            "chmod": "0700",
+            "username": USERNAME,
+            "password": read_or_create_secret(runtime_dir / SECRET_NAME),
+        }
+        url = "unix://" + server_section["file"]
+    ctl = sections.setdefault("supervisorctl", {})
+    ctl.setdefault("serverurl", url)
+    for key in ("username", "password"):
+        if key in server_section:
+            ctl.setdefault(key, server_section[key])
+    return Server(ctl["serverurl"], ctl.get("username"), ctl.get("password"))
+
+
+def read_or_create_secret(path: Path) -> str:
+    """Return the password stored at ``path``, creating a random one the first time.
+
+    It must outlive one invocation: the supervisord started by one command is
+    controlled by the next.
+    """
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip()
+    secret = secrets.token_urlsafe(SECRET_BYTES)
+    with os.fdopen(fd, "w") as file:
+        file.write(secret)
+    return secret

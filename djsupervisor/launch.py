@@ -1,0 +1,153 @@
+"""Run supervisord (foreground or daemon) and supervisorctl for a built config."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from supervisor import supervisorctl
+
+from . import ini
+from .control import Server
+from .errors import ConfigError
+from .pipeline import Config
+from .stale import clear_stale_state, is_alive, read_pid
+
+START_TIMEOUT = 60.0  # seconds; supervisord answers no RPC while spawning many programs
+SHUTDOWN_TIMEOUT = 300.0  # seconds; generous, as each program may use its stopwaitsecs
+POLL_INTERVAL = 0.02  # seconds; polling the socket also wakes supervisord's 1 s loop
+LOG_TAIL_LINES = 5  # lines of supervisord's log quoted when it fails to start
+CTL_CONFIG_NAME = "supervisorctl.conf"
+FORWARDED_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR2)
+
+Reporter = Callable[[str], None]
+
+
+class NotRunning(ConfigError):
+    """No supervisord of this project answers on its control socket."""
+
+
+def supervisord_command(config: Config, *flags: str) -> list[str]:
+    """Return the command line that runs supervisord on ``config``."""
+    return [sys.executable, "-m", "supervisor.supervisord", *flags, "-c", str(config.path)]
+
+
+def prepare_start(config: Config, report: Reporter) -> None:
+    """Refuse to start twice, recover from a killed supervisord, write the config."""
+    if config.server.state() is not None:
+        raise ConfigError(
+            f"supervisord is already running for this project (at {config.server.url}); "
+            "use 'manage.py supervisor status', or 'shutdown' to stop it first"
+        )
+    orphans = clear_stale_state(config.pidfile, config.merged.sections)
+    if orphans:
+        report(
+            "supervisord of this project was killed; stopped the programs it left "
+            f"running (pids {', '.join(map(str, orphans))})"
+        )
+    config.write()
+
+
+def run_foreground(config: Config, report: Reporter) -> int:
+    """Run supervisord in the foreground until it exits; return its exit status."""
+    prepare_start(config, report)
+    process = subprocess.Popen(supervisord_command(config, "-n"))
+
+    def forward(signum: int, frame: object) -> None:
+        # A terminal's Ctrl-C reaches supervisord directly too; a second
+        # SIGINT/SIGTERM only repeats the shutdown request, which is harmless.
+        process.send_signal(signum)
+
+    previous = {sig: signal.signal(sig, forward) for sig in FORWARDED_SIGNALS}
+    try:
+        return process.wait()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def start_daemon(config: Config, report: Reporter) -> int:
+    """Start supervisord in the background; return its pid once it answers."""
+    prepare_start(config, report)
+    launcher = subprocess.run(
+        supervisord_command(config),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        check=False,
+    )
+    if launcher.returncode != 0:
+        raise ConfigError(f"supervisord could not start: {_first_error(launcher.stdout)}")
+    deadline = time.monotonic() + START_TIMEOUT
+    while time.monotonic() < deadline:
+        if config.server.state() == "RUNNING":
+            pid = read_pid(config.pidfile)
+            if pid is not None:
+                return pid
+        pid = read_pid(config.pidfile)
+        if pid is not None and not is_alive(pid):
+            break
+        time.sleep(POLL_INTERVAL)
+    raise ConfigError(
+        f"supervisord did not come up within {START_TIMEOUT:.0f} s; its log "
+        f"({config.logfile}) ends with: {_log_tail(config.logfile)}"
+    )
+
+
+def _first_error(output: str) -> str:
+    lines = [line.strip() for line in output.splitlines() if line.strip()]
+    errors = [line for line in lines if line.startswith("Error:")]
+    return (errors or lines or ["no message"])[0]
+
+
+def _log_tail(logfile: Path) -> str:
+    try:
+        lines = logfile.read_text(errors="replace").splitlines()
+    except OSError:
+        return "(no log)"
+    return " | ".join(lines[-LOG_TAIL_LINES:]) or "(empty log)"
+
+
+def ensure_running(server: Server) -> None:
+    """Raise ``NotRunning`` unless the project's supervisord answers."""
+    if server.state() is None:
+        raise NotRunning(
+            f"supervisord is not running for this project (nothing answers at "
+            f"{server.url}); start it with 'python manage.py supervisor --daemonize'"
+        )
+
+
+def run_supervisorctl(config: Config, args: Sequence[str]) -> int:
+    """Run supervisorctl in this process with ``args``; return its exit status.
+
+    No ``args`` means its interactive shell. It runs in-process because a
+    second Python start-up would double the latency of every command.
+    """
+    ensure_running(config.server)
+    ctl_config = config.runtime_dir / CTL_CONFIG_NAME
+    ctl_config.write_text(ini.dump({"supervisorctl": config.merged.sections["supervisorctl"]}))
+    try:
+        supervisorctl.main(["-c", str(ctl_config), *args])
+    except SystemExit as exit:
+        return exit.code if isinstance(exit.code, int) else 1
+    return 0
+
+
+def shutdown(config: Config) -> int:
+    """Ask supervisord to shut down and return once it has exited."""
+    pid = read_pid(config.pidfile)
+    status = run_supervisorctl(config, ["shutdown"])
+    deadline = time.monotonic() + SHUTDOWN_TIMEOUT
+    while status == 0 and pid is not None and is_alive(pid):
+        if time.monotonic() > deadline:
+            raise ConfigError(
+                f"supervisord (pid {pid}) is still stopping its programs after "
+                f"{SHUTDOWN_TIMEOUT:.0f} s; see {config.logfile}"
+            )
+        time.sleep(POLL_INTERVAL)
+    return status

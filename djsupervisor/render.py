@@ -1,0 +1,141 @@
+"""Render config files through Django's template engine."""
+
+from __future__ import annotations
+
+import contextvars
+import os
+import sys
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.template import Context, Engine, TemplateSyntaxError
+from django.template.backends.django import get_installed_libraries
+
+from .errors import ConfigError
+from .options import Options
+
+TEMPLATED_DIR = "templated"  # under the runtime directory
+
+
+@dataclass
+class Renderer:
+    """Render files with one shared context; write ``templated`` copies to ``output_dir``."""
+
+    project_dir: Path
+    output_dir: Path
+    options: Options = field(default_factory=Options)
+
+    def context(self, app_dir: Path | None = None) -> dict[str, Any]:
+        """Return the template context of SPEC section 2."""
+        return {
+            "PROJECT_DIR": str(self.project_dir),
+            "APP_DIR": str(app_dir) if app_dir else "",
+            # sys.executable, not its resolved target: inside a virtualenv it is
+            # the venv's python, which can import the project's packages.
+            "PYTHON": sys.executable,
+            "SUPERVISOR_OPTIONS": self.options.as_command_line(),
+            "settings": settings,
+            "environ": os.environ,
+        }
+
+    def render_file(self, path: Path, app_dir: Path | None = None) -> str:
+        """Return the rendered text of the file at ``path``."""
+        try:
+            source = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError(f"cannot read {path}: {exc.strerror}") from None
+        except UnicodeDecodeError as exc:
+            raise ConfigError(f"{path} is not UTF-8 text: {exc.reason}") from None
+        with _rendering(self, app_dir):
+            return render_string(source, self.context(app_dir), origin=str(path))
+
+    def templated(self, name: str, app_dir: Path | None) -> str:
+        """Render the project file ``name`` and return the path of the copy."""
+        source = Path(name)
+        if not source.is_absolute():
+            source = (app_dir or self.project_dir) / source
+        source = source.resolve()
+        if not source.is_file():
+            raise ConfigError(f"templated: {name}: no such file (looked for {source})")
+        target = self.output_dir / TEMPLATED_DIR / _relative_name(source, self.project_dir)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(self.render_file(source, app_dir), encoding="utf-8")
+        return str(target)
+
+
+def _relative_name(source: Path, project_dir: Path) -> Path:
+    """Name the rendered copy of ``source``: its path inside the project if it is there."""
+    try:
+        return source.relative_to(project_dir)
+    except ValueError:
+        return Path("_external", *source.parts[1:])
+
+
+# The ``templated`` filter cannot see the template context, so the renderer at
+# work (and the app directory of the file being rendered) is published here.
+_current: contextvars.ContextVar[tuple[Renderer, Path | None]] = contextvars.ContextVar(
+    "djsupervisor_renderer"
+)
+
+
+@contextmanager
+def _rendering(renderer: Renderer, app_dir: Path | None) -> Iterator[None]:
+    token = _current.set((renderer, app_dir))
+    try:
+        yield
+    finally:
+        _current.reset(token)
+
+
+def templated(name: str) -> str:
+    """Back the ``templated`` filter: render ``name`` with the current renderer."""
+    try:
+        renderer, app_dir = _current.get()
+    except LookupError:
+        raise ConfigError("the templated filter only works in supervisord.conf files") from None
+    # str.__str__ turns Django's SafeString into a plain str, which pathlib needs.
+    return renderer.templated(str.__str__(name), app_dir)
+
+
+@cache
+def engine() -> Engine:
+    """Return the template engine for config files.
+
+    Autoescaping is off (here and in the Context) because the output is an
+    ini file, not HTML; ``debug``
+    is on so that errors carry their line number. Template libraries of every
+    installed app can be ``{% load %}``-ed, as in the project's own templates.
+    """
+    return Engine(
+        autoescape=False,
+        debug=True,
+        libraries=get_installed_libraries(),
+        builtins=["djsupervisor.templatetags.djsupervisor"],
+    )
+
+
+def render_string(source: str, context: Mapping[str, Any], origin: str) -> str:
+    """Render template ``source``; name ``origin`` and the line in any error."""
+    try:
+        return engine().from_string(source).render(Context(dict(context), autoescape=False))
+    except ConfigError:
+        raise
+    except TemplateSyntaxError as exc:
+        raise ConfigError(f"{origin}{_line_of(exc)}: template error: {exc}") from None
+    except Exception as exc:
+        # A filter or a settings property failing while rendering is still the
+        # user's template at fault: report it against the file, not as a crash.
+        raise ConfigError(
+            f"{origin}{_line_of(exc)}: error while rendering: "
+            f"{type(exc).__name__}: {exc}"
+        ) from None
+
+
+def _line_of(exc: Exception) -> str:
+    debug = getattr(exc, "template_debug", None)
+    return f", line {debug['line']}" if debug else ""

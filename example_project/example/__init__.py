@@ -1,0 +1,3 @@
+"""Settings package of djsupervisor's example project."""
+
+from __future__ import annotations

@@ -1,0 +1,51 @@
+from __future__ import annotations
+
+import stat
+from pathlib import Path
+
+from djsupervisor.control import SECRET_BYTES, configure_control_server
+
+
+def test_private_socket_is_added_with_random_credentials(tmp_path: Path) -> None:
+    sections: dict[str, dict[str, str]] = {}
+    server = configure_control_server(sections, tmp_path)
+    socket = sections["unix_http_server"]
+    assert socket["file"] == str(tmp_path / "supervisor.sock")
+    assert socket["chmod"] == "0700"
+    # token_urlsafe(32) gives 43 characters: 256 bits of secret.
+    assert SECRET_BYTES * 8 >= 128 and len(socket["password"]) >= 43
+    assert server.url == "unix://" + socket["file"]
+    assert (server.username, server.password) == (socket["username"], socket["password"])
+    assert sections["supervisorctl"]["serverurl"] == server.url
+    assert "rpcinterface:supervisor" in sections
+
+
+def test_secret_is_kept_between_invocations_and_private(tmp_path: Path) -> None:
+    first = configure_control_server({}, tmp_path)
+    second = configure_control_server({}, tmp_path)
+    assert first.password == second.password
+    assert stat.S_IMODE((tmp_path / "secret").stat().st_mode) == 0o600
+    other = tmp_path / "other"
+    other.mkdir()
+    assert configure_control_server({}, other).password != first.password
+
+
+def test_user_unix_server_is_honoured(tmp_path: Path) -> None:
+    sections = {"unix_http_server": {"file": "/run/app.sock", "username": "u", "password": "p"}}
+    server = configure_control_server(sections, tmp_path)
+    assert sections["unix_http_server"] == {"file": "/run/app.sock", "username": "u", "password": "p"}
+    assert (server.url, server.username, server.password) == ("unix:///run/app.sock", "u", "p")
+    assert not (tmp_path / "secret").exists()
+
+
+def test_user_inet_server_fills_supervisorctl(tmp_path: Path) -> None:
+    sections = {"inet_http_server": {"port": "*:9001"}, "supervisorctl": {"prompt": "app"}}
+    server = configure_control_server(sections, tmp_path)
+    assert "unix_http_server" not in sections
+    assert sections["supervisorctl"] == {"prompt": "app", "serverurl": "http://127.0.0.1:9001"}
+    assert server.username is None
+
+
+def test_user_supervisorctl_settings_win(tmp_path: Path) -> None:
+    sections = {"inet_http_server": {"port": "127.0.0.1:9001"}, "supervisorctl": {"serverurl": "http://localhost:9001"}}
+    assert configure_control_server(sections, tmp_path).url == "http://localhost:9001"

@@ -1,0 +1,131 @@
+"""Build whole configs from files on disk, with the test apps' config files."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from django.test import override_settings
+
+from djsupervisor import ini
+from djsupervisor.errors import ConfigError
+from djsupervisor.options import Options
+from djsupervisor.pipeline import build
+
+APPS_DIR = Path(__file__).parent / "apps"
+
+
+@pytest.fixture(autouse=True)
+def runtime_base() -> Iterator[str]:
+    # Short on purpose: a unix socket path must fit in 108 bytes.
+    base = tempfile.mkdtemp(prefix="djs-")
+    with override_settings(SUPERVISOR_RUNTIME_DIR=base):
+        yield base
+    shutil.rmtree(base)
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    (tmp_path / "manage.py").write_text("")
+    return tmp_path
+
+
+def write_conf(project: Path, text: str, name: str = "supervisord.conf") -> None:
+    (project / name).write_text(text)
+
+
+def test_merge_rules_across_apps_project_and_command_line(project: Path) -> None:
+    write_conf(
+        project,
+        """
+[program:alpha_worker]
+startsecs=2          ; override one option of the app's program
+
+[program:beta_cron]
+exclude=true         ; drop the beta app's program
+
+[program:web]
+command={{ PYTHON }} manage.py runserver
+
+[program:__overrides__]
+stopsignal=INT
+""",
+    )
+    config = build(Options(project_dir=str(project), nolaunch=("web",), exclude=("alpha_cron",)))
+    sections = config.merged.sections
+    assert config.merged.programs == ["alpha_worker", "web"]
+    assert sections["program:alpha_worker"] == {
+        "directory": str(project),
+        "stopwaitsecs": "3",  # from beta's [program:__defaults__]
+        "command": f"{__import__('sys').executable} -c \"print('alpha')\" --app-dir={APPS_DIR / 'alpha'}",
+        "autostart": "true",
+        "startsecs": "2",
+        "stopsignal": "INT",
+    }
+    assert sections["program:web"]["autostart"] == "false"
+    assert config.merged.origins["program:alpha_worker"] == [
+        str(APPS_DIR / "alpha" / "management" / "supervisord.conf"),
+        str(project / "supervisord.conf"),
+    ]
+    # The text supervisord gets parses back to the same sections.
+    assert ini.parse(config.text, "out") == sections
+
+
+def test_include_brings_back_an_excluded_program(project: Path) -> None:
+    write_conf(project, "[program:beta_cron]\nexclude=true\n")
+    config = build(Options(project_dir=str(project), include=("beta_cron",)))
+    assert "beta_cron" in config.merged.programs
+
+
+def test_here_means_the_directory_of_the_file_written(project: Path) -> None:
+    write_conf(project, "[program:web]\ncommand=%(here)s/run.sh\n[include]\nfiles=conf.d/*.conf\n")
+    (project / "conf.d").mkdir()
+    (project / "conf.d" / "extra.conf").write_text("[program:extra]\ncommand=sleep 1\n")
+    sections = build(Options(project_dir=str(project))).merged.sections
+    assert sections["program:web"]["command"] == f"{project}/run.sh"
+    assert sections["include"]["files"] == f"{project}/conf.d/*.conf"
+
+
+def test_command_line_supervisord_options(project: Path) -> None:
+    write_conf(project, "[supervisord]\nlogfile=/var/log/ignored.log\n")
+    config = build(Options(project_dir=str(project), pidfile="s.pid", logfile="/tmp/s.log", daemonize=True))
+    supervisord = config.merged.sections["supervisord"]
+    assert supervisord["pidfile"].endswith("/s.pid") and supervisord["logfile"] == "/tmp/s.log"
+    assert supervisord["nodaemon"] == "false"
+
+
+def test_config_file_option_and_setting(project: Path) -> None:
+    write_conf(project, "[program:other]\ncommand=sleep 1\n", name="other.conf")
+    assert "other" in build(Options(project_dir=str(project), config_file="other.conf")).merged.programs
+    with override_settings(SUPERVISOR_CONFIG_FILE=str(project / "other.conf")):
+        assert "other" in build(Options(project_dir=str(project))).merged.programs
+
+
+def test_missing_named_config_file(project: Path) -> None:
+    with pytest.raises(ConfigError, match=r"config file .*/nope.conf does not exist"):
+        build(Options(project_dir=str(project), config_file="nope.conf"))
+
+
+def test_no_config_anywhere(project: Path) -> None:
+    with override_settings(INSTALLED_APPS=["djsupervisor"]), pytest.raises(
+        ConfigError, match=rf"no supervisord.conf in {project}; create it"
+    ):
+        build(Options(project_dir=str(project)))
+
+
+def test_bad_value_is_reported_against_the_user_file(project: Path) -> None:
+    write_conf(project, "[program:web]\ncommand=run\nautostart=maybe\n")
+    with pytest.raises(
+        ConfigError,
+        match=rf"invalid supervisord config \(from {project}/supervisord.conf\): "
+        r"not a valid boolean value: 'maybe' in section 'program:web'",
+    ):
+        build(Options(project_dir=str(project)))
+
+
+def test_missing_project_dir() -> None:
+    with pytest.raises(ConfigError, match="--project-dir /no/such/dir: no such directory"):
+        build(Options(project_dir="/no/such/dir"))
