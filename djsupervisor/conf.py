@@ -19,10 +19,11 @@ class Settings:
 
     @property
     def SUPERVISOR_RUNTIME_DIR(self) -> str | None:
-        """Directory for the control socket, pidfile, logs and rendered config.
+        """Base directory of the per-project runtime directories.
 
-        ``None`` picks a private per-project directory under ``$XDG_RUNTIME_DIR``
-        or the system temporary directory.
+        Each project gets a private (0700) directory inside it for the control
+        socket, pidfile, logs and rendered config. ``None`` means
+        ``$XDG_RUNTIME_DIR/djsupervisor`` or ``<tmp>/djsupervisor-<uid>``.
         """
         return getattr(settings, "SUPERVISOR_RUNTIME_DIR", None)
 
@@ -34,9 +35,7 @@ class Settings:
     @property
     def SUPERVISOR_AUTORELOAD_IGNORE_PATTERNS(self) -> list[str]:
         """Glob patterns of files that never trigger an autoreload."""
-        return getattr(
-            settings, "SUPERVISOR_AUTORELOAD_IGNORE_PATTERNS", [".*", "#*", "*~"]
-        )
+        return getattr(settings, "SUPERVISOR_AUTORELOAD_IGNORE_PATTERNS", [".*", "#*", "*~"])
 
 
 conf = Settings()

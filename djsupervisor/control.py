@@ -7,8 +7,9 @@ import secrets
 import socket
 import xmlrpc.client
 from dataclasses import dataclass
-from http.client import HTTPException
+from http.client import HTTPConnection, HTTPException
 from pathlib import Path
+from urllib.parse import urlparse
 
 from supervisor.xmlrpc import SupervisorTransport
 
@@ -33,8 +34,7 @@ class Server:
 
     def proxy(self, timeout: float = CONNECT_TIMEOUT) -> xmlrpc.client.ServerProxy:
         """Return an XML-RPC proxy to supervisord's ``supervisor`` namespace."""
-        transport = SupervisorTransport(self.username, self.password, self.url)
-        transport.timeout = timeout
+        transport = TimeoutTransport(self.username, self.password, self.url, timeout)
         # The host part is ignored for unix sockets but xmlrpc.client needs one.
         return xmlrpc.client.ServerProxy("http://127.0.0.1", transport=transport)
 
@@ -42,8 +42,41 @@ class Server:
         """Return supervisord's state name ('RUNNING', ...) or None if it is not up."""
         try:
             return self.proxy().supervisor.getState()["statename"]
-        except (OSError, socket.timeout, HTTPException, xmlrpc.client.Error):
+        except (TimeoutError, OSError, HTTPException, xmlrpc.client.Error):
             return None
+
+
+class UnixHTTPConnection(HTTPConnection):
+    """An HTTP connection over a unix socket that honours its timeout."""
+
+    def __init__(self, path: str, timeout: float) -> None:
+        super().__init__("localhost", timeout=timeout)
+        self.path = path
+
+    def connect(self) -> None:
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(self.timeout)
+        self.sock.connect(self.path)
+
+
+class TimeoutTransport(SupervisorTransport):
+    """supervisor's XML-RPC transport, with a timeout on every connection.
+
+    Without one, a port held by something other than supervisord (accepting
+    but never answering) would hang the command forever.
+    """
+
+    def __init__(
+        self, username: str | None, password: str | None, url: str, timeout: float
+    ) -> None:
+        super().__init__(username, password, url)
+        if url.startswith("unix://"):
+            self._get_connection = lambda: UnixHTTPConnection(url[len("unix://") :], timeout)
+        else:
+            parsed = urlparse(url)
+            self._get_connection = lambda: HTTPConnection(
+                parsed.hostname, parsed.port or 80, timeout=timeout
+            )
 
 
 def configure_control_server(sections: Sections, runtime_dir: Path) -> Server:

@@ -15,6 +15,7 @@ from . import ini
 from .control import Server
 from .errors import ConfigError
 from .pipeline import Config
+from .runtime import write_private
 from .stale import clear_stale_state, is_alive, read_pid
 
 START_TIMEOUT = 60.0  # seconds; supervisord answers no RPC while spawning many programs
@@ -130,7 +131,7 @@ def run_supervisorctl(config: Config, args: Sequence[str]) -> int:
     """
     ensure_running(config.server)
     ctl_config = config.runtime_dir / CTL_CONFIG_NAME
-    ctl_config.write_text(ini.dump({"supervisorctl": config.merged.sections["supervisorctl"]}))
+    write_private(ctl_config, ini.dump({"supervisorctl": config.merged.sections["supervisorctl"]}))
     try:
         supervisorctl.main(["-c", str(ctl_config), *args])
     except SystemExit as exit:

@@ -18,11 +18,18 @@ from .merge import Layer, Merged, apply_program_rules, merge_layers
 from .options import Options
 from .render import Renderer
 from .runtime import runtime_dir as make_runtime_dir
+from .runtime import write_private
 
 CONFIG_NAME = "supervisord.conf"  # the rendered config, in the runtime directory
 LOG_DIR = "logs"  # programs' logs, in the runtime directory
 # Sections written first in the output, so the header of getconfig reads well.
-LEADING_SECTIONS = ("supervisord", "unix_http_server", "inet_http_server", RPC_INTERFACE, "supervisorctl")
+LEADING_SECTIONS = (
+    "supervisord",
+    "unix_http_server",
+    "inet_http_server",
+    RPC_INTERFACE,
+    "supervisorctl",
+)
 
 
 @dataclass
@@ -53,9 +60,7 @@ class Config:
 
     def write(self) -> Path:
         """Write the config where supervisord will read it (owner-only) and return the path."""
-        fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as file:
-            file.write(self.text)
+        write_private(self.path, self.text)
         return self.path
 
 

@@ -131,8 +131,7 @@ def render_string(source: str, context: Mapping[str, Any], origin: str) -> str:
         # A filter or a settings property failing while rendering is still the
         # user's template at fault: report it against the file, not as a crash.
         raise ConfigError(
-            f"{origin}{_line_of(exc)}: error while rendering: "
-            f"{type(exc).__name__}: {exc}"
+            f"{origin}{_line_of(exc)}: error while rendering: {type(exc).__name__}: {exc}"
         ) from None
 
 

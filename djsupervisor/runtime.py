@@ -58,6 +58,13 @@ def ensure_private_dir(path: Path) -> None:
         )
 
 
+def write_private(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` readable by the owner only: it may hold credentials."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as file:
+        file.write(text)
+
+
 def runtime_dir(project_dir: Path, base: str | None = None) -> Path:
     """Return the project's private runtime directory, creating it if needed."""
     base_dir = Path(base) if base else default_base_dir()

@@ -33,7 +33,11 @@ def test_secret_is_kept_between_invocations_and_private(tmp_path: Path) -> None:
 def test_user_unix_server_is_honoured(tmp_path: Path) -> None:
     sections = {"unix_http_server": {"file": "/run/app.sock", "username": "u", "password": "p"}}
     server = configure_control_server(sections, tmp_path)
-    assert sections["unix_http_server"] == {"file": "/run/app.sock", "username": "u", "password": "p"}
+    assert sections["unix_http_server"] == {
+        "file": "/run/app.sock",
+        "username": "u",
+        "password": "p",
+    }
     assert (server.url, server.username, server.password) == ("unix:///run/app.sock", "u", "p")
     assert not (tmp_path / "secret").exists()
 
@@ -47,5 +51,8 @@ def test_user_inet_server_fills_supervisorctl(tmp_path: Path) -> None:
 
 
 def test_user_supervisorctl_settings_win(tmp_path: Path) -> None:
-    sections = {"inet_http_server": {"port": "127.0.0.1:9001"}, "supervisorctl": {"serverurl": "http://localhost:9001"}}
+    sections = {
+        "inet_http_server": {"port": "127.0.0.1:9001"},
+        "supervisorctl": {"serverurl": "http://localhost:9001"},
+    }
     assert configure_control_server(sections, tmp_path).url == "http://localhost:9001"

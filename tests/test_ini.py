@@ -9,7 +9,9 @@ from djsupervisor.errors import ConfigError
 
 
 def test_parse_strips_inline_comments_like_supervisor() -> None:
-    sections = ini.parse("[program:web]\ncommand=run ; a comment\nenvironment=A=1,\n  B=2\n", "x.conf")
+    sections = ini.parse(
+        "[program:web]\ncommand=run ; a comment\nenvironment=A=1,\n  B=2\n", "x.conf"
+    )
     assert sections == {"program:web": {"command": "run", "environment": "A=1,\nB=2"}}
 
 
@@ -17,7 +19,10 @@ def test_parse_strips_inline_comments_like_supervisor() -> None:
     ("text", "expected"),
     [
         ("command=run\n", "x.conf, line 1: text before the first [section] header"),
-        ("[program:web]\n  \nnot an option line\n", "x.conf, line 3: cannot parse 'not an option line'"),
+        (
+            "[program:web]\n  \nnot an option line\n",
+            "x.conf, line 3: cannot parse 'not an option line'",
+        ),
     ],
 )
 def test_parse_errors_name_file_and_line(text: str, expected: str) -> None:

@@ -55,20 +55,35 @@ def test_exclude_and_include() -> None:
 
 
 def test_group_emptied_by_exclusion_is_dropped() -> None:
-    result = merged({"program:a": {"command": "a", "exclude": "true"}, "group:g": {"programs": "a"}})
+    result = merged(
+        {"program:a": {"command": "a", "exclude": "true"}, "group:g": {"programs": "a"}}
+    )
     assert "group:g" not in result.sections
 
 
 def test_own_options_never_reach_supervisord() -> None:
     result = merged(
-        {"program:web": {"command": "w", "autoreload": "off", "autoreload_signal": "HUP", "exclude": "0"}}
+        {
+            "program:web": {
+                "command": "w",
+                "autoreload": "off",
+                "autoreload_signal": "HUP",
+                "exclude": "0",
+            }
+        }
     )
     assert result.sections["program:web"] == {"command": "w"}
-    assert result.own["web"] == {"exclude": "false", "autoreload": "false", "autoreload_signal": "HUP"}
+    assert result.own["web"] == {
+        "exclude": "false",
+        "autoreload": "false",
+        "autoreload_signal": "HUP",
+    }
 
 
 def test_program_without_command_is_named() -> None:
-    with pytest.raises(ConfigError, match=r"program 'worker' has no command \(from layer0, layer1\)"):
+    with pytest.raises(
+        ConfigError, match=r"program 'worker' has no command \(from layer0, layer1\)"
+    ):
         merged({"program:worker": {"startsecs": "1"}}, {"program:worker": {"autostart": "true"}})
 
 
@@ -77,7 +92,9 @@ def test_excluded_program_needs_no_command() -> None:
 
 
 def test_bad_boolean_names_program_and_option() -> None:
-    with pytest.raises(ConfigError, match=r"program 'web' \(from layer0\): exclude='maybe' is not a boolean"):
+    with pytest.raises(
+        ConfigError, match=r"program 'web' \(from layer0\): exclude='maybe' is not a boolean"
+    ):
         merged({"program:web": {"command": "w", "exclude": "maybe"}})
 
 

@@ -13,7 +13,13 @@ def test_command_line_repeats_options_but_not_daemonize() -> None:
         noreload=True,
     )
     assert shlex.split(options.as_command_line()) == [
-        "--project-dir", "/srv/my project", "--exclude", "web", "--exclude", "cron", "--noreload",
+        "--project-dir",
+        "/srv/my project",
+        "--exclude",
+        "web",
+        "--exclude",
+        "cron",
+        "--noreload",
     ]
 
 

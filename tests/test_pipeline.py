@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -60,7 +61,7 @@ stopsignal=INT
     assert sections["program:alpha_worker"] == {
         "directory": str(project),
         "stopwaitsecs": "3",  # from beta's [program:__defaults__]
-        "command": f"{__import__('sys').executable} -c \"print('alpha')\" --app-dir={APPS_DIR / 'alpha'}",
+        "command": f"{sys.executable} -c \"print('alpha')\" --app-dir={APPS_DIR / 'alpha'}",
         "autostart": "true",
         "startsecs": "2",
         "stopsignal": "INT",
@@ -91,7 +92,9 @@ def test_here_means_the_directory_of_the_file_written(project: Path) -> None:
 
 def test_command_line_supervisord_options(project: Path) -> None:
     write_conf(project, "[supervisord]\nlogfile=/var/log/ignored.log\n")
-    config = build(Options(project_dir=str(project), pidfile="s.pid", logfile="/tmp/s.log", daemonize=True))
+    config = build(
+        Options(project_dir=str(project), pidfile="s.pid", logfile="/tmp/s.log", daemonize=True)
+    )
     supervisord = config.merged.sections["supervisord"]
     assert supervisord["pidfile"].endswith("/s.pid") and supervisord["logfile"] == "/tmp/s.log"
     assert supervisord["nodaemon"] == "false"
@@ -99,7 +102,10 @@ def test_command_line_supervisord_options(project: Path) -> None:
 
 def test_config_file_option_and_setting(project: Path) -> None:
     write_conf(project, "[program:other]\ncommand=sleep 1\n", name="other.conf")
-    assert "other" in build(Options(project_dir=str(project), config_file="other.conf")).merged.programs
+    assert (
+        "other"
+        in build(Options(project_dir=str(project), config_file="other.conf")).merged.programs
+    )
     with override_settings(SUPERVISOR_CONFIG_FILE=str(project / "other.conf")):
         assert "other" in build(Options(project_dir=str(project))).merged.programs
 
@@ -110,8 +116,9 @@ def test_missing_named_config_file(project: Path) -> None:
 
 
 def test_no_config_anywhere(project: Path) -> None:
-    with override_settings(INSTALLED_APPS=["djsupervisor"]), pytest.raises(
-        ConfigError, match=rf"no supervisord.conf in {project}; create it"
+    with (
+        override_settings(INSTALLED_APPS=["djsupervisor"]),
+        pytest.raises(ConfigError, match=rf"no supervisord.conf in {project}; create it"),
     ):
         build(Options(project_dir=str(project)))
 

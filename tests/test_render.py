@@ -24,7 +24,9 @@ def write(path: Path, text: str) -> Path:
 
 
 @override_settings(GREETING="a & b")
-def test_context_variables(renderer: Renderer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_context_variables(
+    renderer: Renderer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("DJS_TEST", "<env>")
     conf = write(
         tmp_path / "supervisord.conf",
@@ -58,7 +60,9 @@ def test_template_syntax_error_names_file_and_line(renderer: Renderer, tmp_path:
 
 def test_unknown_filter_is_a_template_error(renderer: Renderer, tmp_path: Path) -> None:
     conf = write(tmp_path / "supervisord.conf", "{{ PYTHON|nosuchfilter }}")
-    with pytest.raises(ConfigError, match=r"line 1: template error: Invalid filter: 'nosuchfilter'"):
+    with pytest.raises(
+        ConfigError, match=r"line 1: template error: Invalid filter: 'nosuchfilter'"
+    ):
         renderer.render_file(conf)
 
 

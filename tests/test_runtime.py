@@ -28,7 +28,7 @@ def test_project_key_is_stable_and_safe() -> None:
 def test_directory_open_to_others_is_refused(tmp_path: Path) -> None:
     path = runtime_dir(Path("/srv/shop"), str(tmp_path))
     path.chmod(0o755)
-    with pytest.raises(ConfigError, match="is open to other users .*chmod 700"):
+    with pytest.raises(ConfigError, match=r"is open to other users .*chmod 700"):
         runtime_dir(Path("/srv/shop"), str(tmp_path))
 
 

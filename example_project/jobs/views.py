@@ -57,6 +57,4 @@ def result(request: HttpRequest, result_id: UUID) -> JsonResponse:
         task_result = count_words.get_result(str(result_id))
     except (TaskResultDoesNotExist, TaskResultMismatch) as exc:
         raise Http404("No such task result") from exc
-    return JsonResponse(
-        {"status": task_result.status, "return_value": _return_value(task_result)}
-    )
+    return JsonResponse({"status": task_result.status, "return_value": _return_value(task_result)})

@@ -27,11 +27,13 @@ class Command(BaseCommand):
     )
     # Validation happens while building the config; Django's full system checks
     # would slow down every 'status' for nothing.
-    requires_system_checks: list[str] = []
+    requires_system_checks = ()  # type: ignore[assignment]
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
-            "-d", "--daemonize", action="store_true",
+            "-d",
+            "--daemonize",
+            action="store_true",
             help="Run supervisord in the background; return once it answers.",
         )
         parser.add_argument("--pidfile", help="Where supervisord writes its pid.")
@@ -57,7 +59,9 @@ class Command(BaseCommand):
             "--noreload", action="store_true", help="Do not restart programs when code changes."
         )
         parser.add_argument(
-            "ctl_args", nargs=argparse.REMAINDER, metavar="command",
+            "ctl_args",
+            nargs=argparse.REMAINDER,
+            metavar="command",
             help="getconfig, shell, or a supervisorctl command with its arguments.",
         )
 
@@ -88,7 +92,9 @@ class Command(BaseCommand):
     def dispatch(self, options: Options, ctl_args: list[str]) -> int:
         """Run what the user asked for; return the exit status."""
         if ctl_args and options.daemonize:
-            raise ConfigError(f"--daemonize only applies to starting supervisord, not to {ctl_args[0]!r}")
+            raise ConfigError(
+                f"--daemonize only applies to starting supervisord, not to {ctl_args[0]!r}"
+            )
         config = pipeline.build(options)
         if not ctl_args:
             if options.daemonize:

@@ -1,0 +1,206 @@
+"""``manage.py supervisor`` against a real supervisord, as a user would run it."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import urllib.request
+
+import pytest
+
+from .conftest import WAIT, Project, free_port, pids_alive, wait_for
+
+pytestmark = pytest.mark.integration
+
+TWO_PROGRAMS = """
+[program:sleeper]
+command=sleep 1000
+
+[program:ticker]
+command=sh -c 'while true; do echo tick $(date +%s); sleep 0.2; done'
+"""
+
+
+def test_daemonize_status_stop_start_shutdown(project: Project) -> None:
+    project.write("supervisord.conf", TWO_PROGRAMS)
+    started = project.run("--daemonize")
+    assert started.returncode == 0, started.stderr
+    assert "supervisord is running (pid" in started.stdout
+    pids = project.wait_running("sleeper", "ticker")
+    supervisord = int(project.pidfile().read_text())
+
+    status = project.run("status")
+    assert status.returncode == 0
+    for name, pid in pids.items():
+        assert f"RUNNING   pid {pid}," in next(
+            line for line in status.stdout.splitlines() if line.startswith(name)
+        )
+
+    assert project.run("stop", "sleeper").returncode == 0
+    assert "STOPPED" in project.run("status", "sleeper").stdout
+    assert not pids_alive([pids["sleeper"]])
+    assert project.run("start", "sleeper").returncode == 0
+    assert project.wait_running("sleeper")["sleeper"] != pids["sleeper"]
+
+    # The literal % in the ticker's command reached the shell intact.
+    assert "tick " in project.run("tail", "ticker").stdout
+
+    shutdown = project.run("shutdown")
+    assert shutdown.returncode == 0, shutdown.stderr
+    assert not pids_alive([supervisord, *project.seen_pids])
+
+
+def test_web_program_answers_http(project: Project) -> None:
+    port = free_port()
+    command = "{{ PYTHON }} manage.py runserver --noreload 127.0.0.1:" + str(port)
+    project.write("supervisord.conf", f"[program:web]\ncommand={command}\n")
+    assert project.run("-d").returncode == 0
+    project.wait_running("web")
+
+    def fetch() -> str | None:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2) as answer:
+                return answer.read().decode()
+        except OSError:
+            return None
+
+    assert wait_for(fetch, "an HTTP answer") == "hello from djsupervisor"
+
+
+def test_foreground_stops_everything_on_sigterm(project: Project) -> None:
+    project.write("supervisord.conf", TWO_PROGRAMS)
+    command = project.start_foreground()
+    pids = project.wait_running("sleeper", "ticker")
+    supervisord = int(project.pidfile().read_text())
+    assert supervisord != command.pid  # supervisord runs under the command
+
+    command.send_signal(signal.SIGTERM)
+    assert command.wait(WAIT) == 0
+    assert not pids_alive([supervisord, *pids.values()])
+
+
+def test_foreground_ctrl_c(project: Project) -> None:
+    project.write("supervisord.conf", TWO_PROGRAMS)
+    # Ctrl-C in a terminal signals the whole foreground process group.
+    command = project.start_foreground(process_group=0)
+    pids = project.wait_running("sleeper", "ticker")
+    supervisord = int(project.pidfile().read_text())
+    os.killpg(command.pid, signal.SIGINT)
+    assert command.wait(WAIT) == 0
+    assert not pids_alive([supervisord, *pids.values()])
+
+
+def test_recovers_after_supervisord_is_killed(project: Project) -> None:
+    project.write("supervisord.conf", TWO_PROGRAMS)
+    assert project.run("-d").returncode == 0
+    old = project.wait_running("sleeper", "ticker")
+    pidfile = project.pidfile()
+    os.kill(int(pidfile.read_text()), signal.SIGKILL)
+    wait_for(lambda: project.run("status").returncode != 0, "supervisord to be gone")
+
+    restarted = project.run("-d")
+    assert restarted.returncode == 0, restarted.stderr
+    # The programs the killed supervisord left behind were stopped, not duplicated.
+    assert "stopped the programs it left running" in restarted.stderr
+    assert not pids_alive(old.values())
+    new = project.wait_running("sleeper", "ticker")
+    assert set(new.values()).isdisjoint(old.values())
+
+
+def test_two_projects_side_by_side(project: Project, tmp_path) -> None:
+    from .conftest import Project as P
+
+    other = P(tmp_path / "other", dict(project.env))
+    other.path.mkdir()
+    for name in ("manage.py", "settings.py", "urls.py", "greeting.txt"):
+        other.write(name, (project.path / name).read_text())
+    try:
+        project.write("supervisord.conf", "[program:one]\ncommand=sleep 1000\n")
+        other.write("supervisord.conf", "[program:two]\ncommand=sleep 1000\n")
+        assert project.run("-d").returncode == 0
+        assert other.run("-d").returncode == 0
+        assert project.server().url != other.server().url
+        project.wait_running("one")
+        other.wait_running("two")
+        assert "two" not in project.run("status").stdout
+        assert other.run("shutdown").returncode == 0
+        assert project.run("status").returncode == 0
+    finally:
+        other.cleanup()
+
+
+def test_reload_picks_up_a_new_program(project: Project) -> None:
+    project.write("supervisord.conf", "[program:one]\ncommand=sleep 1000\n")
+    assert project.run("-d").returncode == 0
+    project.wait_running("one")
+    project.write(
+        "supervisord.conf", "[program:one]\ncommand=sleep 1000\n[program:two]\ncommand=sleep 1000\n"
+    )
+    reloaded = project.run("reload")
+    assert reloaded.returncode == 0, reloaded.stderr
+    project.wait_running("one", "two")
+
+
+def test_update_applies_an_edited_config(project: Project) -> None:
+    project.write("supervisord.conf", "[program:one]\ncommand=sleep 1000\n")
+    assert project.run("-d").returncode == 0
+    project.wait_running("one")
+    project.write(
+        "supervisord.conf", "[program:one]\ncommand=sleep 1000\n[program:two]\ncommand=sleep 1000\n"
+    )
+    updated = project.run("update")
+    assert updated.returncode == 0, updated.stderr
+    assert "two: added process group" in updated.stdout
+    project.wait_running("one", "two")
+
+
+def test_supervisorctl_arguments_and_exit_status(project: Project) -> None:
+    project.write("supervisord.conf", TWO_PROGRAMS)
+    assert project.run("-d").returncode == 0
+    project.wait_running("ticker")
+    # Options after the command word are supervisorctl's: -f follows the log.
+    follow = project.start_foreground("tail", "-f", "ticker", stdout=subprocess.PIPE)
+    assert follow.stdout is not None
+    assert "tick " in follow.stdout.readline() + follow.stdout.readline()
+    follow.terminate()
+    follow.wait(WAIT)
+    # supervisorctl's own exit status comes through.
+    unknown = project.run("status", "nosuch")
+    assert unknown.returncode != 0
+    assert "no such process" in unknown.stdout.lower()
+
+
+def test_shell_runs_interactive_supervisorctl(project: Project) -> None:
+    project.write("supervisord.conf", TWO_PROGRAMS)
+    assert project.run("-d").returncode == 0
+    project.wait_running("sleeper")
+    shell = subprocess.run(
+        project.command("shell"),
+        input="status sleeper\nquit\n",
+        capture_output=True,
+        text=True,
+        env=project.env,
+        cwd=project.path,
+        timeout=WAIT,
+    )
+    assert shell.returncode == 0
+    assert "sleeper" in shell.stdout and "RUNNING" in shell.stdout
+
+
+def test_getconfig_shows_selection_options(project: Project) -> None:
+    project.write("supervisord.conf", TWO_PROGRAMS + "[program:web]\ncommand=run\nexclude=true\n")
+    result = project.run("-x", "sleeper", "-i", "web", "-n", "ticker", "getconfig")
+    assert result.returncode == 0, result.stderr
+    assert "[program:sleeper]" not in result.stdout
+    assert "[program:web]" in result.stdout and "exclude" not in result.stdout
+    assert "autostart=false" in result.stdout
+    assert "date +%%s" in result.stdout  # escaped for supervisord's % expansion
+
+
+def test_already_running_is_refused(project: Project) -> None:
+    project.write("supervisord.conf", TWO_PROGRAMS)
+    assert project.run("-d").returncode == 0
+    again = project.run("-d")
+    assert again.returncode == 1
+    assert "already running for this project" in again.stderr

@@ -1,0 +1,94 @@
+"""Every bad input: one clear line on stderr, a non-zero exit, no traceback."""
+
+from __future__ import annotations
+
+import socket
+
+import pytest
+
+from .conftest import Project, Result
+
+pytestmark = pytest.mark.integration
+
+
+def assert_one_clear_error(result: Result, *fragments: str) -> None:
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    for fragment in fragments:
+        assert fragment in lines[0], lines[0]
+
+
+@pytest.mark.parametrize(
+    ("conf", "fragments"),
+    [
+        ("[program:web]\ncommand=x\n{% if %}\n", ["supervisord.conf, line 3: template error"]),
+        (
+            "[program:web]\ncommand=x\nthis is not ini\n",
+            ["supervisord.conf, line 3: cannot parse 'this is not ini'"],
+        ),
+        ("command=x\n", ["supervisord.conf, line 1: text before the first [section] header"]),
+        (
+            "[program:worker]\nautostart=true\n",
+            ["program 'worker' has no command", "supervisord.conf"],
+        ),
+        (
+            "[program:web]\ncommand=x\nautostart=maybe\n",
+            ["not a valid boolean value: 'maybe'", "supervisord.conf"],
+        ),
+        (
+            "[program:web]\ncommand=x\nexclude=perhaps\n",
+            ["program 'web'", "exclude='perhaps' is not a boolean"],
+        ),
+    ],
+)
+def test_bad_config(project: Project, conf: str, fragments: list[str]) -> None:
+    project.write("supervisord.conf", conf)
+    for args in (("--daemonize",), ("getconfig",), ("status",)):
+        assert_one_clear_error(project.run(*args), *fragments)
+
+
+def test_missing_config_file(project: Project) -> None:
+    assert_one_clear_error(
+        project.run("--config-file", "nope.conf", "-d"), "nope.conf does not exist"
+    )
+    assert_one_clear_error(project.run("getconfig"), "no supervisord.conf in", "create it")
+
+
+def test_unknown_program(project: Project) -> None:
+    project.write("supervisord.conf", "[program:web]\ncommand=sleep 1000\n")
+    assert_one_clear_error(
+        project.run("-x", "wbe", "-d"), "--exclude wbe: no such program (programs: web)"
+    )
+
+
+def test_command_while_not_running(project: Project) -> None:
+    project.write("supervisord.conf", "[program:web]\ncommand=sleep 1000\n")
+    for command in ("status", "shutdown", "reload", "shell"):
+        assert_one_clear_error(
+            project.run(command),
+            "supervisord is not running for this project",
+            "start it with 'python manage.py supervisor --daemonize'",
+        )
+
+
+def test_supervisord_failing_to_start_says_why(project: Project) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        project.write(
+            "supervisord.conf",
+            f"[inet_http_server]\nport=127.0.0.1:{port}\n[program:web]\ncommand=sleep 1000\n",
+        )
+        assert_one_clear_error(
+            project.run("-d"), "supervisord could not start", "already listening"
+        )
+
+
+def test_daemonize_with_a_command(project: Project) -> None:
+    project.write("supervisord.conf", "[program:web]\ncommand=sleep 1000\n")
+    assert_one_clear_error(
+        project.run("-d", "status"), "--daemonize only applies to starting supervisord"
+    )
