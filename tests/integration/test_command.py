@@ -130,28 +130,23 @@ def test_two_projects_side_by_side(project: Project, tmp_path) -> None:
         other.cleanup()
 
 
-def test_reload_picks_up_a_new_program(project: Project) -> None:
+@pytest.mark.parametrize(
+    ("command", "says"),
+    [("reload", "Restarted supervisord"), ("update", "two: added process group")],
+)
+def test_rereading_commands_pick_up_an_edited_config(
+    project: Project, command: str, says: str
+) -> None:
     project.write("supervisord.conf", "[program:one]\ncommand=sleep 1000\n")
     assert project.run("-d").returncode == 0
     project.wait_running("one")
     project.write(
-        "supervisord.conf", "[program:one]\ncommand=sleep 1000\n[program:two]\ncommand=sleep 1000\n"
+        "supervisord.conf",
+        "[program:one]\ncommand=sleep 1000\n[program:two]\ncommand=sleep 1000\n",
     )
-    reloaded = project.run("reload")
-    assert reloaded.returncode == 0, reloaded.stderr
-    project.wait_running("one", "two")
-
-
-def test_update_applies_an_edited_config(project: Project) -> None:
-    project.write("supervisord.conf", "[program:one]\ncommand=sleep 1000\n")
-    assert project.run("-d").returncode == 0
-    project.wait_running("one")
-    project.write(
-        "supervisord.conf", "[program:one]\ncommand=sleep 1000\n[program:two]\ncommand=sleep 1000\n"
-    )
-    updated = project.run("update")
-    assert updated.returncode == 0, updated.stderr
-    assert "two: added process group" in updated.stdout
+    result = project.run(command)
+    assert result.returncode == 0, result.stderr
+    assert says in result.stdout
     project.wait_running("one", "two")
 
 
