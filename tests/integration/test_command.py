@@ -83,7 +83,7 @@ def test_foreground_stops_everything_on_sigterm(project: Project) -> None:
 def test_foreground_ctrl_c(project: Project) -> None:
     project.write("supervisord.conf", TWO_PROGRAMS)
     # Ctrl-C in a terminal signals the whole foreground process group.
-    command = project.start_foreground(process_group=0)
+    command = project.start_foreground(start_new_session=True)
     pids = project.wait_running("sleeper", "ticker")
     supervisord = int(project.pidfile().read_text())
     os.killpg(command.pid, signal.SIGINT)
