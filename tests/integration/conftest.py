@@ -167,7 +167,11 @@ class Project:
                 return {n: int(infos[n]["pid"]) for n in names}
             return None
 
-        return wait_for(running, f"{names} to be RUNNING")  # type: ignore[return-value]
+        try:
+            return wait_for(running, f"{names} to be RUNNING")  # type: ignore[return-value]
+        except AssertionError as exc:
+            # Say what supervisord reported last, so a failure can be diagnosed.
+            raise AssertionError(f"{exc}; supervisord reports {self.processes(server)}") from None
 
     def cleanup(self) -> None:
         for process in self.foreground:
