@@ -90,29 +90,37 @@ def configure_control_server(sections: Sections, runtime_dir: Path) -> Server:
     sections.setdefault(RPC_INTERFACE, {}).setdefault(
         "supervisor.rpcinterface_factory", RPC_FACTORY
     )
-    if "unix_http_server" in sections:
-        server_section = sections["unix_http_server"]
-        url = "unix://" + server_section.get("file", "")
-    elif "inet_http_server" in sections:
-        server_section = sections["inet_http_server"]
-        host, _, port = server_section.get("port", "").rpartition(":")
-        # supervisord listens on every interface for '*' or an empty host; a
-        # client on this machine reaches it through loopback.
-        url = f"http://{host if host not in ('', '*') else '127.0.0.1'}:{port}"
-    else:
-        server_section = sections["unix_http_server"] = {
+    if "unix_http_server" not in sections and "inet_http_server" not in sections:
+        sections["unix_http_server"] = {
             "file": str(runtime_dir / SOCKET_NAME),
             "chmod": "0700",
             "username": USERNAME,
             "password": read_or_create_secret(runtime_dir / SECRET_NAME),
         }
-        url = "unix://" + server_section["file"]
+    server_section = sections.get("unix_http_server") or sections["inet_http_server"]
+    # supervisord listens on every interface for '*' or an empty host; a
+    # client on this machine reaches it through loopback.
+    url = served_url(sections, unspecified_host="127.0.0.1") or ""
     ctl = sections.setdefault("supervisorctl", {})
     ctl.setdefault("serverurl", url)
     for key in ("username", "password"):
         if key in server_section:
             ctl.setdefault(key, server_section[key])
     return Server(ctl["serverurl"], ctl.get("username"), ctl.get("password"))
+
+
+def served_url(sections: Sections, unspecified_host: str) -> str | None:
+    """Return the URL of the server supervisord serves, or None if it serves none.
+
+    Like supervisord, prefer the unix socket to the inet server. An inet
+    ``port`` of '*:9001' or ':9001' names no host: use ``unspecified_host``.
+    """
+    if "unix_http_server" in sections:
+        return "unix://" + sections["unix_http_server"].get("file", "")
+    if "inet_http_server" not in sections:
+        return None
+    host, _, port = sections["inet_http_server"].get("port", "").rpartition(":")
+    return f"http://{host if host not in ('', '*') else unspecified_host}:{port}"
 
 
 def read_or_create_secret(path: Path) -> str:

@@ -62,9 +62,9 @@ def find_sources(project_config: Path, explicit: bool) -> list[Source]:
     (``explicit``): without one, the apps' files alone make the config.
     """
     sources = [
-        Source(Path(app.path) / APP_CONFIG, app_dir=Path(app.path))
+        Source(path, app_dir=path.parents[1])
         for app in apps.get_app_configs()
-        if (Path(app.path) / APP_CONFIG).is_file()
+        if (path := Path(app.path) / APP_CONFIG).is_file()
     ]
     if project_config.is_file():
         sources.append(Source(project_config))

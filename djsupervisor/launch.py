@@ -28,10 +28,6 @@ FORWARDED_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUI
 Reporter = Callable[[str], None]
 
 
-class NotRunning(ConfigError):
-    """No supervisord of this project answers on its control socket."""
-
-
 def supervisord_command(config: Config, *flags: str) -> list[str]:
     """Return the command line that runs supervisord on ``config``."""
     return [sys.executable, "-m", "supervisor.supervisord", *flags, "-c", str(config.path)]
@@ -86,13 +82,12 @@ def start_daemon(config: Config, report: Reporter) -> int:
         raise ConfigError(f"supervisord could not start: {_first_error(launcher.stdout)}")
     deadline = time.monotonic() + START_TIMEOUT
     while time.monotonic() < deadline:
-        if config.server.state() == "RUNNING":
-            pid = read_pid(config.pidfile)
-            if pid is not None:
-                return pid
+        # supervisord writes its pidfile once daemonized, before it answers.
         pid = read_pid(config.pidfile)
         if pid is not None and not is_alive(pid):
             break
+        if pid is not None and config.server.state() == "RUNNING":
+            return pid
         time.sleep(POLL_INTERVAL)
     raise ConfigError(
         f"supervisord did not come up within {START_TIMEOUT:.0f} s; its log "
@@ -115,9 +110,9 @@ def _log_tail(logfile: Path) -> str:
 
 
 def ensure_running(server: Server) -> None:
-    """Raise ``NotRunning`` unless the project's supervisord answers."""
+    """Raise ``ConfigError`` unless the project's supervisord answers."""
     if server.state() is None:
-        raise NotRunning(
+        raise ConfigError(
             f"supervisord is not running for this project (nothing answers at "
             f"{server.url}); start it with 'python manage.py supervisor --daemonize'"
         )

@@ -71,7 +71,7 @@ def apply_program_rules(merged: Merged, options: Options) -> Merged:
     sections = dict(merged.sections)
     defaults = sections.pop(DEFAULTS, {})
     overrides = sections.pop(OVERRIDES, {})
-    by_name = dict((name, section) for section, name in process_sections(sections))
+    by_name = {name: section for section, name in process_sections(sections)}
     for section in by_name.values():
         sections[section] = {**defaults, **sections[section], **overrides}
 

@@ -9,6 +9,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from .control import served_url
 from .ini import Sections
 
 KILL_WAIT = 5.0  # seconds an orphan gets to exit on SIGTERM before SIGKILL
@@ -34,21 +35,6 @@ def is_alive(pid: int) -> bool:
         return True
     # The state letter follows the parenthesised command name.
     return status.rpartition(")")[2].split()[0] != "Z"
-
-
-def children_server_url(sections: Sections) -> str | None:
-    """Return the SUPERVISOR_SERVER_URL supervisord gives its programs.
-
-    Mirrors supervisor.options.ServerOptions: a unix socket first, else the
-    inet server with 'localhost' for an unspecified host.
-    """
-    if "file" in sections.get("unix_http_server", {}):
-        return "unix://" + sections["unix_http_server"]["file"]
-    port = sections.get("inet_http_server", {}).get("port")
-    if not port:
-        return None
-    host, _, number = port.rpartition(":")
-    return f"http://{host if host not in ('', '*') else 'localhost'}:{number}"
 
 
 def find_orphans(server_url: str) -> Iterator[int]:
@@ -78,7 +64,9 @@ def clear_stale_state(pidfile: Path, sections: Sections) -> list[int]:
     if pid is not None and is_alive(pid):
         return []  # a supervisord still starting up (or the pid was reused): leave it
     pidfile.unlink(missing_ok=True)
-    server_url = children_server_url(sections)
+    # supervisord puts its own URL, with 'localhost' for an unspecified host,
+    # into every program's environment as SUPERVISOR_SERVER_URL.
+    server_url = served_url(sections, unspecified_host="localhost")
     if not server_url or not PROC.is_dir():
         return []
     orphans = sorted(find_orphans(server_url))
