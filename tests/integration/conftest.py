@@ -17,13 +17,14 @@ import sys
 import textwrap
 import time
 import xmlrpc.client
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
 from djsupervisor.control import Server
+from djsupervisor.runtime import default_base_dir, project_key
 from djsupervisor.stale import find_orphans, is_alive, read_pid, stop_process_groups
 
 pytestmark = pytest.mark.integration
@@ -140,8 +141,7 @@ class Project:
         return parser
 
     def server(self) -> Server:
-        ctl = self.config()["supervisorctl"]
-        return Server(ctl["serverurl"], ctl.get("username"), ctl.get("password"))
+        return server_of(self.config())
 
     def pidfile(self) -> Path:
         return Path(self.config()["supervisord"]["pidfile"])
@@ -182,45 +182,55 @@ class Project:
                 except subprocess.TimeoutExpired:
                     process.kill()
                     process.wait()
-        config = self.config_or_none()
-        if config is None:
-            stop_process_groups(pids_alive(self.seen_pids))
-            return
-        server = Server(
-            config["supervisorctl"]["serverurl"],
-            config["supervisorctl"].get("username"),
-            config["supervisorctl"].get("password"),
-        )
-        self.processes(server)
-        supervisord = read_pid(Path(config["supervisord"]["pidfile"]))
-        if supervisord and is_alive(supervisord):
-            os.kill(supervisord, signal.SIGKILL)
-        leftovers = [pid for pid in self.seen_pids if is_alive(pid)]
-        if config.has_option("unix_http_server", "file"):
-            leftovers += find_orphans("unix://" + config["unix_http_server"]["file"])
-        stop_process_groups(sorted(set(leftovers)))
-        runtime = Path(config["supervisord"]["pidfile"]).parent
-        if runtime.name.startswith(self.path.name[:20]):
-            shutil.rmtree(runtime, ignore_errors=True)
+        config = self.config_or_none()  # None when the test broke the config
+        if config is not None:
+            self.processes(server_of(config))
+            supervisord = read_pid(Path(config["supervisord"]["pidfile"]))
+            if supervisord and is_alive(supervisord):
+                os.kill(supervisord, signal.SIGKILL)
+            if config.has_option("unix_http_server", "file"):
+                self.seen_pids.update(find_orphans("unix://" + config["unix_http_server"]["file"]))
+        stop_process_groups(sorted(pids_alive(self.seen_pids)))
+        # The tests use the default runtime location; remove this project's.
+        shutil.rmtree(default_base_dir() / project_key(self.path.resolve()), ignore_errors=True)
+
+
+def server_of(config: configparser.RawConfigParser) -> Server:
+    """Return how to reach the supervisord that ``config`` (getconfig's output) describes."""
+    ctl = config["supervisorctl"]
+    return Server(ctl["serverurl"], ctl.get("username"), ctl.get("password"))
 
 
 @pytest.fixture
-def project(tmp_path: Path) -> Iterator[Project]:
-    path = tmp_path / "proj"
-    path.mkdir()
+def new_project(tmp_path: Path) -> Iterator[Callable[[str], Project]]:
+    """Return a factory of projects under ``tmp_path``; clean them all up afterwards."""
+    made: list[Project] = []
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
     env.pop("DJANGO_SETTINGS_MODULE", None)
-    proj = Project(path, env)
-    proj.write("manage.py", MANAGE)
-    proj.write("settings.py", SETTINGS)
-    proj.write("urls.py", URLS)
-    proj.write("greeting.txt", "hello from djsupervisor")
+
+    def make(name: str) -> Project:
+        path = tmp_path / name
+        path.mkdir()
+        proj = Project(path, dict(env))
+        proj.write("manage.py", MANAGE)
+        proj.write("settings.py", SETTINGS)
+        proj.write("urls.py", URLS)
+        proj.write("greeting.txt", "hello from djsupervisor")
+        made.append(proj)
+        return proj
+
     try:
-        yield proj
+        yield make
     finally:
-        proj.cleanup()
+        for proj in made:
+            proj.cleanup()
 
 
-def pids_alive(pids: object) -> list[int]:
-    return [pid for pid in pids if is_alive(pid)]  # type: ignore[attr-defined]
+@pytest.fixture
+def project(new_project: Callable[[str], Project]) -> Project:
+    return new_project("proj")
+
+
+def pids_alive(pids: Iterable[int]) -> list[int]:
+    return [pid for pid in pids if is_alive(pid)]

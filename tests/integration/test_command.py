@@ -6,6 +6,8 @@ import os
 import signal
 import subprocess
 import urllib.request
+from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
@@ -108,26 +110,18 @@ def test_recovers_after_supervisord_is_killed(project: Project) -> None:
     assert set(new.values()).isdisjoint(old.values())
 
 
-def test_two_projects_side_by_side(project: Project, tmp_path) -> None:
-    from .conftest import Project as P
-
-    other = P(tmp_path / "other", dict(project.env))
-    other.path.mkdir()
-    for name in ("manage.py", "settings.py", "urls.py", "greeting.txt"):
-        other.write(name, (project.path / name).read_text())
-    try:
-        project.write("supervisord.conf", "[program:one]\ncommand=sleep 1000\n")
-        other.write("supervisord.conf", "[program:two]\ncommand=sleep 1000\n")
-        assert project.run("-d").returncode == 0
-        assert other.run("-d").returncode == 0
-        assert project.server().url != other.server().url
-        project.wait_running("one")
-        other.wait_running("two")
-        assert "two" not in project.run("status").stdout
-        assert other.run("shutdown").returncode == 0
-        assert project.run("status").returncode == 0
-    finally:
-        other.cleanup()
+def test_two_projects_side_by_side(project: Project, new_project: Callable[[str], Project]) -> None:
+    other = new_project("other")
+    project.write("supervisord.conf", "[program:one]\ncommand=sleep 1000\n")
+    other.write("supervisord.conf", "[program:two]\ncommand=sleep 1000\n")
+    assert project.run("-d").returncode == 0
+    assert other.run("-d").returncode == 0
+    assert project.server().url != other.server().url
+    project.wait_running("one")
+    other.wait_running("two")
+    assert "two" not in project.run("status").stdout
+    assert other.run("shutdown").returncode == 0
+    assert project.run("status").returncode == 0
 
 
 @pytest.mark.parametrize(
@@ -199,3 +193,20 @@ def test_already_running_is_refused(project: Project) -> None:
     again = project.run("-d")
     assert again.returncode == 1
     assert "already running for this project" in again.stderr
+
+
+def test_pidfile_and_logfile_options(project: Project, tmp_path: Path) -> None:
+    project.write("supervisord.conf", TWO_PROGRAMS)
+    pidfile, logfile = tmp_path / "run" / "app.pid", tmp_path / "log" / "app.log"
+    pidfile.parent.mkdir()
+    logfile.parent.mkdir()
+    where = ("--pidfile", str(pidfile), "--logfile", str(logfile))
+    started = project.run(*where, "--daemonize")
+    assert started.returncode == 0, started.stderr
+    supervisord = int(pidfile.read_text())
+    project.seen_pids.add(supervisord)  # not at the default pidfile: teardown must know it
+    assert f"(pid {supervisord})" in started.stdout
+    assert f"supervisord started with pid {supervisord}" in logfile.read_text()
+    # shutdown finds the pid where the start put it, and waits for it to exit.
+    assert project.run(*where, "shutdown").returncode == 0
+    assert not pids_alive([supervisord])
