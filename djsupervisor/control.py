@@ -14,6 +14,7 @@ from urllib.parse import urlparse
 from supervisor.xmlrpc import SupervisorTransport
 
 from .ini import Sections
+from .runtime import write_private
 
 SOCKET_NAME = "supervisor.sock"
 SECRET_NAME = "secret"  # the private socket's password, kept across invocations
@@ -129,11 +130,16 @@ def read_or_create_secret(path: Path) -> str:
     It must outlive one invocation: the supervisord started by one command is
     controlled by the next.
     """
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return path.read_text().strip()
-    secret = secrets.token_urlsafe(SECRET_BYTES)
-    with os.fdopen(fd, "w") as file:
-        file.write(secret)
-    return secret
+    if not path.exists():
+        # Write the whole secret under a private name, then link it into place:
+        # link() fails if the name exists, so concurrent invocations agree on
+        # one secret and none of them can read a half-written file.
+        draft = path.with_name(f"{path.name}.{os.getpid()}")
+        write_private(draft, secrets.token_urlsafe(SECRET_BYTES))
+        try:
+            os.link(draft, path)
+        except FileExistsError:
+            pass  # another invocation won the race; use its secret
+        finally:
+            draft.unlink()
+    return path.read_text().strip()

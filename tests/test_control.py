@@ -1,9 +1,14 @@
 from __future__ import annotations
 
+import multiprocessing
 import stat
 from pathlib import Path
+from typing import Any
 
-from djsupervisor.control import SECRET_BYTES, configure_control_server
+from djsupervisor.control import SECRET_BYTES, configure_control_server, read_or_create_secret
+
+RACERS = 8  # processes creating the same secret at once
+RACE_ATTEMPTS = 100
 
 
 def test_private_socket_is_added_with_random_credentials(tmp_path: Path) -> None:
@@ -28,6 +33,35 @@ def test_secret_is_kept_between_invocations_and_private(tmp_path: Path) -> None:
     other = tmp_path / "other"
     other.mkdir()
     assert configure_control_server({}, other).password != first.password
+
+
+def test_concurrent_invocations_agree_on_one_complete_secret(tmp_path: Path) -> None:
+    # `supervisor` and `supervisor status` started together both create the
+    # secret; neither may see the other's half-written file.
+    context = multiprocessing.get_context("fork")
+    barrier = context.Barrier(RACERS)
+    results = context.Queue()
+    racers = [
+        context.Process(target=create_secrets, args=(tmp_path, barrier, results))
+        for _ in range(RACERS)
+    ]
+    for racer in racers:
+        racer.start()
+    seen = [results.get(timeout=60) for _ in racers]
+    for racer in racers:
+        racer.join()
+    for attempt in range(RACE_ATTEMPTS):
+        secrets_seen = {racer_seen[attempt] for racer_seen in seen}
+        assert len(secrets_seen) == 1 and len(secrets_seen.pop()) >= 43, attempt
+    assert len(list(tmp_path.iterdir())) == RACE_ATTEMPTS  # no drafts left behind
+
+
+def create_secrets(directory: Path, barrier: Any, results: Any) -> None:
+    seen = []
+    for attempt in range(RACE_ATTEMPTS):
+        barrier.wait()  # start every attempt together
+        seen.append(read_or_create_secret(directory / f"secret{attempt}"))
+    results.put(seen)
 
 
 def test_user_unix_server_is_honoured(tmp_path: Path) -> None:
