@@ -37,5 +37,10 @@ class Settings:
         """Glob patterns of files that never trigger an autoreload."""
         return getattr(settings, "SUPERVISOR_AUTORELOAD_IGNORE_PATTERNS", [".*", "#*", "*~"])
 
+    @property
+    def SUPERVISOR_AUTORELOAD_DIRS(self) -> list[str]:
+        """Directories watched for changes besides the project and its installed apps."""
+        return getattr(settings, "SUPERVISOR_AUTORELOAD_DIRS", [])
+
 
 conf = Settings()

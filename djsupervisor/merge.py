@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import signal
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from supervisor.datatypes import boolean
+from supervisor.datatypes import boolean, signal_number
 
 from .errors import ConfigError
 from .ini import Sections
@@ -92,6 +93,8 @@ def apply_program_rules(merged: Merged, options: Options) -> Merged:
         for key in OWN_BOOLEANS:
             if key in own[name]:
                 _boolean(own[name], key, name, merged.origins[section])
+        if "autoreload_signal" in own[name]:
+            _signal(own[name], name, merged.origins[section])
     excluded = {name for name in by_name if own[name].get("exclude") == "true"}
     for name in excluded:
         del sections[by_name[name]]
@@ -122,6 +125,18 @@ def _boolean(own: dict[str, str], key: str, program: str, origins: list[str]) ->
         raise ConfigError(
             f"program {program!r} (from {', '.join(origins)}): {key}={own[key]!r} "
             "is not a boolean; use true or false"
+        ) from None
+
+
+def _signal(own: dict[str, str], program: str, origins: list[str]) -> None:
+    """Normalise ``own['autoreload_signal']`` to a name such as 'HUP'."""
+    value = own["autoreload_signal"]
+    try:
+        own["autoreload_signal"] = signal.Signals(signal_number(value)).name.removeprefix("SIG")
+    except ValueError:
+        raise ConfigError(
+            f"program {program!r} (from {', '.join(origins)}): autoreload_signal={value!r} "
+            "is not a signal; use a name such as HUP or USR1"
         ) from None
 
 

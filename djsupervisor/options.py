@@ -27,7 +27,11 @@ class Options:
     noreload: bool = False
 
     def as_command_line(self) -> str:
-        """Render the options so a program can call ``manage.py supervisor`` alike.
+        """Render the options so a program can call ``manage.py supervisor`` alike."""
+        return shlex.join(self.as_arguments())
+
+    def as_arguments(self) -> list[str]:
+        """Return the options as command-line words.
 
         ``--daemonize`` is left out: a program re-invoking the command wants to
         talk to the running supervisord, not to start another one.
@@ -45,4 +49,4 @@ class Options:
                     words += [flag, item]
             else:
                 words += [flag, value]
-        return shlex.join(words)
+        return words

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import io
 import os
-from dataclasses import dataclass
+import shlex
+import sys
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from supervisor.options import ServerOptions
+from django.conf import settings
+from supervisor.options import ServerOptions, make_namespec
 
 from . import ini
 from .conf import conf
@@ -20,6 +24,7 @@ from .render import Renderer
 from .runtime import runtime_dir as make_runtime_dir
 from .runtime import write_private
 
+AUTORELOAD = "autoreload"  # the name of the program that watches the code
 CONFIG_NAME = "supervisord.conf"  # the rendered config, in the runtime directory
 LOG_DIR = "logs"  # programs' logs, in the runtime directory
 # Sections written first in the output, so the header of getconfig reads well.
@@ -40,6 +45,8 @@ class Config:
     runtime_dir: Path
     merged: Merged
     server: Server
+    # program -> the names supervisord gives its processes ('group:process')
+    processes: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def path(self) -> Path:
@@ -77,14 +84,14 @@ def build(options: Options) -> Config:
         )
     runtime = make_runtime_dir(project_dir, conf.SUPERVISOR_RUNTIME_DIR)
     renderer = Renderer(project_dir, runtime, options)
-    layers = [builtin_layer(project_dir, runtime)]
+    layers = [builtin_layer(project_dir, runtime), autoreload_layer(project_dir, options)]
     layers += [file_layer(renderer, source) for source in sources]
     layers.append(command_line_layer(options))
     merged = apply_program_rules(merge_layers(layers), options)
     server = configure_control_server(merged.sections, runtime)
     merged.sections = _ordered(merged.sections)
     config = Config(project_dir, runtime, merged, server)
-    check_with_supervisor(config)
+    config.processes = read_with_supervisor(config)
     return config
 
 
@@ -104,6 +111,29 @@ def builtin_layer(project_dir: Path, runtime: Path) -> Layer:
         },
         origin="djsupervisor's defaults",
     )
+
+
+def autoreload_layer(project_dir: Path, options: Options) -> Layer:
+    """Return the program that restarts the others when code changes (debug mode only)."""
+    sections: ini.Sections = {}
+    if settings.DEBUG and not options.noreload:
+        command = [*manage_py(project_dir), "supervisor", *options.as_arguments(), AUTORELOAD]
+        sections[f"program:{AUTORELOAD}"] = {
+            "command": shlex.join(command),
+            "autoreload": "false",
+            "startsecs": "0",  # it is ready as soon as it runs
+            "redirect_stderr": "true",
+        }
+    return Layer(sections, origin="djsupervisor's autoreload program")
+
+
+def manage_py(project_dir: Path) -> list[str]:
+    """Return the command that runs this project's management commands."""
+    script = project_dir / "manage.py"
+    if script.is_file():
+        return [sys.executable, str(script)]
+    # django-admin with DJANGO_SETTINGS_MODULE, which supervisord passes on.
+    return [sys.executable, "-m", "django"]
 
 
 def file_layer(renderer: Renderer, source: Source) -> Layer:
@@ -135,13 +165,14 @@ def command_line_layer(options: Options) -> Layer:
     return Layer({"supervisord": supervisord}, origin="the command line")
 
 
-def check_with_supervisor(config: Config) -> None:
-    """Parse the final config with supervisor's own reader to catch bad values early.
+def read_with_supervisor(config: Config) -> dict[str, list[str]]:
+    """Parse the final config with supervisor's own reader; return each program's processes.
 
-    supervisord would report them against the rendered file, which the user
-    never wrote; here the message names the files the section came from.
+    Bad values are caught here rather than by supervisord, which would report
+    them against the rendered file the user never wrote: the message names the
+    files the section came from.
     """
-    reader = ServerOptions()
+    reader = _ProcessRecorder()
     reader.here = str(config.runtime_dir)
     try:
         reader.read_config(io.StringIO(config.text))
@@ -155,6 +186,27 @@ def check_with_supervisor(config: Config) -> None:
         ]
         where = f" (from {', '.join(dict.fromkeys(origins))})" if origins else ""
         raise ConfigError(f"invalid supervisord config{where}: {message}") from None
+    return reader.processes
+
+
+class _ProcessRecorder(ServerOptions):
+    """supervisor's config reader, noting the process names each program gets.
+
+    ``numprocs``, ``process_name`` and ``[group:x]`` decide them; asking
+    supervisor's own code keeps djsupervisor's idea of them exact.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.processes: dict[str, list[str]] = {}
+
+    def processes_from_section(
+        self, parser: Any, section: str, group_name: str, klass: Any = None
+    ) -> list[Any]:
+        processes = super().processes_from_section(parser, section, group_name, klass)
+        program = section.split(":", 1)[1]
+        self.processes[program] = [make_namespec(group_name, p.name) for p in processes]
+        return processes
 
 
 def _ordered(sections: ini.Sections) -> ini.Sections:

@@ -102,3 +102,16 @@ def test_bad_boolean_names_program_and_option() -> None:
 def test_unknown_program_in_selection_is_an_error(flag: str) -> None:
     with pytest.raises(ConfigError, match=rf"--{flag} nope: no such program \(programs: a\)"):
         merged({"program:a": {"command": "a"}}, options=Options(**{flag: ("nope",)}))
+
+
+@pytest.mark.parametrize("value", ["HUP", "SIGHUP", "hup", "1"])
+def test_autoreload_signal_is_normalised(value: str) -> None:
+    result = merged({"program:web": {"command": "w", "autoreload_signal": value}})
+    assert result.own["web"]["autoreload_signal"] == "HUP"
+
+
+def test_bad_autoreload_signal_names_program_and_option() -> None:
+    with pytest.raises(
+        ConfigError, match=r"program 'web' \(from layer0\): autoreload_signal='RELOAD' is not a"
+    ):
+        merged({"program:web": {"command": "w", "autoreload_signal": "RELOAD"}})

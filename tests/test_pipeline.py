@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 import shutil
 import sys
 import tempfile
@@ -15,6 +16,7 @@ from djsupervisor import ini
 from djsupervisor.errors import ConfigError
 from djsupervisor.options import Options
 from djsupervisor.pipeline import build
+from djsupervisor.reload import Target, reload_targets
 
 APPS_DIR = Path(__file__).parent / "apps"
 
@@ -136,3 +138,85 @@ def test_bad_value_is_reported_against_the_user_file(project: Path) -> None:
 def test_missing_project_dir() -> None:
     with pytest.raises(ConfigError, match="--project-dir /no/such/dir: no such directory"):
         build(Options(project_dir="/no/such/dir"))
+
+
+@override_settings(DEBUG=True)
+def test_debug_mode_adds_the_autoreload_program(project: Path) -> None:
+    write_conf(project, "[program:web]\ncommand=run\n")
+    config = build(Options(project_dir=str(project), exclude=("alpha_cron",), autoreload=("web",)))
+    autoreload = config.merged.sections["program:autoreload"]
+    assert shlex.split(autoreload["command"]) == [
+        sys.executable,
+        str(project / "manage.py"),
+        "supervisor",
+        "--project-dir",
+        str(project),
+        "--exclude",
+        "alpha_cron",
+        "--autoreload",
+        "web",
+        "autoreload",
+    ]
+    assert config.merged.own["autoreload"] == {"autoreload": "false"}
+
+
+@pytest.mark.parametrize(
+    ("debug", "options", "conf"),
+    [
+        (False, {}, ""),
+        (True, {"noreload": True}, ""),
+        (True, {}, "[program:autoreload]\nexclude=true\n"),
+        (True, {"exclude": ("autoreload",)}, ""),
+    ],
+)
+def test_autoreload_program_can_be_left_out(
+    project: Path, debug: bool, options: dict[str, object], conf: str
+) -> None:
+    write_conf(project, "[program:web]\ncommand=run\n" + conf)
+    with override_settings(DEBUG=debug):
+        config = build(Options(project_dir=str(project), **options))  # type: ignore[arg-type]
+    assert "autoreload" not in config.merged.programs
+
+
+def test_process_names_come_from_supervisor(project: Path) -> None:
+    write_conf(
+        project,
+        """
+[program:web]
+command=run
+[program:worker]
+command=work
+numprocs=2
+process_name=%(program_name)s_%(process_num)d
+[program:cron]
+command=cron
+[group:jobs]
+programs=cron
+""",
+    )
+    processes = build(Options(project_dir=str(project))).processes
+    assert processes["web"] == ["web"]
+    assert processes["worker"] == ["worker:worker_0", "worker:worker_1"]
+    assert processes["cron"] == ["jobs:cron"]
+
+
+def test_reload_targets(project: Path) -> None:
+    write_conf(
+        project,
+        """
+[program:web]
+command=run
+autoreload_signal=SIGHUP
+[program:worker]
+command=work
+[program:sidecar]
+command=side
+autoreload=false
+""",
+    )
+    options = Options(project_dir=str(project), exclude=("alpha_worker", "alpha_cron", "beta_cron"))
+    config = build(options)
+    assert reload_targets(config, only=()) == [Target("web", "HUP"), Target("worker")]
+    assert reload_targets(config, only=(), skip="worker") == [Target("web", "HUP")]
+    # Naming a program on the command line reloads it even if its file opts out.
+    assert reload_targets(config, only=("sidecar",)) == [Target("sidecar")]

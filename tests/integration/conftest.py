@@ -16,6 +16,7 @@ import subprocess
 import sys
 import textwrap
 import time
+import urllib.request
 import xmlrpc.client
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -82,6 +83,15 @@ def wait_for(predicate: Callable[[], object], what: str, timeout: float = WAIT) 
     raise AssertionError(f"timed out after {timeout} s waiting for {what}")
 
 
+def http_get(port: int) -> str | None:
+    """Return the body served on ``port`` at /, or None while nothing answers."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2) as answer:
+            return answer.read().decode()
+    except OSError:
+        return None
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -102,6 +112,10 @@ class Project:
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(textwrap.dedent(text))
         return target
+
+    def add_settings(self, text: str) -> None:
+        with (self.path / "settings.py").open("a") as settings:
+            settings.write(textwrap.dedent(text))
 
     def command(self, *args: str) -> list[str]:
         return [sys.executable, str(self.path / "manage.py"), "supervisor", *args]
@@ -145,6 +159,9 @@ class Project:
 
     def pidfile(self) -> Path:
         return Path(self.config()["supervisord"]["pidfile"])
+
+    def logfile(self) -> Path:
+        return Path(self.config()["supervisord"]["logfile"])
 
     def processes(self, server: Server | None = None) -> dict[str, dict[str, object]]:
         """Return supervisord's process info by name (and remember the pids)."""

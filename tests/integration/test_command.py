@@ -5,13 +5,12 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from .conftest import WAIT, Project, free_port, pids_alive, wait_for
+from .conftest import WAIT, Project, free_port, http_get, pids_alive, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -59,15 +58,7 @@ def test_web_program_answers_http(project: Project) -> None:
     project.write("supervisord.conf", f"[program:web]\ncommand={command}\n")
     assert project.run("-d").returncode == 0
     project.wait_running("web")
-
-    def fetch() -> str | None:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2) as answer:
-                return answer.read().decode()
-        except OSError:
-            return None
-
-    assert wait_for(fetch, "an HTTP answer") == "hello from djsupervisor"
+    assert wait_for(lambda: http_get(port), "an HTTP answer") == "hello from djsupervisor"
 
 
 def test_foreground_stops_everything_on_sigterm(project: Project) -> None:

@@ -22,8 +22,9 @@ class Command(BaseCommand):
     help = (
         "Run the project's programs under supervisord. With no command, start "
         "supervisord; 'getconfig' prints the merged config, 'shell' opens "
-        "supervisorctl, and any other command (status, start, stop, restart, "
-        "tail, reload, shutdown, ...) goes to supervisorctl."
+        "supervisorctl, 'autoreload' is what the autoreload program runs, and any "
+        "other command (status, start, stop, restart, tail, reload, shutdown, ...) "
+        "goes to supervisorctl."
     )
     # Validation happens while building the config; Django's full system checks
     # would slow down every 'status' for nothing.
@@ -113,12 +114,24 @@ class Command(BaseCommand):
             return 0
         if command == "shell":
             return launch.run_supervisorctl(config, rest)
+        if command == pipeline.AUTORELOAD:
+            if rest:
+                raise ConfigError("autoreload takes no arguments")
+            # Imported here: watching files is for the autoreload program only.
+            from ...autoreload import run
+
+            run(config, options.autoreload, self.log)  # until supervisord stops it
         if command == "shutdown" and not rest:
             return launch.shutdown(config)
         if command in REREAD_COMMANDS:
             launch.ensure_running(config.server)
             config.write()
         return launch.run_supervisorctl(config, ctl_args)
+
+    def log(self, message: str) -> None:
+        """Write a line of the autoreload program's log, at once."""
+        self.stdout.write(message)
+        self.stdout.flush()
 
     def report(self, message: str) -> None:
         """Tell the user about something djsupervisor did on its own."""

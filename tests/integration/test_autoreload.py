@@ -1,0 +1,220 @@
+"""The autoreload program on a real supervisord, with real files changing on disk."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+
+import pytest
+
+from .conftest import WAIT, Project, free_port, http_get, pids_alive, wait_for
+
+pytestmark = pytest.mark.integration
+
+VIEW = """
+from django.http import HttpResponse
+from django.urls import path
+
+def hello(request):
+    return HttpResponse("{answer}")
+
+urlpatterns = [path("", hello)]
+"""
+
+SLEEPERS = """
+[program:first]
+command=sleep 1000
+
+[program:second]
+command=sleep 1000
+"""
+
+BURST_FILES = 300
+
+
+@pytest.fixture
+def debug_project(project: Project) -> Project:
+    project.add_settings("DEBUG = True\n")
+    project.write("urls.py", VIEW.format(answer="before"))
+    return project
+
+
+def reloads(project: Project) -> list[str]:
+    """Return the autoreload program's 'reloaded ...' log lines."""
+    log = project.run("tail", "autoreload").stdout
+    return [line for line in log.splitlines() if line.startswith("reloaded ")]
+
+
+def wait_reloads(project: Project, count: int) -> list[str]:
+    return wait_for(  # type: ignore[return-value]
+        lambda: (lines := reloads(project)) and len(lines) >= count and lines,
+        f"{count} reload(s) in the autoreload log",
+    )
+
+
+def spawns(project: Project, program: str) -> int:
+    return project.logfile().read_text().count(f"spawned: '{program}'")
+
+
+def start(project: Project, *args: str) -> dict[str, int]:
+    started = project.run("-d", *args)
+    assert started.returncode == 0, started.stderr
+    wait_watching(project)
+    return project.wait_running("autoreload")
+
+
+def wait_watching(project: Project, says: str = "watching ") -> str:
+    """Wait until the autoreload program is ready (its first log line); return its log."""
+
+    def log_once_ready() -> str | None:
+        log = project.run("tail", "autoreload").stdout
+        return log if says in log else None
+
+    return wait_for(log_once_ready, f"the autoreload program to log {says!r}")  # type: ignore[return-value]
+
+
+def test_edit_serves_new_response_and_spares_opted_out_programs(debug_project: Project) -> None:
+    port = free_port()
+    debug_project.write(
+        "supervisord.conf",
+        f"""
+        [program:web]
+        command={{{{ PYTHON }}}} manage.py runserver --noreload 127.0.0.1:{port}
+
+        [program:sidecar]
+        command=sleep 1000
+        autoreload=false
+        """,
+    )
+    start(debug_project)
+    before = debug_project.wait_running("web", "sidecar", "autoreload")
+    assert wait_for(lambda: http_get(port), "the first answer") == "before"
+
+    debug_project.write("urls.py", VIEW.format(answer="after"))
+    wait_for(lambda: http_get(port) == "after", "the edited view's answer")
+    after = debug_project.wait_running("web", "sidecar", "autoreload")
+    assert after["web"] != before["web"]
+    assert after["sidecar"] == before["sidecar"]
+    assert after["autoreload"] == before["autoreload"]
+
+    assert debug_project.run("shutdown").returncode == 0
+    assert not pids_alive([*before.values(), *after.values()])
+
+
+def test_burst_of_rewrites_restarts_each_program_once(debug_project: Project) -> None:
+    debug_project.write("supervisord.conf", SLEEPERS)
+    files = [debug_project.write(f"pkg/module{n}.py", "VALUE = 1\n") for n in range(BURST_FILES)]
+    start(debug_project)
+    debug_project.wait_running("first", "second")
+
+    for path in files:
+        path.write_text("VALUE = 2\n")
+    wait_reloads(debug_project, 1)
+    # A later, separate edit is a second burst: any extra restart the first
+    # burst caused would have been logged before it.
+    debug_project.write("urls.py", VIEW.format(answer="later"))
+    lines = wait_reloads(debug_project, 2)
+    assert len(lines) == 2, lines
+    assert f"and {BURST_FILES - 3} more" in lines[0]
+    assert "changed: urls.py" in lines[1]
+    # Started, then restarted once per burst.
+    assert spawns(debug_project, "first") == spawns(debug_project, "second") == 3
+
+
+def test_ignored_and_other_files_restart_nothing(debug_project: Project) -> None:
+    debug_project.write("supervisord.conf", SLEEPERS)
+    start(debug_project)
+    pids = debug_project.wait_running("first", "second")
+
+    for name in ("notes.txt", ".urls.py.swp", "urls.py~", "#urls.py#", ".venv/lib/x.py"):
+        debug_project.write(name, "changed\n")
+    debug_project.write("urls.py", VIEW.format(answer="edited"))  # the one that counts
+    lines = wait_reloads(debug_project, 1)
+    assert lines == ["reloaded first, second (changed: urls.py)"]
+    assert spawns(debug_project, "first") == 2
+    assert set(debug_project.wait_running("first", "second").values()).isdisjoint(pids.values())
+
+
+def test_autoreload_option_narrows_the_programs(debug_project: Project) -> None:
+    debug_project.write("supervisord.conf", SLEEPERS)
+    start(debug_project, "--autoreload", "second")
+    before = debug_project.wait_running("first", "second")
+
+    debug_project.write("urls.py", VIEW.format(answer="edited"))
+    assert wait_reloads(debug_project, 1) == ["reloaded second (changed: urls.py)"]
+    after = debug_project.wait_running("first", "second")
+    assert after["first"] == before["first"]
+    assert after["second"] != before["second"]
+
+
+def test_autoreload_signal_is_sent_instead_of_restarting(debug_project: Project) -> None:
+    debug_project.write(
+        "graceful.py",
+        """
+        import signal, time
+
+        signal.signal(signal.SIGUSR1, lambda *_: print("reloading gracefully", flush=True))
+        print("ready", flush=True)
+        while True:
+            time.sleep(1)
+        """,
+    )
+    debug_project.write(
+        "supervisord.conf",
+        """
+        [program:graceful]
+        command={{ PYTHON }} graceful.py
+        autoreload_signal=USR1
+        """,
+    )
+    start(debug_project)
+    before = debug_project.wait_running("graceful")
+    wait_for(lambda: "ready" in debug_project.run("tail", "graceful").stdout, "the handler")
+
+    debug_project.write("urls.py", VIEW.format(answer="edited"))
+    assert wait_reloads(debug_project, 1) == ["reloaded graceful (changed: urls.py)"]
+    assert "reloading gracefully" in debug_project.run("tail", "graceful").stdout
+    assert debug_project.wait_running("graceful") == before
+
+
+def test_nothing_to_reload_is_quiet(debug_project: Project) -> None:
+    debug_project.write(
+        "supervisord.conf", "[program:only]\ncommand=sleep 1000\nautoreload=false\n"
+    )
+    started = debug_project.run("-d")
+    assert started.returncode == 0, started.stderr
+    wait_watching(debug_project, says="no program to reload")
+    pids = debug_project.wait_running("autoreload")
+    debug_project.write("urls.py", VIEW.format(answer="edited"))
+    assert debug_project.wait_running("autoreload", "only")["autoreload"] == pids["autoreload"]
+    assert spawns(debug_project, "autoreload") == 1
+
+
+@pytest.mark.skipif(not shutil.which("unshare"), reason="needs unshare(1)")
+def test_falls_back_to_polling_without_inotify_watches(debug_project: Project) -> None:
+    # A user namespace of our own whose inotify watch limit is 0: the limit
+    # a big project can hit, without touching the machine's settings.
+    no_watches = 'echo 0 > /proc/sys/user/max_inotify_watches && exec "$@"'
+    launcher = ["unshare", "--user", "--map-root-user", "sh", "-c", no_watches, "sh"]
+    probe = subprocess.run([*launcher, "true"], capture_output=True)
+    if probe.returncode != 0:
+        pytest.skip(f"cannot create a user namespace here: {probe.stderr.decode().strip()}")
+    debug_project.write("supervisord.conf", SLEEPERS)
+    started = subprocess.run(
+        [*launcher, *debug_project.command("-d")],
+        cwd=debug_project.path,
+        env=debug_project.env,
+        capture_output=True,
+        text=True,
+        timeout=WAIT,
+    )
+    assert started.returncode == 0, started.stderr
+    log = wait_watching(debug_project)
+    before = debug_project.wait_running("autoreload", "first", "second")
+    assert "native file watching unavailable (" in log
+    assert log.count("polling every") == 1
+
+    debug_project.write("urls.py", VIEW.format(answer="edited"))
+    assert wait_reloads(debug_project, 1) == ["reloaded first, second (changed: urls.py)"]
+    after = debug_project.wait_running("first", "second")
+    assert after["first"] != before["first"]
