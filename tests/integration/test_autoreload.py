@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import signal
 import subprocess
 
 import pytest
@@ -218,3 +220,10 @@ def test_falls_back_to_polling_without_inotify_watches(debug_project: Project) -
     assert wait_reloads(debug_project, 1) == ["reloaded first, second (changed: urls.py)"]
     after = debug_project.wait_running("first", "second")
     assert after["first"] != before["first"]
+
+
+def test_watcher_ends_with_a_killed_supervisord(debug_project: Project) -> None:
+    debug_project.write("supervisord.conf", SLEEPERS)
+    watcher = start(debug_project)["autoreload"]
+    os.kill(int(debug_project.pidfile().read_text()), signal.SIGKILL)
+    wait_for(lambda: not pids_alive([watcher]), "the watcher to end with supervisord")

@@ -1,0 +1,186 @@
+"""What the bench scripts share: throwaway projects, process accounting, tables."""
+
+from __future__ import annotations
+
+import os
+import platform
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import textwrap
+import time
+import urllib.request
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+
+import django
+
+REPO = Path(__file__).resolve().parents[1]
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")  # units of utime/stime in /proc/<pid>/stat
+POLL = 0.005  # seconds between looks while timing something
+TIMEOUT = 60.0  # seconds; the most any single wait may take
+
+MANAGE = """
+import os, sys
+if __name__ == "__main__":
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "settings")
+    from django.core.management import execute_from_command_line
+    execute_from_command_line(sys.argv)
+"""
+
+SETTINGS = """
+SECRET_KEY = "bench"
+DEBUG = True
+ALLOWED_HOSTS = ["127.0.0.1"]
+INSTALLED_APPS = ["djsupervisor"]
+ROOT_URLCONF = "urls"
+DATABASES = {}
+USE_TZ = True
+"""
+
+VIEW = """
+from django.http import HttpResponse
+from django.urls import path
+
+def answer(request):
+    return HttpResponse({body!r})
+
+urlpatterns = [path("", answer)]
+"""
+
+
+def make_project(path: Path, supervisord_conf: str, settings: str = "") -> Path:
+    """Write a minimal Django project (one view) with ``supervisord_conf``."""
+    path.mkdir(parents=True)
+    (path / "manage.py").write_text(MANAGE)
+    (path / "settings.py").write_text(SETTINGS + textwrap.dedent(settings))
+    (path / "supervisord.conf").write_text(textwrap.dedent(supervisord_conf))
+    write_view(path, "start")
+    return path
+
+
+def write_view(project: Path, body: str) -> None:
+    (project / "urls.py").write_text(VIEW.format(body=body))
+
+
+def project_env() -> dict[str, str]:
+    """Return the environment for commands run in a bench project."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+    return env
+
+
+def manage(project: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=project,
+        env=project_env(),
+        capture_output=True,
+        text=True,
+        check=check,
+        timeout=TIMEOUT,
+    )
+
+
+def start(project: Path, *args: str) -> subprocess.Popen[str]:
+    """Start ``manage.py args`` in a session of its own (so it can be stopped whole)."""
+    return subprocess.Popen(
+        [sys.executable, "manage.py", *args],
+        cwd=project,
+        env=project_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+        text=True,
+    )
+
+
+def stop_session(process: subprocess.Popen[str]) -> None:
+    """End ``process`` and everything in its session."""
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(TIMEOUT)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def http_get(port: int) -> str | None:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2) as answer:
+            return answer.read().decode()
+    except OSError:
+        return None
+
+
+def wait_until(predicate: Callable[[], object], what: str, timeout: float = TIMEOUT) -> float:
+    """Poll ``predicate`` until true; return the time it took, in seconds."""
+    start_time = time.perf_counter()
+    while not predicate():
+        if time.perf_counter() - start_time > timeout:
+            raise SystemExit(f"bench: timed out after {timeout:g} s waiting for {what}")
+        time.sleep(POLL)
+    return time.perf_counter() - start_time
+
+
+def cpu_seconds(pids: Iterable[int]) -> float:
+    """Return the CPU time (user + system) the processes have used so far."""
+    total = 0
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / CLOCK_TICKS
+
+
+def rss_mb(pids: Iterable[int]) -> float:
+    """Return the resident memory of the processes, in MB."""
+    total_kb = 0
+    for pid in pids:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                total_kb += int(line.split()[1])
+    return total_kb / 1024
+
+
+def children(pid: int) -> list[int]:
+    """Return the pids whose parent is ``pid``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
+def median(values: Sequence[float]) -> float:
+    return statistics.median(values)
+
+
+def machine() -> str:
+    return (
+        f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPUs, "
+        f"Python {platform.python_version()}, Django {django.get_version()}"
+    )
+
+
+def print_table(title: str, header: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
+    """Print an aligned plain-text table."""
+    widths = [max(len(str(row[i])) for row in [header, *rows]) for i in range(len(header))]
+    print(f"\n{title}\n{machine()}\n")
+    for row in [header, ["-" * w for w in widths], *rows]:
+        cells = (str(cell).ljust(width) for cell, width in zip(row, widths, strict=True))
+        print("  ".join(cells).rstrip())
