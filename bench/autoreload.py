@@ -13,7 +13,8 @@ supervisor`` with a ``runserver --noreload`` program, Django as plain
     holds a large package tree and imports a large tree of installed packages;
 (c) the restarts caused by rewriting ``--burst`` .py files at once.
 
-Pass small sizes for a quick smoke run, e.g. ``--edits 2 --idle 1 --burst 20 --tree 20``.
+Pass small sizes for a quick smoke run, e.g.
+``--edits 2 --idle 1 --burst 20 --tree 3 --settle 0.5``.
 """
 
 from __future__ import annotations
@@ -46,7 +47,6 @@ from benchlib import (
     write_view,
 )
 
-SETTLE = 3.0  # seconds without a restart after which a burst counts as over
 SEED = 20261123  # fixed, so that runs pause alike between edits
 MODULES_PER_PACKAGE = 15
 INSTALLED_PER_PACKAGE = 20
@@ -156,13 +156,16 @@ def measure_idle(sides: list[Side], seconds: float) -> dict[str, tuple[float, fl
     }
 
 
-def measure_burst(side: Side, files: list[Path]) -> int:
-    """Rewrite ``files`` at once; return the restarts that caused."""
+def measure_burst(side: Side, files: list[Path], settle: float) -> int:
+    """Rewrite ``files`` at once; return the restarts that caused.
+
+    The burst is over once ``settle`` seconds pass without a restart.
+    """
     before = side.restarts()
     for path in files:
         path.write_text(path.read_text() + "# rewritten\n")
     last_count, last_change = before, time.monotonic()
-    while time.monotonic() - last_change < SETTLE or http_get(side.port) is None:
+    while time.monotonic() - last_change < settle or http_get(side.port) is None:
         if (count := side.restarts()) != last_count:
             last_count, last_change = count, time.monotonic()
         time.sleep(0.05)
@@ -230,7 +233,9 @@ def measure_big(
             burst_files[project] = big_project(project, port, args, installed)
             sides.append(stack.enter_context(running(make_side(project, port))))
         idle = measure_idle(sides, args.idle)
-        restarts = {side.name: measure_burst(side, burst_files[side.project]) for side in sides}
+        restarts = {
+            side.name: measure_burst(side, burst_files[side.project], args.settle) for side in sides
+        }
     return idle, restarts
 
 
@@ -241,6 +246,9 @@ def main() -> None:
     parser.add_argument("--burst", type=int, default=500, help="files rewritten at once (500)")
     parser.add_argument(
         "--tree", type=int, default=200, help="packages in the project and installed (200)"
+    )
+    parser.add_argument(
+        "--settle", type=float, default=3, help="seconds without restart that end a burst (3)"
     )
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="djs-bench-"))

@@ -27,8 +27,7 @@ def library_dirs() -> list[Path]:
     """Return the directories of the standard library and installed packages."""
     paths = sysconfig.get_paths()
     found = [paths[key] for key in ("stdlib", "platstdlib", "purelib", "platlib") if key in paths]
-    found += site.getsitepackages() if hasattr(site, "getsitepackages") else []
-    found.append(site.getusersitepackages())
+    found += [*site.getsitepackages(), site.getusersitepackages()]
     return [Path(p).resolve() for p in dict.fromkeys(found)]
 
 

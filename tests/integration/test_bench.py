@@ -16,7 +16,7 @@ from .conftest import REPO
 pytestmark = pytest.mark.integration
 
 BENCH_TIMEOUT = 300  # seconds
-SMOKE_SIZES = ["--edits", "2", "--idle", "1", "--burst", "20", "--tree", "3"]
+SMOKE_SIZES = ["--edits", "2", "--idle", "1", "--burst", "20", "--tree", "3", "--settle", "0.5"]
 
 
 def test_autoreload_bench_prints_its_table() -> None:
