@@ -8,3 +8,6 @@ from django.apps import AppConfig
 class DjSupervisorConfig(AppConfig):
     name = "djsupervisor"
     verbose_name = "supervisord integration"
+
+    def ready(self) -> None:
+        from . import checks  # noqa: F401  (registers the system checks)

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
+
 from django.conf import settings
+
+from .errors import SettingError
 
 
 class Settings:
@@ -15,7 +19,7 @@ class Settings:
     @property
     def SUPERVISOR_CONFIG_FILE(self) -> str | None:
         """Path of the project's config file; ``None`` means PROJECT_DIR/supervisord.conf."""
-        return getattr(settings, "SUPERVISOR_CONFIG_FILE", None)
+        return _optional_path("SUPERVISOR_CONFIG_FILE")
 
     @property
     def SUPERVISOR_RUNTIME_DIR(self) -> str | None:
@@ -25,22 +29,39 @@ class Settings:
         socket, pidfile, logs and rendered config. ``None`` means
         ``$XDG_RUNTIME_DIR/djsupervisor`` or ``<tmp>/djsupervisor-<uid>``.
         """
-        return getattr(settings, "SUPERVISOR_RUNTIME_DIR", None)
+        return _optional_path("SUPERVISOR_RUNTIME_DIR")
 
     @property
     def SUPERVISOR_AUTORELOAD_PATTERNS(self) -> list[str]:
         """Glob patterns of files whose change triggers an autoreload."""
-        return getattr(settings, "SUPERVISOR_AUTORELOAD_PATTERNS", ["*.py"])
+        return _string_list("SUPERVISOR_AUTORELOAD_PATTERNS", ["*.py"])
 
     @property
     def SUPERVISOR_AUTORELOAD_IGNORE_PATTERNS(self) -> list[str]:
         """Glob patterns of files that never trigger an autoreload."""
-        return getattr(settings, "SUPERVISOR_AUTORELOAD_IGNORE_PATTERNS", [".*", "#*", "*~"])
+        return _string_list("SUPERVISOR_AUTORELOAD_IGNORE_PATTERNS", [".*", "#*", "*~"])
 
     @property
     def SUPERVISOR_AUTORELOAD_DIRS(self) -> list[str]:
         """Directories watched for changes besides the project and its installed apps."""
-        return getattr(settings, "SUPERVISOR_AUTORELOAD_DIRS", [])
+        return _string_list("SUPERVISOR_AUTORELOAD_DIRS", [])
+
+
+def _optional_path(name: str) -> str | None:
+    value = getattr(settings, name, None)
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, os.PathLike):
+        return os.fspath(value)
+    raise SettingError(f"settings.{name} must be a path (a string), not {value!r}")
+
+
+def _string_list(name: str, default: list[str]) -> list[str]:
+    value = getattr(settings, name, default)
+    # A lone string is a list of characters to Python: refuse it by name.
+    if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
+        raise SettingError(f"settings.{name} must be a list of strings, not {value!r}")
+    return list(value)
 
 
 conf = Settings()

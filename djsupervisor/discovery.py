@@ -11,7 +11,7 @@ from pathlib import Path
 from django.apps import apps
 from django.conf import settings
 
-from .errors import ConfigError
+from .errors import ConfigError, MissingFileError
 
 PROJECT_CONFIG = "supervisord.conf"
 APP_CONFIG = os.path.join("management", "supervisord.conf")
@@ -69,7 +69,7 @@ def find_sources(project_config: Path, explicit: bool) -> list[Source]:
     if project_config.is_file():
         sources.append(Source(project_config))
     elif explicit:
-        raise ConfigError(
+        raise MissingFileError(
             f"config file {project_config} does not exist; create it or fix "
             "--config-file / SUPERVISOR_CONFIG_FILE"
         )

@@ -10,7 +10,7 @@ from __future__ import annotations
 import configparser
 import re
 
-from .errors import ConfigError
+from .errors import ParseError
 
 Sections = dict[str, dict[str, str]]
 
@@ -33,18 +33,18 @@ def parse(text: str, source: str) -> Sections:
     try:
         parser.read_string(text, source)
     except configparser.MissingSectionHeaderError as exc:
-        raise ConfigError(
+        raise ParseError(
             f"{source}, line {exc.lineno}: text before the first [section] "
             f"header: {_line(text, exc.lineno)!r}"
         ) from None
     except configparser.ParsingError as exc:
         lineno = exc.errors[0][0]
-        raise ConfigError(
+        raise ParseError(
             f"{source}, line {lineno}: cannot parse {_line(text, lineno)!r}; "
             "expected 'name = value' or a [section] header"
         ) from None
     except configparser.Error as exc:
-        raise ConfigError(f"{source}: {exc.message}") from None
+        raise ParseError(f"{source}: {exc.message}") from None
     return {name: dict(parser.items(name)) for name in parser.sections()}
 
 

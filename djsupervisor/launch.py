@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -12,18 +13,26 @@ from pathlib import Path
 from supervisor import supervisorctl
 
 from . import ini
+from .console import Console, Formatter, use_color
 from .control import Server
 from .errors import ConfigError
 from .pipeline import Config
 from .runtime import write_private
-from .stale import clear_stale_state, is_alive, read_pid
+from .stale import (
+    clear_stale_state,
+    is_alive,
+    project_processes,
+    read_pid,
+    stop_process_groups,
+)
 
 START_TIMEOUT = 60.0  # seconds; supervisord answers no RPC while spawning many programs
 SHUTDOWN_TIMEOUT = 300.0  # seconds; generous, as each program may use its stopwaitsecs
 POLL_INTERVAL = 0.02  # seconds; polling the socket also wakes supervisord's 1 s loop
 LOG_TAIL_LINES = 5  # lines of supervisord's log quoted when it fails to start
 CTL_CONFIG_NAME = "supervisorctl.conf"
-FORWARDED_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR2)
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)  # a second one kills everything at once
+FORWARDED_SIGNALS = (*STOP_SIGNALS, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR2)
 
 Reporter = Callable[[str], None]
 
@@ -40,6 +49,7 @@ def prepare_start(config: Config, report: Reporter) -> None:
             f"supervisord is already running for this project (at {config.server.url}); "
             "use 'manage.py supervisor status', or 'shutdown' to stop it first"
         )
+    config.console_socket.unlink(missing_ok=True)  # left by a killed foreground command
     orphans = clear_stale_state(config.pidfile, config.merged.sections)
     if orphans:
         report(
@@ -50,21 +60,63 @@ def prepare_start(config: Config, report: Reporter) -> None:
 
 
 def run_foreground(config: Config, report: Reporter) -> int:
-    """Run supervisord in the foreground until it exits; return its exit status."""
+    """Run supervisord in the foreground, printing all output, until it exits.
+
+    Return supervisord's exit status. The first SIGINT or SIGTERM asks
+    supervisord to stop the programs as configured; a second one kills them
+    all at once. Whatever the programs started and left running is stopped
+    before returning.
+    """
     prepare_start(config, report)
-    process = subprocess.Popen(supervisord_command(config, "-n"))
+    console = Console(
+        config.console_socket, Formatter(config.process_names, use_color(sys.stdout)), sys.stdout
+    )
+    process = subprocess.Popen(
+        supervisord_command(config, "-n"),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        env=supervisord_environment(),
+    )
+    stop_requests = 0
 
     def forward(signum: int, frame: object) -> None:
-        # A terminal's Ctrl-C reaches supervisord directly too; a second
-        # SIGINT/SIGTERM only repeats the shutdown request, which is harmless.
-        process.send_signal(signum)
+        nonlocal stop_requests
+        if signum in STOP_SIGNALS:
+            stop_requests += 1
+        if stop_requests > 1:
+            report("stopping everything now")
+            stop_process_groups(project_processes(config.merged.sections), (signal.SIGKILL,))
+            process.kill()
+        else:
+            # A terminal's Ctrl-C reaches supervisord directly too; a repeated
+            # shutdown request is harmless.
+            process.send_signal(signum)
 
     previous = {sig: signal.signal(sig, forward) for sig in FORWARDED_SIGNALS}
     try:
-        return process.wait()
+        assert process.stdout is not None
+        console.relay(process.stdout)
+        status = process.wait()
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+        console.close()
+    leftovers = project_processes(config.merged.sections)
+    if leftovers:
+        stop_process_groups(leftovers)
+        report(
+            "stopped processes the programs had started and left running "
+            f"(pids {', '.join(map(str, leftovers))})"
+        )
+    return 0 if stop_requests > 1 else status
+
+
+def supervisord_environment() -> dict[str, str]:
+    """Return the environment for supervisord, which its programs inherit."""
+    # Python programs would otherwise buffer output written to a pipe, and
+    # their print()s would show up in bursts; a program can set it back.
+    return {"PYTHONUNBUFFERED": "1", **os.environ}
 
 
 def start_daemon(config: Config, report: Reporter) -> int:
@@ -72,6 +124,7 @@ def start_daemon(config: Config, report: Reporter) -> int:
     prepare_start(config, report)
     launcher = subprocess.run(
         supervisord_command(config),
+        env=supervisord_environment(),
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

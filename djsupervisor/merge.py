@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from supervisor.datatypes import boolean, signal_number
 
-from .errors import ConfigError
+from .errors import ConfigError, MissingCommandError, OptionError
 from .ini import Sections
 from .options import Options
 
@@ -103,7 +103,7 @@ def apply_program_rules(merged: Merged, options: Options) -> Merged:
 
     for name, section in by_name.items():
         if name not in excluded and not sections[section].get("command", "").strip():
-            raise ConfigError(
+            raise MissingCommandError(
                 f"program {name!r} has no command (from {', '.join(merged.origins[section])}); "
                 f"add 'command=...' to [{section}] or set exclude=true"
             )
@@ -122,7 +122,7 @@ def _boolean(own: dict[str, str], key: str, program: str, origins: list[str]) ->
     try:
         own[key] = "true" if boolean(own[key]) else "false"
     except ValueError:
-        raise ConfigError(
+        raise OptionError(
             f"program {program!r} (from {', '.join(origins)}): {key}={own[key]!r} "
             "is not a boolean; use true or false"
         ) from None
@@ -134,7 +134,7 @@ def _signal(own: dict[str, str], program: str, origins: list[str]) -> None:
     try:
         own["autoreload_signal"] = signal.Signals(signal_number(value)).name.removeprefix("SIG")
     except ValueError:
-        raise ConfigError(
+        raise OptionError(
             f"program {program!r} (from {', '.join(origins)}): autoreload_signal={value!r} "
             "is not a signal; use a name such as HUP or USR1"
         ) from None

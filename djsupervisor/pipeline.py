@@ -15,9 +15,10 @@ from supervisor.options import ServerOptions, make_namespec
 
 from . import ini
 from .conf import conf
+from .console import SOCKET_NAME as CONSOLE_SOCKET
 from .control import RPC_INTERFACE, Server, configure_control_server
 from .discovery import Source, find_project_dir, find_sources, project_config_path
-from .errors import ConfigError
+from .errors import NoConfigError, SupervisorValueError
 from .merge import Layer, Merged, apply_program_rules, merge_layers
 from .options import Options
 from .render import Renderer
@@ -25,6 +26,8 @@ from .runtime import runtime_dir as make_runtime_dir
 from .runtime import write_private
 
 AUTORELOAD = "autoreload"  # the name of the program that watches the code
+CONSOLE = "console"  # the event listener that passes output to a foreground command
+CONSOLE_EVENT_BUFFER = 10000  # events supervisord queues for it before dropping any
 CONFIG_NAME = "supervisord.conf"  # the rendered config, in the runtime directory
 LOG_DIR = "logs"  # programs' logs, in the runtime directory
 # Sections written first in the output, so the header of getconfig reads well.
@@ -58,6 +61,21 @@ class Config:
         return ini.dump(self.merged.sections)
 
     @property
+    def console_socket(self) -> Path:
+        """Where a foreground command receives the programs' output."""
+        return self.runtime_dir / CONSOLE_SOCKET
+
+    @property
+    def process_names(self) -> list[str]:
+        """Return the names of the processes whose output is shown, in config order."""
+        return [
+            namespec.rpartition(":")[2]
+            for program, namespecs in self.processes.items()
+            if program != CONSOLE
+            for namespec in namespecs
+        ]
+
+    @property
     def pidfile(self) -> Path:
         return Path(self.merged.sections["supervisord"]["pidfile"])
 
@@ -71,20 +89,29 @@ class Config:
         return self.path
 
 
-def build(options: Options) -> Config:
-    """Return the project's merged config for ``options``."""
+def build(options: Options, runtime_base: str | None = None, console: bool | None = None) -> Config:
+    """Return the project's merged config for ``options``.
+
+    ``runtime_base`` replaces the SUPERVISOR_RUNTIME_DIR setting. ``console``
+    says whether programs' output goes to a foreground command; ``None`` means
+    yes if one is running, which keeps it when ``reload`` rewrites the config.
+    """
     project_dir = find_project_dir(options.project_dir)
     explicit = options.config_file or conf.SUPERVISOR_CONFIG_FILE
     project_config = project_config_path(project_dir, explicit)
     sources = find_sources(project_config, explicit=bool(explicit))
     if not sources:
-        raise ConfigError(
+        raise NoConfigError(
             f"no {project_config.name} in {project_dir}; create it with a "
             "[program:NAME] section for each process to run"
         )
-    runtime = make_runtime_dir(project_dir, conf.SUPERVISOR_RUNTIME_DIR)
+    runtime = make_runtime_dir(project_dir, runtime_base or conf.SUPERVISOR_RUNTIME_DIR)
     renderer = Renderer(project_dir, runtime, options)
+    if console is None:
+        console = (runtime / CONSOLE_SOCKET).exists()
     layers = [builtin_layer(project_dir, runtime), autoreload_layer(project_dir, options)]
+    if console:
+        layers.append(console_layer(runtime))
     layers += [file_layer(renderer, source) for source in sources]
     layers.append(command_line_layer(options))
     merged = apply_program_rules(merge_layers(layers), options)
@@ -107,7 +134,13 @@ def builtin_layer(project_dir: Path, runtime: Path) -> Layer:
                 "childlogdir": str(log_dir),
                 "directory": str(project_dir),
             },
-            "program:__defaults__": {"directory": str(project_dir)},
+            "program:__defaults__": {
+                "directory": str(project_dir),
+                # Stop what a program started too (runserver's reloader child,
+                # a shell's children), so nothing outlives its program.
+                "stopasgroup": "true",
+                "killasgroup": "true",
+            },
         },
         origin="djsupervisor's defaults",
     )
@@ -125,6 +158,30 @@ def autoreload_layer(project_dir: Path, options: Options) -> Layer:
             "redirect_stderr": "true",
         }
     return Layer(sections, origin="djsupervisor's autoreload program")
+
+
+def console_layer(runtime: Path) -> Layer:
+    """Return the event listener that sends every program's output to the foreground."""
+    listener = [sys.executable, "-m", "djsupervisor.listener", str(runtime / CONSOLE_SOCKET)]
+    return Layer(
+        {
+            "program:__defaults__": {
+                "stdout_events_enabled": "true",
+                "stderr_events_enabled": "true",
+            },
+            f"eventlistener:{CONSOLE}": {
+                "command": shlex.join(listener),
+                "events": "PROCESS_LOG",
+                "buffer_size": str(CONSOLE_EVENT_BUFFER),
+                "stdout_events_enabled": "false",
+                "stderr_events_enabled": "false",
+                "autoreload": "false",
+                # Start first and stop last, so it passes on programs' last words.
+                "priority": "1",
+            },
+        },
+        origin="djsupervisor's console",
+    )
 
 
 def manage_py(project_dir: Path) -> list[str]:
@@ -185,7 +242,7 @@ def read_with_supervisor(config: Config) -> dict[str, list[str]]:
             for origin in sources
         ]
         where = f" (from {', '.join(dict.fromkeys(origins))})" if origins else ""
-        raise ConfigError(f"invalid supervisord config{where}: {message}") from None
+        raise SupervisorValueError(f"invalid supervisord config{where}: {message}") from None
     return reader.processes
 
 

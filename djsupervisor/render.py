@@ -16,7 +16,7 @@ from django.conf import settings
 from django.template import Context, Engine, TemplateSyntaxError
 from django.template.backends.django import get_installed_libraries
 
-from .errors import ConfigError
+from .errors import ConfigError, ParseError, TemplateError
 from .options import Options
 
 TEMPLATED_DIR = "templated"  # under the runtime directory
@@ -48,9 +48,9 @@ class Renderer:
         try:
             source = path.read_text(encoding="utf-8")
         except OSError as exc:
-            raise ConfigError(f"cannot read {path}: {exc.strerror}") from None
+            raise ParseError(f"cannot read {path}: {exc.strerror}") from None
         except UnicodeDecodeError as exc:
-            raise ConfigError(f"{path} is not UTF-8 text: {exc.reason}") from None
+            raise ParseError(f"{path} is not UTF-8 text: {exc.reason}") from None
         with _rendering(self, app_dir):
             return render_string(source, self.context(app_dir), origin=str(path))
 
@@ -61,7 +61,7 @@ class Renderer:
             source = (app_dir or self.project_dir) / source
         source = source.resolve()
         if not source.is_file():
-            raise ConfigError(f"templated: {name}: no such file (looked for {source})")
+            raise TemplateError(f"templated: {name}: no such file (looked for {source})")
         target = self.output_dir / TEMPLATED_DIR / _relative_name(source, self.project_dir)
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(self.render_file(source, app_dir), encoding="utf-8")
@@ -97,7 +97,7 @@ def templated(name: str) -> str:
     try:
         renderer, app_dir = _current.get()
     except LookupError:
-        raise ConfigError("the templated filter only works in supervisord.conf files") from None
+        raise TemplateError("the templated filter only works in supervisord.conf files") from None
     # str.__str__ turns Django's SafeString into a plain str, which pathlib needs.
     return renderer.templated(str.__str__(name), app_dir)
 
@@ -126,11 +126,11 @@ def render_string(source: str, context: Mapping[str, Any], origin: str) -> str:
     except ConfigError:
         raise
     except TemplateSyntaxError as exc:
-        raise ConfigError(f"{origin}{_line_of(exc)}: template error: {exc}") from None
+        raise TemplateError(f"{origin}{_line_of(exc)}: template error: {exc}") from None
     except Exception as exc:
         # A filter or a settings property failing while rendering is still the
         # user's template at fault: report it against the file, not as a crash.
-        raise ConfigError(
+        raise TemplateError(
             f"{origin}{_line_of(exc)}: error while rendering: {type(exc).__name__}: {exc}"
         ) from None
 

@@ -64,19 +64,26 @@ def clear_stale_state(pidfile: Path, sections: Sections) -> list[int]:
     if pid is not None and is_alive(pid):
         return []  # a supervisord still starting up (or the pid was reused): leave it
     pidfile.unlink(missing_ok=True)
-    # supervisord puts its own URL, with 'localhost' for an unspecified host,
-    # into every program's environment as SUPERVISOR_SERVER_URL.
-    server_url = served_url(sections, unspecified_host="localhost")
-    if not server_url or not PROC.is_dir():
-        return []
-    orphans = sorted(find_orphans(server_url))
+    orphans = project_processes(sections)
     stop_process_groups(orphans)
     return orphans
 
 
-def stop_process_groups(pids: list[int]) -> None:
-    """SIGTERM each pid's process group, then SIGKILL what is left after KILL_WAIT."""
-    for sig in (signal.SIGTERM, signal.SIGKILL):
+def project_processes(sections: Sections) -> list[int]:
+    """Return the pids of the programs, and of what they started, of this project's supervisord."""
+    # supervisord puts its own URL, with 'localhost' for an unspecified host,
+    # into every program's environment as SUPERVISOR_SERVER_URL; children inherit it.
+    server_url = served_url(sections, unspecified_host="localhost")
+    if not server_url or not PROC.is_dir():
+        return []
+    return sorted(find_orphans(server_url))
+
+
+def stop_process_groups(
+    pids: list[int], signals: tuple[signal.Signals, ...] = (signal.SIGTERM, signal.SIGKILL)
+) -> None:
+    """Send each signal to each pid's process group, waiting up to KILL_WAIT after each."""
+    for sig in signals:
         for pid in pids:
             _signal_group(pid, sig)
         deadline = time.monotonic() + KILL_WAIT

@@ -62,6 +62,8 @@ stopsignal=INT
     assert config.merged.programs == ["alpha_worker", "web"]
     assert sections["program:alpha_worker"] == {
         "directory": str(project),
+        "stopasgroup": "true",
+        "killasgroup": "true",
         "stopwaitsecs": "3",  # from beta's [program:__defaults__]
         "command": f"{sys.executable} -c \"print('alpha')\" --app-dir={APPS_DIR / 'alpha'}",
         "autostart": "true",

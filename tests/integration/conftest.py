@@ -135,9 +135,8 @@ class Project:
     def start_foreground(self, *args: str, **popen: object) -> subprocess.Popen[str]:
         popen.setdefault("stdout", subprocess.DEVNULL)
         popen.setdefault("stderr", subprocess.DEVNULL)
-        process = subprocess.Popen(
-            self.command(*args), cwd=self.path, env=self.env, text=True, **popen
-        )
+        popen.setdefault("text", True)
+        process = subprocess.Popen(self.command(*args), cwd=self.path, env=self.env, **popen)
         self.foreground.append(process)
         return process
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import socket
+import subprocess
+import sys
 
 import pytest
 
-from .conftest import Project, Result
+from .conftest import WAIT, Project, Result
 
 pytestmark = pytest.mark.integration
 
@@ -92,3 +94,25 @@ def test_daemonize_with_a_command(project: Project) -> None:
     assert_one_clear_error(
         project.run("-d", "status"), "--daemonize only applies to starting supervisord"
     )
+
+
+def test_manage_py_check_reports_by_id(project: Project) -> None:
+    def check() -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "manage.py", "check"],
+            cwd=project.path,
+            env=project.env,
+            capture_output=True,
+            text=True,
+            timeout=WAIT,
+        )
+
+    project.write("supervisord.conf", "[program:web]\nstartsecs=1\n")
+    broken = check()
+    assert broken.returncode == 1
+    assert "(djsupervisor.E003) program 'web' has no command" in broken.stderr
+    assert "Traceback" not in broken.stderr
+    project.write("supervisord.conf", "[program:web]\ncommand=sleep 1\n")
+    good = check()
+    assert good.returncode == 0, good.stderr
+    assert "no issues" in good.stdout

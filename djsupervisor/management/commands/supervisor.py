@@ -96,8 +96,9 @@ class Command(BaseCommand):
             raise ConfigError(
                 f"--daemonize only applies to starting supervisord, not to {ctl_args[0]!r}"
             )
-        config = pipeline.build(options)
-        if not ctl_args:
+        starting = not ctl_args
+        config = pipeline.build(options, console=not options.daemonize if starting else None)
+        if starting:
             if options.daemonize:
                 pid = launch.start_daemon(config, self.report)
                 self.stdout.write(

@@ -1,0 +1,90 @@
+"""System checks: ``manage.py check`` builds the supervisord config and reports what is wrong.
+
+The ids are stable and listed in the docs (``docs/checks.rst``).
+"""
+
+from __future__ import annotations
+
+import difflib
+import tempfile
+from collections.abc import Iterable
+from typing import Any
+
+from django.core.checks import CheckMessage, Error, Warning, register
+
+from .conf import conf
+from .errors import ConfigError
+from .merge import OWN_OPTIONS, process_sections
+from .options import Options
+from .pipeline import build
+
+# Program options supervisor reads (supervisor 4.2's options.py), by section kind.
+STREAM_OPTIONS = (
+    *("logfile", "logfile_maxbytes", "logfile_backups", "capture_maxbytes"),
+    *("events_enabled", "syslog"),
+)
+PROGRAM_OPTIONS = frozenset(
+    {
+        *("command", "process_name", "numprocs", "numprocs_start", "priority", "autostart"),
+        *("autorestart", "startsecs", "startretries", "exitcodes", "stopsignal"),
+        *("stopwaitsecs", "stopasgroup", "killasgroup", "user", "redirect_stderr"),
+        *("directory", "umask", "environment", "serverurl"),
+        *(f"{stream}_{option}" for stream in ("stdout", "stderr") for option in STREAM_OPTIONS),
+    }
+)
+KIND_OPTIONS = {
+    "program": PROGRAM_OPTIONS,
+    "eventlistener": PROGRAM_OPTIONS | {"events", "buffer_size", "result_handler"},
+    "fcgi-program": PROGRAM_OPTIONS | {"socket", "socket_backlog", "socket_mode", "socket_owner"},
+}
+UNKNOWN_OPTION = "djsupervisor.W001"
+SETTINGS = (
+    "SUPERVISOR_CONFIG_FILE",
+    "SUPERVISOR_RUNTIME_DIR",
+    "SUPERVISOR_AUTORELOAD_PATTERNS",
+    "SUPERVISOR_AUTORELOAD_IGNORE_PATTERNS",
+    "SUPERVISOR_AUTORELOAD_DIRS",
+)
+
+
+@register("djsupervisor")
+def check_supervisor_config(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """Build the project's supervisord config as ``manage.py supervisor`` would."""
+    messages = [message_for(exc) for exc in setting_errors()]
+    if messages:
+        return messages
+    # A throwaway runtime directory: checking must not create the real one.
+    with tempfile.TemporaryDirectory(prefix="djs-check-") as runtime_base:
+        try:
+            config = build(Options(), runtime_base=runtime_base)
+        except ConfigError as exc:
+            return [message_for(exc)]
+    return list(unknown_options(config.merged.sections))
+
+
+def setting_errors() -> Iterable[ConfigError]:
+    for name in SETTINGS:
+        try:
+            getattr(conf, name)
+        except ConfigError as exc:
+            yield exc
+
+
+def message_for(exc: ConfigError) -> CheckMessage:
+    kind = Warning if exc.check_id.split(".")[1].startswith("W") else Error
+    return kind(str(exc), id=exc.check_id)
+
+
+def unknown_options(sections: dict[str, dict[str, str]]) -> Iterable[CheckMessage]:
+    """Warn about program options neither supervisord nor djsupervisor knows (typos)."""
+    for section, _ in process_sections(sections):
+        known = KIND_OPTIONS[section.partition(":")[0]] | set(OWN_OPTIONS)
+        for option in sections[section]:
+            if option in known:
+                continue
+            close = difflib.get_close_matches(option, known, n=1)
+            yield Warning(
+                f"[{section}] has the unknown option {option!r}; supervisord ignores it",
+                hint=f"did you mean {close[0]!r}?" if close else "remove it",
+                id=UNKNOWN_OPTION,
+            )
