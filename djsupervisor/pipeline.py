@@ -178,6 +178,9 @@ def console_layer(runtime: Path) -> Layer:
                 "autoreload": "false",
                 # Start first and stop last, so it passes on programs' last words.
                 "priority": "1",
+                # supervisord sends events only to a RUNNING listener; with the
+                # default startsecs=1, the programs' first second would wait.
+                "startsecs": "0",
             },
         },
         origin="djsupervisor's console",
