@@ -14,9 +14,7 @@ from django.core.checks import CheckMessage, Error, Warning, register
 
 from .conf import conf
 from .errors import ConfigError
-from .merge import OWN_OPTIONS, process_sections
 from .options import Options
-from .pipeline import build
 
 # Program options supervisor reads (supervisor 4.2's options.py), by section kind.
 STREAM_OPTIONS = (
@@ -50,6 +48,9 @@ SETTINGS = (
 @register("djsupervisor")
 def check_supervisor_config(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
     """Build the project's supervisord config as ``manage.py supervisor`` would."""
+    # Imported here: every manage.py command loads this module, few run checks.
+    from .pipeline import build
+
     messages = [message_for(exc) for exc in setting_errors()]
     if messages:
         return messages
@@ -77,6 +78,8 @@ def message_for(exc: ConfigError) -> CheckMessage:
 
 def unknown_options(sections: dict[str, dict[str, str]]) -> Iterable[CheckMessage]:
     """Warn about program options neither supervisord nor djsupervisor knows (typos)."""
+    from .merge import OWN_OPTIONS, process_sections
+
     for section, _ in process_sections(sections):
         known = KIND_OPTIONS[section.partition(":")[0]] | set(OWN_OPTIONS)
         for option in sections[section]:
