@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -78,6 +79,9 @@ def run_foreground(config: Config, report: Reporter) -> int:
         stderr=subprocess.STDOUT,
         env=supervisord_environment(),
     )
+    # supervisord spawns its programs only after its first 1 s wait for
+    # activity; talking to it makes that wait end at once.
+    threading.Thread(target=wait_until_running, args=(config.server, process), daemon=True).start()
     stop_requests = 0
 
     def forward(signum: int, frame: object) -> None:
@@ -133,19 +137,42 @@ def start_daemon(config: Config, report: Reporter) -> int:
     )
     if launcher.returncode != 0:
         raise ConfigError(f"supervisord could not start: {_first_error(launcher.stdout)}")
-    deadline = time.monotonic() + START_TIMEOUT
-    while time.monotonic() < deadline:
-        # supervisord writes its pidfile once daemonized, before it answers.
-        pid = read_pid(config.pidfile)
-        if pid is not None and not is_alive(pid):
-            break
-        if pid is not None and config.server.state() == "RUNNING":
-            return pid
-        time.sleep(POLL_INTERVAL)
+    # supervisord writes its pidfile once daemonized, before it answers.
+    pid = wait_for_pidfile(config.pidfile)
+    if pid is not None and wait_until_running(config.server, pid):
+        return pid
     raise ConfigError(
         f"supervisord did not come up within {START_TIMEOUT:.0f} s; its log "
         f"({config.logfile}) ends with: {_log_tail(config.logfile)}"
     )
+
+
+def wait_for_pidfile(pidfile: Path) -> int | None:
+    deadline = time.monotonic() + START_TIMEOUT
+    while (pid := read_pid(pidfile)) is None and time.monotonic() < deadline:
+        time.sleep(POLL_INTERVAL)
+    return pid
+
+
+def wait_until_running(server: Server, supervisord: int | subprocess.Popen[bytes]) -> bool:
+    """Poll supervisord until it answers RUNNING; return False if it died or never did.
+
+    Each request also wakes supervisord's main loop, which otherwise waits up
+    to a second before spawning the programs. ``supervisord`` is its pid, or
+    the process running it in the foreground.
+    """
+    deadline = time.monotonic() + START_TIMEOUT
+    while time.monotonic() < deadline:
+        if isinstance(supervisord, int):
+            alive = is_alive(supervisord)
+        else:
+            alive = supervisord.poll() is None
+        if not alive:
+            return False
+        if server.state() == "RUNNING":
+            return True
+        time.sleep(POLL_INTERVAL)
+    return False
 
 
 def _first_error(output: str) -> str:
