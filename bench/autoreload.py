@@ -35,6 +35,7 @@ from benchlib import (
     children,
     cpu_seconds,
     free_port,
+    getconfig,
     http_get,
     make_project,
     manage,
@@ -74,7 +75,7 @@ def djsupervisor_side(project: Path, port: int) -> Side:
         wait_until(lambda: "watching " in supervisor("tail", "autoreload"), "autoreload to watch")
 
     def restarts() -> int:
-        logfile = Path(supervisor("getconfig").split("\nlogfile=")[1].split("\n")[0])
+        logfile = Path(getconfig(project)["supervisord"]["logfile"])
         return logfile.read_text().count("spawned: 'web'") - 1
 
     return Side(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import configparser
 import os
 import platform
 import signal
@@ -55,7 +56,9 @@ def make_project(path: Path, supervisord_conf: str, settings: str = "") -> Path:
     """Write a minimal Django project (one view) with ``supervisord_conf``."""
     path.mkdir(parents=True)
     (path / "manage.py").write_text(MANAGE)
-    (path / "settings.py").write_text(SETTINGS + textwrap.dedent(settings))
+    # The runtime directory inside the bench's own directory: removing that cleans up.
+    runtime = f"SUPERVISOR_RUNTIME_DIR = {str(path.parent / 'run')!r}\n"
+    (path / "settings.py").write_text(SETTINGS + runtime + textwrap.dedent(settings))
     (path / "supervisord.conf").write_text(textwrap.dedent(supervisord_conf))
     write_view(path, "start")
     return path
@@ -83,6 +86,13 @@ def manage(project: Path, *args: str, check: bool = True) -> subprocess.Complete
         check=check,
         timeout=TIMEOUT,
     )
+
+
+def getconfig(project: Path) -> configparser.RawConfigParser:
+    """Return the merged config ``manage.py supervisor getconfig`` prints."""
+    parser = configparser.RawConfigParser(interpolation=None)
+    parser.read_string(manage(project, "supervisor", "getconfig").stdout)
+    return parser
 
 
 def start(project: Path, *args: str) -> subprocess.Popen[str]:

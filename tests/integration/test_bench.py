@@ -16,17 +16,33 @@ from .conftest import REPO
 pytestmark = pytest.mark.integration
 
 BENCH_TIMEOUT = 300  # seconds
-SMOKE_SIZES = ["--edits", "2", "--idle", "1", "--burst", "20", "--tree", "3", "--settle", "0.5"]
 
 
-def test_autoreload_bench_prints_its_table() -> None:
+@pytest.mark.parametrize(
+    ("script", "tiny", "rows"),
+    [
+        (
+            "autoreload",
+            ["--edits", "2", "--idle", "1", "--burst", "20", "--tree", "3", "--settle", "0.5"],
+            ["edit -> new HTTP answer", "idle watcher CPU", "restarts after rewriting 20"],
+        ),
+        ("control", ["--runs", "1"], ["manage.py supervisor status", "manage.py help"]),
+        ("startup", ["--runs", "1"], ["supervisord -n (raw)", "honcho start"]),
+        (
+            "scale",
+            ["--apps", "2", "--programs", "2", "--runs", "1"],
+            ["build the config", "start until all 4 RUNNING", "status"],
+        ),
+    ],
+)
+def test_bench_script_prints_its_table(script: str, tiny: list[str], rows: list[str]) -> None:
     done = subprocess.run(
-        [sys.executable, "bench/autoreload.py", *SMOKE_SIZES],
+        [sys.executable, f"bench/{script}.py", *tiny],
         cwd=REPO,
         capture_output=True,
         text=True,
         timeout=BENCH_TIMEOUT,
     )
     assert done.returncode == 0, done.stderr
-    for row in ("edit -> new HTTP answer", "idle watcher CPU", "restarts after rewriting 20"):
+    for row in rows:
         assert row in done.stdout
