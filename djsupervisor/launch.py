@@ -9,6 +9,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
+from functools import partial
 from pathlib import Path
 
 from supervisor import supervisorctl
@@ -17,6 +18,7 @@ from . import ini
 from .console import Console, Formatter, use_color
 from .control import Server
 from .errors import ConfigError
+from .forked import Forked
 from .pipeline import Config
 from .runtime import write_private
 from .stale import (
@@ -38,9 +40,9 @@ FORWARDED_SIGNALS = (*STOP_SIGNALS, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR
 Reporter = Callable[[str], None]
 
 
-def supervisord_command(config: Config, *flags: str) -> list[str]:
-    """Return the command line that runs supervisord on ``config``."""
-    return [sys.executable, "-m", "supervisor.supervisord", *flags, "-c", str(config.path)]
+def supervisord_command(config: Config) -> list[str]:
+    """Return the command line that runs supervisord (as a daemon) on ``config``."""
+    return [sys.executable, "-m", "supervisor.supervisord", "-c", str(config.path)]
 
 
 def prepare_start(config: Config, report: Reporter) -> None:
@@ -72,13 +74,9 @@ def run_foreground(config: Config, report: Reporter) -> int:
     console = Console(
         config.console_socket, Formatter(config.process_names, use_color(sys.stdout)), sys.stdout
     )
-    process = subprocess.Popen(
-        supervisord_command(config, "-n"),
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        env=supervisord_environment(),
-    )
+    output, output_end = os.pipe()
+    process = Forked(partial(run_supervisord, config.path, output_end))
+    os.close(output_end)
     # supervisord spawns its programs only after its first 1 s wait for
     # activity; talking to it makes that wait end at once.
     threading.Thread(target=wait_until_running, args=(config.server, process), daemon=True).start()
@@ -99,8 +97,8 @@ def run_foreground(config: Config, report: Reporter) -> int:
 
     previous = {sig: signal.signal(sig, forward) for sig in FORWARDED_SIGNALS}
     try:
-        assert process.stdout is not None
-        console.relay(process.stdout)
+        with os.fdopen(output, "rb", buffering=0) as supervisord_output:
+            console.relay(supervisord_output)
         status = process.wait()
     finally:
         for sig, handler in previous.items():
@@ -114,6 +112,18 @@ def run_foreground(config: Config, report: Reporter) -> int:
             f"(pids {', '.join(map(str, leftovers))})"
         )
     return 0 if stop_requests > 1 else status
+
+
+def run_supervisord(config_path: Path, output: int) -> None:
+    """Run supervisord in the foreground, in this (forked) process, writing to ``output``."""
+    os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
+    os.dup2(output, 1)
+    os.dup2(output, 2)
+    # supervisord closes every other inherited descriptor itself.
+    os.environ.update(supervisord_environment())
+    from supervisor import supervisord
+
+    supervisord.main(["-n", "-c", str(config_path)])
 
 
 def supervisord_environment() -> dict[str, str]:
@@ -154,7 +164,7 @@ def wait_for_pidfile(pidfile: Path) -> int | None:
     return pid
 
 
-def wait_until_running(server: Server, supervisord: int | subprocess.Popen[bytes]) -> bool:
+def wait_until_running(server: Server, supervisord: int | Forked) -> bool:
     """Poll supervisord until it answers RUNNING; return False if it died or never did.
 
     Each request also wakes supervisord's main loop, which otherwise waits up
