@@ -89,12 +89,20 @@ class Config:
         return self.path
 
 
-def build(options: Options, runtime_base: str | None = None, console: bool | None = None) -> Config:
+def build(
+    options: Options,
+    runtime_base: str | None = None,
+    console: bool | None = None,
+    check: bool = True,
+) -> Config:
     """Return the project's merged config for ``options``.
 
     ``runtime_base`` replaces the SUPERVISOR_RUNTIME_DIR setting. ``console``
     says whether programs' output goes to a foreground command; ``None`` means
     yes if one is running, which keeps it when ``reload`` rewrites the config.
+    ``check=False`` skips reading the result with supervisor's own reader
+    (the slowest step: 0.1 s for 500 programs); ``Config.processes`` is then
+    empty.
     """
     project_dir = find_project_dir(options.project_dir)
     explicit = options.config_file or conf.SUPERVISOR_CONFIG_FILE
@@ -118,7 +126,8 @@ def build(options: Options, runtime_base: str | None = None, console: bool | Non
     server = configure_control_server(merged.sections, runtime)
     merged.sections = _ordered(merged.sections)
     config = Config(project_dir, runtime, merged, server)
-    config.processes = read_with_supervisor(config)
+    if check:
+        config.processes = read_with_supervisor(config)
     return config
 
 

@@ -198,17 +198,24 @@ class Project:
                 except subprocess.TimeoutExpired:
                     process.kill()
                     process.wait()
+        # The tests use the default runtime location: find it by the library's
+        # own rule, so that even a config the test broke leaves nothing behind.
+        runtime = default_base_dir() / project_key(self.path.resolve())
+        pidfiles, sockets = [runtime / "supervisord.pid"], [runtime / "supervisor.sock"]
         config = self.config_or_none()  # None when the test broke the config
         if config is not None:
             self.processes(server_of(config))
-            supervisord = read_pid(Path(config["supervisord"]["pidfile"]))
+            pidfiles.append(Path(config["supervisord"]["pidfile"]))
+            if config.has_option("unix_http_server", "file"):
+                sockets.append(Path(config["unix_http_server"]["file"]))
+        for pidfile in pidfiles:
+            supervisord = read_pid(pidfile)
             if supervisord and is_alive(supervisord):
                 os.kill(supervisord, signal.SIGKILL)
-            if config.has_option("unix_http_server", "file"):
-                self.seen_pids.update(find_orphans("unix://" + config["unix_http_server"]["file"]))
+        for path in sockets:
+            self.seen_pids.update(find_orphans(f"unix://{path}"))
         stop_process_groups(sorted(pids_alive(self.seen_pids)))
-        # The tests use the default runtime location; remove this project's.
-        shutil.rmtree(default_base_dir() / project_key(self.path.resolve()), ignore_errors=True)
+        shutil.rmtree(runtime, ignore_errors=True)
 
 
 def server_of(config: configparser.RawConfigParser) -> Server:

@@ -47,7 +47,7 @@ def assert_one_clear_error(result: Result, *fragments: str) -> None:
 )
 def test_bad_config(project: Project, conf: str, fragments: list[str]) -> None:
     project.write("supervisord.conf", conf)
-    for args in (("--daemonize",), ("getconfig",), ("status",)):
+    for args in (("--daemonize",), ("getconfig",), ("reload",)):
         assert_one_clear_error(project.run(*args), *fragments)
 
 
@@ -116,3 +116,14 @@ def test_manage_py_check_reports_by_id(project: Project) -> None:
     good = check()
     assert good.returncode == 0, good.stderr
     assert "no issues" in good.stdout
+
+
+def test_a_bad_value_does_not_lock_out_the_running_supervisord(project: Project) -> None:
+    project.write("supervisord.conf", "[program:web]\ncommand=sleep 1000\n")
+    assert project.run("-d").returncode == 0
+    project.wait_running("web")
+    project.write("supervisord.conf", "[program:web]\ncommand=sleep 1000\nautostart=maybe\n")
+    # status and stop act on the config supervisord holds; reload refuses the new one.
+    assert "RUNNING" in project.run("status").stdout
+    assert_one_clear_error(project.run("reload"), "not a valid boolean value: 'maybe'")
+    assert project.run("stop", "web").returncode == 0

@@ -15,6 +15,9 @@ from ...options import Options
 # Commands that make supervisord re-read its config file: render it anew first
 # so that they see the current supervisord.conf files and settings.
 REREAD_COMMANDS = ("reload", "reread", "update")
+# Commands that need the config read by supervisor's own reader: to validate
+# what supervisord is about to load, or to know the processes it will run.
+CHECKED_COMMANDS = (*REREAD_COMMANDS, "getconfig", pipeline.AUTORELOAD)
 INTERRUPTED = 130  # exit status of a command stopped by Ctrl-C
 
 
@@ -97,7 +100,13 @@ class Command(BaseCommand):
                 f"--daemonize only applies to starting supervisord, not to {ctl_args[0]!r}"
             )
         starting = not ctl_args
-        config = pipeline.build(options, console=not options.daemonize if starting else None)
+        config = pipeline.build(
+            options,
+            console=not options.daemonize if starting else None,
+            # supervisord already holds the config that status, stop, tail...
+            # act on: only what starts or (re)loads one needs it checked.
+            check=starting or ctl_args[0] in CHECKED_COMMANDS,
+        )
         if starting:
             if options.daemonize:
                 pid = launch.start_daemon(config, self.report)
