@@ -51,13 +51,14 @@ import django
 django.setup()
 from djsupervisor.options import Options
 from djsupervisor.pipeline import build
-times = []
-for _ in range({runs}):
-    started = time.perf_counter()
-    config = build(Options(noreload=True))
-    times.append(time.perf_counter() - started)
-assert len(config.merged.programs) == {programs}, config.merged.programs
-print(statistics.median(times))
+for check in (False, True):
+    times = []
+    for _ in range({runs}):
+        started = time.perf_counter()
+        config = build(Options(noreload=True), check=check)
+        times.append(time.perf_counter() - started)
+    assert len(config.merged.programs) == {programs}, config.merged.programs
+    print(statistics.median(times))
 """
 
 
@@ -104,7 +105,7 @@ def main() -> None:
     supervisord = None
     try:
         script = BUILD_TIMER.format(runs=args.runs, programs=total)
-        build_time = float(manage_python(project, script))
+        merge_time, checked_time = map(float, manage_python(project, script).split())
 
         started = time.perf_counter()
         manage(project, "supervisor", "--noreload", "--daemonize")
@@ -137,13 +138,8 @@ def main() -> None:
         f"Scale: {total} programs in {args.apps} app files (medians of {args.runs})",
         ["measure", "djsupervisor", "raw supervisor", "ratio", "target"],
         [
-            [
-                "build the config",
-                f"{build_time * 1000:.0f} ms",
-                "-",
-                "-",
-                "< 100 ms",
-            ],
+            ["render and merge the config", f"{merge_time * 1000:.0f} ms", "-", "-", "< 100 ms"],
+            ["... then check it (supervisor)", f"{checked_time * 1000:.0f} ms", "-", "-", "-"],
             [f"start until all {total} RUNNING", f"{start_time:.2f} s", "-", "-", "-"],
             ["status", f"{ours:.3f} s", f"{raw:.3f} s", f"{ours / raw:.2f}x", "<= 1.2x"],
         ],

@@ -31,7 +31,7 @@ BENCH_TIMEOUT = 300  # seconds
         (
             "scale",
             ["--apps", "2", "--programs", "2", "--runs", "1"],
-            ["build the config", "start until all 4 RUNNING", "status"],
+            ["render and merge the config", "start until all 4 RUNNING", "status"],
         ),
     ],
 )
