@@ -32,6 +32,7 @@ from .stale import (
 START_TIMEOUT = 60.0  # seconds; supervisord answers no RPC while spawning many programs
 SHUTDOWN_TIMEOUT = 300.0  # seconds; generous, as each program may use its stopwaitsecs
 POLL_INTERVAL = 0.02  # seconds; polling the socket also wakes supervisord's 1 s loop
+START_POLL_INTERVAL = 0.005  # seconds; a refused connection costs next to nothing
 LOG_TAIL_LINES = 5  # lines of supervisord's log quoted when it fails to start
 CTL_CONFIG_NAME = "supervisorctl.conf"
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)  # a second one kills everything at once
@@ -79,7 +80,9 @@ def run_foreground(config: Config, report: Reporter) -> int:
     os.close(output_end)
     # supervisord spawns its programs only after its first 1 s wait for
     # activity; talking to it makes that wait end at once.
-    threading.Thread(target=wait_until_running, args=(config.server, process), daemon=True).start()
+    threading.Thread(
+        target=wait_until_running, args=(config.server, process.pid), daemon=True
+    ).start()
     stop_requests = 0
 
     def forward(signum: int, frame: object) -> None:
@@ -164,24 +167,18 @@ def wait_for_pidfile(pidfile: Path) -> int | None:
     return pid
 
 
-def wait_until_running(server: Server, supervisord: int | Forked) -> bool:
-    """Poll supervisord until it answers RUNNING; return False if it died or never did.
+def wait_until_running(server: Server, supervisord: int) -> bool:
+    """Poll supervisord (pid ``supervisord``) until it answers RUNNING.
 
-    Each request also wakes supervisord's main loop, which otherwise waits up
-    to a second before spawning the programs. ``supervisord`` is its pid, or
-    the process running it in the foreground.
+    Return False if it died or never did. Each request also wakes
+    supervisord's main loop, which otherwise waits up to a second before
+    spawning the programs.
     """
     deadline = time.monotonic() + START_TIMEOUT
-    while time.monotonic() < deadline:
-        if isinstance(supervisord, int):
-            alive = is_alive(supervisord)
-        else:
-            alive = supervisord.poll() is None
-        if not alive:
-            return False
+    while time.monotonic() < deadline and is_alive(supervisord):
         if server.state() == "RUNNING":
             return True
-        time.sleep(POLL_INTERVAL)
+        time.sleep(START_POLL_INTERVAL)
     return False
 
 
