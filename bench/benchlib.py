@@ -73,6 +73,8 @@ def project_env() -> dict[str, str]:
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
     env.pop("DJANGO_SETTINGS_MODULE", None)
+    # Measure what users get: Python caches compiled modules unless told not to.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     return env
 
 
