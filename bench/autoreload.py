@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import random
 import shutil
+import sys
 import tempfile
 import threading
 import time
@@ -95,7 +96,7 @@ def runserver_side(project: Path, port: int) -> Side:
 
     def start_it() -> None:
         nonlocal process
-        process = start(project, "runserver", f"127.0.0.1:{port}")
+        process = start(project, [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}"])
         threading.Thread(target=watch_children, daemon=True).start()
 
     def watch_children() -> None:

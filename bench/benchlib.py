@@ -97,10 +97,10 @@ def getconfig(project: Path) -> configparser.RawConfigParser:
     return parser
 
 
-def start(project: Path, *args: str) -> subprocess.Popen[str]:
-    """Start ``manage.py args`` in a session of its own (so it can be stopped whole)."""
+def start(project: Path, command: list[str]) -> subprocess.Popen[str]:
+    """Start ``command`` in ``project``, in a session of its own (so it can be stopped whole)."""
     return subprocess.Popen(
-        [sys.executable, "manage.py", *args],
+        command,
         cwd=project,
         env=project_env(),
         stdout=subprocess.DEVNULL,

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -27,7 +26,7 @@ from benchlib import (
     make_project,
     median,
     print_table,
-    project_env,
+    start,
     stop_session,
     wait_until,
 )
@@ -76,15 +75,7 @@ def launchers(project: Path, port: int, workdir: Path) -> dict[str, list[str]]:
 def time_launch(command: list[str], project: Path, port: int) -> float:
     """Return the seconds from launching ``command`` to the first HTTP 200; stop it again."""
     started = time.perf_counter()
-    process = subprocess.Popen(
-        command,
-        cwd=project,
-        env=project_env(),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-        text=True,
-    )
+    process = start(project, command)
     try:
         wait_until(lambda: http_get(port) is not None, f"{command[2]} to serve")
         return time.perf_counter() - started
