@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import codecs
 import json
 import os
 import selectors
 import socket
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import IO
 
@@ -32,18 +33,23 @@ class Formatter:
     """Prefix lines with their program's name, aligned, and colour them on request."""
 
     def __init__(self, names: Iterable[str], color: bool) -> None:
-        self.width = max((len(name) for name in [SUPERVISORD, *names]), default=0)
+        self.width = max(len(name) for name in [SUPERVISORD, *names])
         self.color = color
         self._colors: dict[str, int] = {}
 
     def line(self, name: str, channel: str, text: str) -> str:
+        label = f"{name:<{self.width}}"
         separator = SEPARATORS.get(channel, "|")
-        prefix = f"{name:<{self.width}} {separator}"
         if self.color:
             color = self._colors.setdefault(name, COLORS[len(self._colors) % len(COLORS)])
-            prefix = f"\033[{color}m{name:<{self.width}}\033[0m "
-            prefix += f"\033[{STDERR_COLOR}m!\033[0m" if channel == "stderr" else separator
-        return f"{prefix} {text}\n"
+            label = _colored(label, color)
+            if channel == "stderr":
+                separator = _colored(separator, STDERR_COLOR)
+        return f"{label} {separator} {text}\n"
+
+
+def _colored(text: str, color: int) -> str:
+    return f"\033[{color}m{text}\033[0m"
 
 
 class LineBuffer:
@@ -80,7 +86,8 @@ class Console:
         self.out = out
         self.selector = selectors.DefaultSelector()
         self.buffers: dict[tuple[str, str], LineBuffer] = {}
-        socket_path.unlink(missing_ok=True)  # left by a killed foreground command
+        # A multi-byte character may be split between two reads of the pipe.
+        self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         self.server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self.server.bind(str(socket_path))
         self.server.listen()
@@ -114,7 +121,11 @@ class Console:
         connection.setblocking(False)
         self.selector.register(connection, selectors.EVENT_READ, self._records(connection))
 
-    def _records(self, connection: socket.socket):  # type: ignore[no-untyped-def]
+    def _records(self, connection: socket.socket) -> Callable[[object], None]:
+        """Return the reader of one listener connection.
+
+        Its JSON lines are ASCII, so a read never splits a character.
+        """
         received = LineBuffer()
 
         def read(_: object) -> None:
@@ -135,7 +146,7 @@ class Console:
             self.selector.unregister(output)
             self._supervisord_open = False
             return
-        self._write(SUPERVISORD, "stdout", data.decode("utf-8", errors="replace"))
+        self._write(SUPERVISORD, "stdout", self._decoder.decode(data))
 
     def _write(self, name: str, channel: str, text: str) -> None:
         buffer = self.buffers.setdefault((name, channel), LineBuffer())
