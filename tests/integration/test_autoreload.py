@@ -6,6 +6,7 @@ import os
 import shutil
 import signal
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -58,11 +59,11 @@ def spawns(project: Project, program: str) -> int:
     return project.logfile().read_text().count(f"spawned: '{program}'")
 
 
-def start(project: Project, *args: str) -> dict[str, int]:
+def start(project: Project, *args: str) -> str:
+    """Start supervisord; return the autoreload program's log once it watches."""
     started = project.run("-d", *args)
     assert started.returncode == 0, started.stderr
-    wait_watching(project)
-    return project.wait_running("autoreload")
+    return wait_watching(project)
 
 
 def wait_watching(project: Project, says: str = "watching ") -> str:
@@ -224,6 +225,53 @@ def test_falls_back_to_polling_without_inotify_watches(debug_project: Project) -
 
 def test_watcher_ends_with_a_killed_supervisord(debug_project: Project) -> None:
     debug_project.write("supervisord.conf", SLEEPERS)
-    watcher = start(debug_project)["autoreload"]
+    start(debug_project)
+    watcher = debug_project.wait_running("autoreload")["autoreload"]
     os.kill(int(debug_project.pidfile().read_text()), signal.SIGKILL)
     wait_for(lambda: not pids_alive([watcher]), "the watcher to end with supervisord")
+
+
+def test_settings_add_directories_and_patterns(debug_project: Project, tmp_path: Path) -> None:
+    templates = tmp_path / "shared_templates"  # outside the project, e.g. a sibling checkout
+    templates.mkdir()
+    debug_project.add_settings(
+        f"""
+        SUPERVISOR_AUTORELOAD_DIRS = [{str(templates)!r}]
+        SUPERVISOR_AUTORELOAD_PATTERNS = ["*.py", "*.html"]
+        """
+    )
+    debug_project.write("supervisord.conf", SLEEPERS)
+    log = start(debug_project)
+    assert str(templates) in log and "*.html" in log
+
+    (templates / "notes.txt").write_text("not a pattern\n")
+    (templates / "base.html").write_text("<p>edited</p>\n")
+    changed = os.path.relpath(templates / "base.html", debug_project.path)
+    assert wait_reloads(debug_project, 1) == [f"reloaded first, second (changed: {changed})"]
+
+
+def test_stopped_programs_stay_stopped_and_crashed_ones_start_again(debug_project: Project) -> None:
+    debug_project.write(
+        "supervisord.conf",
+        """
+        [program:running]
+        command=sleep 1000
+
+        [program:idle]
+        command=sleep 1000
+        autostart=false
+
+        [program:crashed]
+        command=sh -c 'exit 1'
+        startretries=0
+        """,
+    )
+    start(debug_project)
+    wait_for(
+        lambda: debug_project.processes().get("crashed", {}).get("statename") == "FATAL",
+        "the crashing program to give up",
+    )
+    debug_project.write("urls.py", VIEW.format(answer="fixed"))
+    assert wait_reloads(debug_project, 1) == ["reloaded crashed, running (changed: urls.py)"]
+    assert spawns(debug_project, "crashed") == 2
+    assert debug_project.processes()["idle"]["statename"] == "STOPPED"
