@@ -97,6 +97,21 @@ def getconfig(project: Path) -> configparser.RawConfigParser:
     return parser
 
 
+def raw_supervisorctl(project: Path) -> list[str]:
+    """Return the command that runs raw supervisorctl against the project's supervisord.
+
+    Its config holds the [supervisorctl] section alone, as a hand-written
+    one would, so supervisorctl does not parse every program to find it.
+    """
+    config = getconfig(project)
+    path = Path(config["supervisord"]["pidfile"]).parent / "supervisorctl.conf"
+    path.write_text(
+        "[supervisorctl]\n" + "".join(f"{k}={v}\n" for k, v in config["supervisorctl"].items())
+    )
+    path.chmod(0o600)  # it holds the socket's password
+    return [sys.executable, "-m", "supervisor.supervisorctl", "-c", str(path)]
+
+
 def start(project: Path, command: list[str]) -> subprocess.Popen[str]:
     """Start ``command`` in ``project``, in a session of its own (so it can be stopped whole)."""
     return subprocess.Popen(
@@ -176,6 +191,53 @@ def children(pid: int) -> list[int]:
             if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
                 found.append(int(entry.name))
     return found
+
+
+def _parents() -> dict[int, int]:
+    """Return the parent pid of every process, by pid."""
+    found = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            found[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
+    return found
+
+
+def descendants(pid: int) -> list[int]:
+    """Return the pids below ``pid``: its children, their children and so on."""
+    parents = _parents()
+    found: list[int] = []
+    todo = [pid]
+    while todo:
+        below = [child for child, parent in parents.items() if parent == todo.pop()]
+        found += below
+        todo += below
+    return found
+
+
+def command_lines() -> dict[int, list[str]]:
+    """Return the command line (argv) of every process, by pid."""
+    found = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                argv = (entry / "cmdline").read_bytes()
+            except OSError:
+                continue
+            found[int(entry.name)] = argv.decode(errors="replace").split("\0")[:-1]
+    return found
+
+
+def has_exited(pid: int) -> bool:
+    """Return whether process ``pid`` is gone: no such process, or a zombie."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True
+    return stat.rsplit(")", 1)[1].split()[0] in ("Z", "X")
 
 
 def median(values: Sequence[float]) -> float:

@@ -20,7 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchlib import getconfig, make_project, manage, median, print_table, project_env
+from benchlib import make_project, manage, median, print_table, project_env, raw_supervisorctl
 
 PROGRAMS = """
 [program:web]
@@ -50,16 +50,10 @@ def main() -> None:
     project = make_project(workdir / "project", PROGRAMS)
     try:
         manage(project, "supervisor", "--daemonize")
-        manage(project, "supervisor", "status")  # writes the supervisorctl config it uses
-        pidfile = Path(getconfig(project)["supervisord"]["pidfile"])
-        ctl_conf = pidfile.parent / "supervisorctl.conf"
         commands = {
             "manage.py supervisor status": [sys.executable, "manage.py", "supervisor", "status"],
             "manage.py help": [sys.executable, "manage.py", "help"],
-            "supervisorctl status (raw)": [
-                *(sys.executable, "-m", "supervisor.supervisorctl"),
-                *("-c", str(ctl_conf), "status"),
-            ],
+            "supervisorctl status (raw)": [*raw_supervisorctl(project), "status"],
         }
         times: dict[str, list[float]] = {name: [] for name in commands}
         for _ in range(args.runs):

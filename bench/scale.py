@@ -33,6 +33,7 @@ from benchlib import (
     median,
     print_table,
     project_env,
+    raw_supervisorctl,
     wait_until,
 )
 
@@ -113,17 +114,9 @@ def main() -> None:
         wait_until(lambda: running(project) == total, f"{total} programs to run", timeout=600)
         start_time = time.perf_counter() - started
 
-        ctl_conf = Path(getconfig(project)["supervisord"]["pidfile"]).parent / "supervisorctl.conf"
         commands = {
             "ours": [sys.executable, "manage.py", "supervisor", "--noreload", "status"],
-            "raw": [
-                sys.executable,
-                "-m",
-                "supervisor.supervisorctl",
-                "-c",
-                str(ctl_conf),
-                "status",
-            ],
+            "raw": [*raw_supervisorctl(project), "status"],
         }
         times: dict[str, list[float]] = {name: [] for name in commands}
         for _ in range(args.runs):

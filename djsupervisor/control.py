@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
+import base64
 import os
 import secrets
 import socket
 import xmlrpc.client
+from collections.abc import Sequence
 from dataclasses import dataclass
 from http.client import HTTPConnection, HTTPException
 from pathlib import Path
 from urllib.parse import urlparse
-
-from supervisor.xmlrpc import SupervisorTransport
 
 from .ini import Sections
 from .runtime import write_private
@@ -60,24 +60,48 @@ class UnixHTTPConnection(HTTPConnection):
         self.sock.connect(self.path)
 
 
-class TimeoutTransport(SupervisorTransport):
-    """supervisor's XML-RPC transport, with a timeout on every connection.
+class TimeoutTransport(xmlrpc.client.Transport):
+    """An XML-RPC transport to supervisord over a unix socket or TCP, with a timeout.
 
-    Without one, a port held by something other than supervisord (accepting
-    but never answering) would hang the command forever.
+    Without a timeout, a port held by something other than supervisord
+    (accepting but never answering) would hang the command forever. It
+    does what supervisor's own transport does, without importing supervisor
+    (which costs every command about 25 ms).
     """
 
     def __init__(
         self, username: str | None, password: str | None, url: str, timeout: float
     ) -> None:
-        super().__init__(username, password, url)
-        if url.startswith("unix://"):
-            self._get_connection = lambda: UnixHTTPConnection(url[len("unix://") :], timeout)
-        else:
-            parsed = urlparse(url)
-            self._get_connection = lambda: HTTPConnection(
-                parsed.hostname, parsed.port or 80, timeout=timeout
-            )
+        super().__init__()
+        self.url = url
+        self.timeout = timeout
+        self.authorization = None
+        if username is not None:
+            credentials = f"{username}:{password or ''}".encode()
+            self.authorization = "Basic " + base64.b64encode(credentials).decode("ascii")
+        self.connection: HTTPConnection | None = None
+
+    def make_connection(self, host: object) -> HTTPConnection:
+        # One connection per transport, kept alive between calls.
+        if self.connection is None:
+            if self.url.startswith("unix://"):
+                self.connection = UnixHTTPConnection(self.url[len("unix://") :], self.timeout)
+            else:
+                parsed = urlparse(self.url)
+                self.connection = HTTPConnection(
+                    parsed.hostname or "localhost", parsed.port or 80, timeout=self.timeout
+                )
+        return self.connection
+
+    def close(self) -> None:
+        if self.connection is not None:
+            self.connection.close()
+            self.connection = None
+
+    def send_headers(self, connection: HTTPConnection, headers: Sequence[tuple[str, str]]) -> None:
+        if self.authorization:
+            headers = [*headers, ("Authorization", self.authorization)]
+        super().send_headers(connection, headers)
 
 
 def configure_control_server(sections: Sections, runtime_dir: Path) -> Server:

@@ -12,15 +12,12 @@ from collections.abc import Callable, Sequence
 from functools import partial
 from pathlib import Path
 
-from supervisor import supervisorctl
-
-from . import ini
 from .console import Console, Formatter, use_color
 from .control import Server
 from .errors import ConfigError
 from .forked import Forked
 from .pipeline import Config
-from .runtime import write_private
+from .running import Running, ensure_running
 from .stale import (
     clear_stale_state,
     is_alive,
@@ -34,7 +31,6 @@ SHUTDOWN_TIMEOUT = 300.0  # seconds; generous, as each program may use its stopw
 POLL_INTERVAL = 0.02  # seconds; polling the socket also wakes supervisord's 1 s loop
 START_POLL_INTERVAL = 0.005  # seconds; a refused connection costs next to nothing
 LOG_TAIL_LINES = 5  # lines of supervisord's log quoted when it fails to start
-CTL_CONFIG_NAME = "supervisorctl.conf"
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)  # a second one kills everything at once
 FORWARDED_SIGNALS = (*STOP_SIGNALS, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR2)
 
@@ -54,7 +50,7 @@ def prepare_start(config: Config, report: Reporter) -> None:
             "use 'manage.py supervisor status', or 'shutdown' to stop it first"
         )
     config.console_socket.unlink(missing_ok=True)  # left by a killed foreground command
-    orphans = clear_stale_state(config.pidfile, config.merged.sections)
+    orphans = clear_stale_state(config.running.pidfile, config.merged.sections)
     if orphans:
         report(
             "supervisord of this project was killed; stopped the programs it left "
@@ -151,12 +147,13 @@ def start_daemon(config: Config, report: Reporter) -> int:
     if launcher.returncode != 0:
         raise ConfigError(f"supervisord could not start: {_first_error(launcher.stdout)}")
     # supervisord writes its pidfile once daemonized, before it answers.
-    pid = wait_for_pidfile(config.pidfile)
+    logfile = config.running.logfile
+    pid = wait_for_pidfile(config.running.pidfile)
     if pid is not None and wait_until_running(config.server, pid):
         return pid
     raise ConfigError(
         f"supervisord did not come up within {START_TIMEOUT:.0f} s; its log "
-        f"({config.logfile}) ends with: {_log_tail(config.logfile)}"
+        f"({logfile}) ends with: {_log_tail(logfile)}"
     )
 
 
@@ -196,41 +193,32 @@ def _log_tail(logfile: Path) -> str:
     return " | ".join(lines[-LOG_TAIL_LINES:]) or "(empty log)"
 
 
-def ensure_running(server: Server) -> None:
-    """Raise ``ConfigError`` unless the project's supervisord answers."""
-    if server.state() is None:
-        raise ConfigError(
-            f"supervisord is not running for this project (nothing answers at "
-            f"{server.url}); start it with 'python manage.py supervisor --daemonize'"
-        )
-
-
-def run_supervisorctl(config: Config, args: Sequence[str]) -> int:
+def run_supervisorctl(running: Running, args: Sequence[str]) -> int:
     """Run supervisorctl in this process with ``args``; return its exit status.
 
     No ``args`` means its interactive shell. It runs in-process because a
     second Python start-up would double the latency of every command.
     """
-    ensure_running(config.server)
-    ctl_config = config.runtime_dir / CTL_CONFIG_NAME
-    write_private(ctl_config, ini.dump({"supervisorctl": config.merged.sections["supervisorctl"]}))
+    from supervisor import supervisorctl  # 25 ms that 'status' does without
+
+    ensure_running(running.server)
     try:
-        supervisorctl.main(["-c", str(ctl_config), *args])
+        supervisorctl.main(["-c", str(running.path), *args])
     except SystemExit as exit:
         return exit.code if isinstance(exit.code, int) else 1
     return 0
 
 
-def shutdown(config: Config) -> int:
+def shutdown(running: Running) -> int:
     """Ask supervisord to shut down and return once it has exited."""
-    pid = read_pid(config.pidfile)
-    status = run_supervisorctl(config, ["shutdown"])
+    pid = read_pid(running.pidfile)
+    status = run_supervisorctl(running, ["shutdown"])
     deadline = time.monotonic() + SHUTDOWN_TIMEOUT
     while status == 0 and pid is not None and is_alive(pid):
         if time.monotonic() > deadline:
             raise ConfigError(
                 f"supervisord (pid {pid}) is still stopping its programs after "
-                f"{SHUTDOWN_TIMEOUT:.0f} s; see {config.logfile}"
+                f"{SHUTDOWN_TIMEOUT:.0f} s; see {running.logfile}"
             )
         time.sleep(POLL_INTERVAL)
     return status

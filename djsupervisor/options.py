@@ -5,6 +5,8 @@ from __future__ import annotations
 import shlex
 from dataclasses import dataclass, fields
 
+AUTORELOAD = "autoreload"  # the program that watches the code, and the command it runs
+
 
 @dataclass(frozen=True)
 class Options:

@@ -20,15 +20,14 @@ from .control import RPC_INTERFACE, Server, configure_control_server
 from .discovery import Source, find_project_dir, find_sources, project_config_path
 from .errors import NoConfigError, SupervisorValueError
 from .merge import Layer, Merged, apply_program_rules, merge_layers
-from .options import Options
+from .options import AUTORELOAD, Options
 from .render import Renderer
+from .running import CONFIG_NAME, Running
 from .runtime import runtime_dir as make_runtime_dir
 from .runtime import write_private
 
-AUTORELOAD = "autoreload"  # the name of the program that watches the code
 CONSOLE = "console"  # the event listener that passes output to a foreground command
 CONSOLE_EVENT_BUFFER = 10000  # events supervisord queues for it before dropping any
-CONFIG_NAME = "supervisord.conf"  # the rendered config, in the runtime directory
 LOG_DIR = "logs"  # programs' logs, in the runtime directory
 # Sections written first in the output, so the header of getconfig reads well.
 LEADING_SECTIONS = (
@@ -76,12 +75,9 @@ class Config:
         ]
 
     @property
-    def pidfile(self) -> Path:
-        return Path(self.merged.sections["supervisord"]["pidfile"])
-
-    @property
-    def logfile(self) -> Path:
-        return Path(self.merged.sections["supervisord"]["logfile"])
+    def running(self) -> Running:
+        """Return how to control the supervisord that runs this config."""
+        return Running.from_sections(self.path, self.merged.sections, self.server)
 
     def write(self) -> Path:
         """Write the config where supervisord will read it (owner-only) and return the path."""

@@ -162,6 +162,10 @@ class Project:
     def logfile(self) -> Path:
         return Path(self.config()["supervisord"]["logfile"])
 
+    def runtime_dir(self) -> Path:
+        """Return the project's runtime directory (where the rendered config lives)."""
+        return default_base_dir() / project_key(self.path.resolve())
+
     def processes(self, server: Server | None = None) -> dict[str, dict[str, object]]:
         """Return supervisord's process info by name (and remember the pids)."""
         try:
@@ -200,7 +204,7 @@ class Project:
                     process.wait()
         # The tests use the default runtime location: find it by the library's
         # own rule, so that even a config the test broke leaves nothing behind.
-        runtime = default_base_dir() / project_key(self.path.resolve())
+        runtime = self.runtime_dir()
         pidfiles, sockets = [runtime / "supervisord.pid"], [runtime / "supervisor.sock"]
         config = self.config_or_none()  # None when the test broke the config
         if config is not None:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -149,6 +151,34 @@ def test_supervisorctl_arguments_and_exit_status(project: Project) -> None:
     unknown = project.run("status", "nosuch")
     assert unknown.returncode != 0
     assert "no such process" in unknown.stdout.lower()
+
+
+def test_status_reads_exactly_like_supervisorctl(project: Project) -> None:
+    project.write(
+        "supervisord.conf",
+        TWO_PROGRAMS
+        + "[program:idle]\ncommand=sleep 1000\nautostart=false\n"
+        + "[program:pool]\ncommand=sleep 1000\nnumprocs=2\n"
+        + "process_name=%(program_name)s_with_a_long_name_%(process_num)d\n",
+    )
+    assert project.run("-d").returncode == 0
+    project.wait_running("sleeper", "ticker", "pool_with_a_long_name_1")
+    config = project.runtime_dir() / "supervisord.conf"
+    supervisorctl = [sys.executable, "-m", "supervisor.supervisorctl", "-c", str(config)]
+    for args in [(), ("sleeper",), ("pool:*",), ("ticker", "nosuch", "nogroup:*"), ("all",)]:
+        ours = project.run("status", *args)
+        theirs = subprocess.run(
+            [*supervisorctl, "status", *args], capture_output=True, text=True, timeout=WAIT
+        )
+        # The uptime may tick between the two commands.
+        assert uptime_free(ours.stdout) == uptime_free(theirs.stdout), args
+        assert ours.returncode == theirs.returncode, args
+    assert project.run("status", "idle").returncode == 3  # LSB: not running
+    assert project.run("status", "nosuch").returncode == 4  # LSB: unknown
+
+
+def uptime_free(status: str) -> str:
+    return re.sub(r"uptime [\d:]+", "uptime -", status)
 
 
 def test_shell_runs_interactive_supervisorctl(project: Project) -> None:

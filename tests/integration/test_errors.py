@@ -126,4 +126,6 @@ def test_a_bad_value_does_not_lock_out_the_running_supervisord(project: Project)
     # status and stop act on the config supervisord holds; reload refuses the new one.
     assert "RUNNING" in project.run("status").stdout
     assert_one_clear_error(project.run("reload"), "not a valid boolean value: 'maybe'")
+    project.write("supervisord.conf", "[program:web\n{% if %}")  # unparsable, bad template
+    assert "RUNNING" in project.run("status").stdout
     assert project.run("stop", "web").returncode == 0

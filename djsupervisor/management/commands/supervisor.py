@@ -8,16 +8,18 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from ... import launch, pipeline
 from ...errors import ConfigError
-from ...options import Options
+from ...options import AUTORELOAD, Options
+
+# Each command imports only what it uses: 'status' runs dozens of times a
+# day, and the config pipeline and supervisorctl cost it 30 ms or more.
 
 # Commands that make supervisord re-read its config file: render it anew first
 # so that they see the current supervisord.conf files and settings.
 REREAD_COMMANDS = ("reload", "reread", "update")
-# Commands that need the config read by supervisor's own reader: to validate
-# what supervisord is about to load, or to know the processes it will run.
-CHECKED_COMMANDS = (*REREAD_COMMANDS, "getconfig", pipeline.AUTORELOAD)
+# Commands that build the config from the project's files; the others
+# (status, stop, tail...) act on the config supervisord already runs.
+BUILDING_COMMANDS = (*REREAD_COMMANDS, "getconfig", AUTORELOAD)
 INTERRUPTED = 130  # exit status of a command stopped by Ctrl-C
 
 
@@ -99,44 +101,57 @@ class Command(BaseCommand):
             raise ConfigError(
                 f"--daemonize only applies to starting supervisord, not to {ctl_args[0]!r}"
             )
-        starting = not ctl_args
-        config = pipeline.build(
-            options,
-            console=not options.daemonize if starting else None,
-            # supervisord already holds the config that status, stop, tail...
-            # act on: only what starts or (re)loads one needs it checked.
-            check=starting or ctl_args[0] in CHECKED_COMMANDS,
-        )
-        if starting:
-            if options.daemonize:
-                pid = launch.start_daemon(config, self.report)
-                self.stdout.write(
-                    f"supervisord is running (pid {pid}); see 'manage.py supervisor status', "
-                    "stop it with 'manage.py supervisor shutdown'"
-                )
-                return 0
-            return launch.run_foreground(config, self.report)
+        if not ctl_args:
+            return self.start(options)
         command, *rest = ctl_args
+        if command in BUILDING_COMMANDS:
+            return self.build_and_run(options, command, rest)
+        from ...running import find_running
+
+        running = find_running(options)
+        if command == "status":
+            from ...status import status
+
+            return status(running.server, rest, self.stdout.write)
+        from ... import launch
+
+        if command == "shutdown" and not rest:
+            return launch.shutdown(running)
+        return launch.run_supervisorctl(running, rest if command == "shell" else ctl_args)
+
+    def start(self, options: Options) -> int:
+        """Start supervisord, in the foreground or as a daemon."""
+        from ... import launch, pipeline
+
+        config = pipeline.build(options, console=not options.daemonize)
+        if not options.daemonize:
+            return launch.run_foreground(config, self.report)
+        pid = launch.start_daemon(config, self.report)
+        self.stdout.write(
+            f"supervisord is running (pid {pid}); see 'manage.py supervisor status', "
+            "stop it with 'manage.py supervisor shutdown'"
+        )
+        return 0
+
+    def build_and_run(self, options: Options, command: str, args: list[str]) -> int:
+        """Run a command that needs the config built from the project's files."""
+        from ... import launch, pipeline
+        from ...running import ensure_running
+
+        if command not in REREAD_COMMANDS and args:
+            raise ConfigError(f"{command} takes no arguments")
+        config = pipeline.build(options)
         if command == "getconfig":
-            if rest:
-                raise ConfigError("getconfig takes no arguments")
             self.stdout.write(config.text, ending="")
             return 0
-        if command == "shell":
-            return launch.run_supervisorctl(config, rest)
-        if command == pipeline.AUTORELOAD:
-            if rest:
-                raise ConfigError("autoreload takes no arguments")
+        if command == AUTORELOAD:
             # Imported here: watching files is for the autoreload program only.
             from ...autoreload import run
 
             run(config, options.autoreload, self.log)  # until supervisord stops it
-        if command == "shutdown" and not rest:
-            return launch.shutdown(config)
-        if command in REREAD_COMMANDS:
-            launch.ensure_running(config.server)
-            config.write()
-        return launch.run_supervisorctl(config, ctl_args)
+        ensure_running(config.server)
+        config.write()
+        return launch.run_supervisorctl(config.running, [command, *args])
 
     def log(self, message: str) -> None:
         """Write a line of the autoreload program's log, at once."""

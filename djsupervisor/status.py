@@ -1,0 +1,93 @@
+"""``status``: supervisorctl's report of the processes, without importing supervisorctl.
+
+``status`` is the command people run most; supervisorctl's import alone adds
+about 25 ms to it. The output and exit status are supervisorctl's own.
+"""
+
+from __future__ import annotations
+
+import xmlrpc.client
+from collections.abc import Callable, Sequence
+from http.client import HTTPException
+from typing import Any
+
+from .control import Server
+from .errors import ConfigError
+from .running import not_running
+
+ProcessInfo = dict[str, Any]
+
+MIN_NAME_WIDTH = 30  # characters; supervisorctl pads names to at least this
+NAME_GAP = 3  # spaces between the longest name and the state
+STATE_WIDTH = 10  # characters
+STOPPED_STATES = {"STOPPED", "EXITED", "FATAL", "UNKNOWN"}
+# supervisorctl's exit statuses for status (LSB): some process is not
+# running; a name matched nothing.
+NOT_RUNNING = 3
+UNKNOWN = 4
+
+
+def status(server: Server, names: Sequence[str], output: Callable[[str], None]) -> int:
+    """Print the status of the processes ``names`` (all if none) and return the exit status."""
+    try:
+        infos: list[ProcessInfo] = server.proxy().supervisor.getAllProcessInfo()
+    except (OSError, HTTPException) as exc:
+        raise not_running(f"nothing answers at {server.url}: {exc}") from None
+    except xmlrpc.client.ProtocolError as exc:
+        raise ConfigError(
+            f"supervisord at {server.url} refused the request: {exc.errcode} {exc.errmsg}"
+        ) from None
+    matching, unknown = select(infos, names)
+    for message in unknown:
+        output(message)
+    for line in format_statuses(matching):
+        output(line)
+    # As in supervisorctl, a stopped process outweighs an unknown name.
+    if any(info["statename"] in STOPPED_STATES for info in matching):
+        return NOT_RUNNING
+    return UNKNOWN if unknown else 0
+
+
+def select(infos: list[ProcessInfo], names: Sequence[str]) -> tuple[list[ProcessInfo], list[str]]:
+    """Return the infos that ``names`` ask for, and an error line per name that matched none.
+
+    A name is 'process', 'group:process' or 'group:*'; 'all' or no name
+    means every process.
+    """
+    if not names or "all" in names:
+        return infos, []
+    matching: list[ProcessInfo] = []
+    unknown: list[str] = []
+    for name in names:
+        group, process = split_namespec(name)
+        found = [
+            info
+            for info in infos
+            if info["group"] == group and (process is None or info["name"] == process)
+        ]
+        if not found:
+            kind = "group" if process is None else "process"
+            unknown.append(f"{group if process is None else name}: ERROR (no such {kind})")
+        matching += found
+    return matching, unknown
+
+
+def split_namespec(namespec: str) -> tuple[str, str | None]:
+    """Split 'group:process' like supervisor: 'group:*' means the whole group."""
+    group, colon, process = namespec.partition(":")
+    if not colon:
+        return namespec, namespec
+    return group, None if process in ("", "*") else process
+
+
+def format_statuses(infos: list[ProcessInfo]) -> list[str]:
+    """Return supervisorctl's status lines: name, state and description in columns."""
+    namespecs = [
+        info["name"] if info["group"] == info["name"] else f"{info['group']}:{info['name']}"
+        for info in infos
+    ]
+    width = max([MIN_NAME_WIDTH, *map(len, namespecs)]) + NAME_GAP
+    return [
+        f"{namespec:<{width}}{info['statename']:<{STATE_WIDTH}}{info['description']}"
+        for namespec, info in zip(namespecs, infos, strict=True)
+    ]

@@ -1,0 +1,44 @@
+from __future__ import annotations
+
+from djsupervisor.status import format_statuses, select, split_namespec
+
+
+def info(group: str, name: str, state: str = "RUNNING") -> dict[str, str]:
+    return {"group": group, "name": name, "statename": state, "description": "pid 1, uptime 0:01"}
+
+
+INFOS = [info("web", "web"), info("pool", "pool_0"), info("pool", "pool_1", "STOPPED")]
+
+
+def test_names_select_processes_groups_or_all() -> None:
+    assert select(INFOS, []) == (INFOS, [])
+    assert select(INFOS, ["web", "all"]) == (INFOS, [])
+    assert select(INFOS, ["pool:*"]) == (INFOS[1:], [])
+    assert select(INFOS, ["pool:pool_1", "web"]) == ([INFOS[2], INFOS[0]], [])
+
+
+def test_unknown_names_are_reported_by_kind() -> None:
+    assert select(INFOS, ["nope", "gone:*", "pool:x"]) == (
+        [],
+        [
+            "nope: ERROR (no such process)",
+            "gone: ERROR (no such group)",
+            "pool:x: ERROR (no such process)",
+        ],
+    )
+
+
+def test_namespecs_split_like_supervisor() -> None:
+    assert split_namespec("web") == ("web", "web")
+    assert split_namespec("pool:*") == ("pool", None)
+    assert split_namespec("pool:") == ("pool", None)
+    assert split_namespec("pool:pool_0") == ("pool", "pool_0")
+
+
+def test_columns_widen_for_long_names() -> None:
+    short = format_statuses([info("web", "web")])
+    assert short == ["web" + " " * 30 + "RUNNING   pid 1, uptime 0:01"]
+    long_name = "x" * 40
+    wide = format_statuses([info("g", long_name), info("web", "web")])
+    assert [line.index("RUNNING") for line in wide] == [len("g:") + 40 + 3] * 2
+    assert wide[0].startswith(f"g:{long_name}")
