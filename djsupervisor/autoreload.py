@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import ctypes
 import os
-import signal
-import sys
 import threading
 import xmlrpc.client
 from collections.abc import Callable, Sequence
@@ -13,9 +10,10 @@ from pathlib import Path
 from typing import NoReturn
 
 from django.apps import apps
-from supervisor.options import make_namespec
 
 from .conf import conf
+from .control import namespec
+from .forked import stop_with_parent
 from .pipeline import Config
 from .reload import Reloader, reload_targets
 from .watch import Burst, ChangeHandler, PathFilter, library_dirs, start_observer, watched_dirs
@@ -23,7 +21,6 @@ from .watch import Burst, ChangeHandler, PathFilter, library_dirs, start_observe
 # A burst ends after this long without a change. A checkout writes its files
 # milliseconds apart, so it stays one burst; a person saving twice is slower.
 QUIET_PERIOD = 0.1  # seconds
-PR_SET_PDEATHSIG = 1  # prctl(2): the signal to receive when the parent process dies
 SHOWN_CHANGES = 3  # changed files named in the log for one burst
 
 Log = Callable[[str], None]
@@ -78,11 +75,4 @@ def describe(changed: Sequence[str], project_dir: Path) -> str:
 def own_namespec() -> str | None:
     """Return this process's name in supervisord, if supervisord started it."""
     group, name = os.environ.get("SUPERVISOR_GROUP_NAME"), os.environ.get("SUPERVISOR_PROCESS_NAME")
-    return make_namespec(group, name) if group and name else None
-
-
-def stop_with_parent() -> None:
-    """Have the kernel end this process when supervisord dies, even by SIGKILL."""
-    if sys.platform.startswith("linux"):
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    return namespec(group, name) if group and name else None

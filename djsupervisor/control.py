@@ -7,10 +7,11 @@ import os
 import secrets
 import socket
 import xmlrpc.client
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from http.client import HTTPConnection, HTTPException
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlparse
 
 from .ini import Sections
@@ -45,6 +46,31 @@ class Server:
             return self.proxy().supervisor.getState()["statename"]
         except (TimeoutError, OSError, HTTPException, xmlrpc.client.Error):
             return None
+
+    def states(self) -> dict[str, str]:
+        """Return each process's state name ('RUNNING', ...) by its namespec."""
+        infos = self.proxy().supervisor.getAllProcessInfo()
+        return {namespec(info["group"], info["name"]): info["statename"] for info in infos}
+
+    def call_each(self, method: str, calls: Iterable[Sequence[Any]]) -> list[tuple[str, str]]:
+        """Call ``supervisor.<method>`` with each params in one round trip.
+
+        Return (first param, fault string) for each call that supervisord refused.
+        """
+        requests = [{"methodName": f"supervisor.{method}", "params": list(c)} for c in calls]
+        if not requests:
+            return []
+        results = self.proxy().system.multicall(requests)
+        return [
+            (request["params"][0], result["faultString"])
+            for request, result in zip(requests, results, strict=True)
+            if isinstance(result, dict) and "faultCode" in result
+        ]
+
+
+def namespec(group: str, name: str) -> str:
+    """Return supervisord's name for a process: 'group:name', or 'name' alone in its own group."""
+    return name if group == name else f"{group}:{name}"
 
 
 class UnixHTTPConnection(HTTPConnection):

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import ctypes
 import os
 import signal
 import sys
 import traceback
 from collections.abc import Callable
+
+PR_SET_PDEATHSIG = 1  # prctl(2): the signal to receive when the parent process dies
 
 
 class Forked:
@@ -65,3 +68,10 @@ def _run(target: Callable[[], object]) -> int:
         sys.stdout.flush()
         sys.stderr.flush()
     return 0
+
+
+def stop_with_parent() -> None:
+    """Have the kernel send this process SIGTERM when its parent dies, even by SIGKILL."""
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)

@@ -8,14 +8,16 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Sequence
+import xmlrpc.client
+from collections.abc import Sequence
 from functools import partial
+from http.client import HTTPException
 from pathlib import Path
 
 from .console import Console, Formatter, use_color
 from .control import Server
 from .errors import ConfigError
-from .forked import Forked
+from .forked import Forked, stop_with_parent
 from .pipeline import Config
 from .running import Running, ensure_running
 from .stale import (
@@ -25,16 +27,15 @@ from .stale import (
     read_pid,
     stop_process_groups,
 )
+from .stopping import Reporter, shut_down
 
 START_TIMEOUT = 60.0  # seconds; supervisord answers no RPC while spawning many programs
-SHUTDOWN_TIMEOUT = 300.0  # seconds; generous, as each program may use its stopwaitsecs
+EXIT_TIMEOUT = 30.0  # seconds for supervisord to exit once its programs are stopped
 POLL_INTERVAL = 0.02  # seconds; polling the socket also wakes supervisord's 1 s loop
 START_POLL_INTERVAL = 0.005  # seconds; a refused connection costs next to nothing
 LOG_TAIL_LINES = 5  # lines of supervisord's log quoted when it fails to start
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)  # a second one kills everything at once
 FORWARDED_SIGNALS = (*STOP_SIGNALS, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR2)
-
-Reporter = Callable[[str], None]
 
 
 def supervisord_command(config: Config) -> list[str]:
@@ -62,10 +63,10 @@ def prepare_start(config: Config, report: Reporter) -> None:
 def run_foreground(config: Config, report: Reporter) -> int:
     """Run supervisord in the foreground, printing all output, until it exits.
 
-    Return supervisord's exit status. The first SIGINT or SIGTERM asks
-    supervisord to stop the programs as configured; a second one kills them
-    all at once. Whatever the programs started and left running is stopped
-    before returning.
+    Return supervisord's exit status. The first SIGINT or SIGTERM stops the
+    programs as :func:`shut_down` does; a second one kills them all at once.
+    Whatever the programs started and left running is stopped before
+    returning.
     """
     prepare_start(config, report)
     console = Console(
@@ -89,9 +90,12 @@ def run_foreground(config: Config, report: Reporter) -> int:
             report("stopping everything now")
             stop_process_groups(project_processes(config.merged.sections), (signal.SIGKILL,))
             process.kill()
+        elif signum in STOP_SIGNALS:
+            # Not in the handler: the main thread must go on relaying output.
+            threading.Thread(
+                target=stop_forked, args=(config.server, process, report), daemon=True
+            ).start()
         else:
-            # A terminal's Ctrl-C reaches supervisord directly too; a repeated
-            # shutdown request is harmless.
             process.send_signal(signum)
 
     previous = {sig: signal.signal(sig, forward) for sig in FORWARDED_SIGNALS}
@@ -113,8 +117,22 @@ def run_foreground(config: Config, report: Reporter) -> int:
     return 0 if stop_requests > 1 else status
 
 
+def stop_forked(server: Server, process: Forked, report: Reporter) -> None:
+    """Shut the foreground supervisord down; signal it if it cannot be asked."""
+    try:
+        shut_down(server, report)
+    except (OSError, HTTPException, xmlrpc.client.Error, ConfigError):
+        # Not answering yet, or already shutting down: its own way, then.
+        process.send_signal(signal.SIGTERM)
+
+
 def run_supervisord(config_path: Path, output: int) -> None:
     """Run supervisord in the foreground, in this (forked) process, writing to ``output``."""
+    # Out of the terminal's process group: a Ctrl-C must reach the command
+    # alone, which stops the programs faster than supervisord's own shutdown
+    # (and which supervisord would refuse once shutting down).
+    os.setpgid(0, 0)
+    stop_with_parent()
     os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
     os.dup2(output, 1)
     os.dup2(output, 2)
@@ -209,16 +227,16 @@ def run_supervisorctl(running: Running, args: Sequence[str]) -> int:
     return 0
 
 
-def shutdown(running: Running) -> int:
-    """Ask supervisord to shut down and return once it has exited."""
+def shutdown(running: Running, report: Reporter) -> None:
+    """Stop the programs and supervisord; return once it has exited."""
+    ensure_running(running.server)
     pid = read_pid(running.pidfile)
-    status = run_supervisorctl(running, ["shutdown"])
-    deadline = time.monotonic() + SHUTDOWN_TIMEOUT
-    while status == 0 and pid is not None and is_alive(pid):
+    shut_down(running.server, report)
+    deadline = time.monotonic() + EXIT_TIMEOUT
+    while pid is not None and is_alive(pid):
         if time.monotonic() > deadline:
             raise ConfigError(
-                f"supervisord (pid {pid}) is still stopping its programs after "
-                f"{SHUTDOWN_TIMEOUT:.0f} s; see {running.logfile}"
+                f"supervisord (pid {pid}) stopped its programs but is still running after "
+                f"{EXIT_TIMEOUT:.0f} s; see {running.logfile}"
             )
         time.sleep(POLL_INTERVAL)
-    return status

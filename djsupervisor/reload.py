@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -65,7 +65,7 @@ class Reloader:
 
     def begin(self) -> None:
         """Stop the running processes that are to be restarted."""
-        states = self._states()
+        states = self.server.states()
         self._restart, self._signal, stop = [], [], []
         for name, target in self.targets.items():
             state = states.get(name)
@@ -86,7 +86,7 @@ class Reloader:
         self._call_each("signalProcess", [(t.namespec, t.signal) for t in self._signal])
         pending = set(self._restart)
         while pending:
-            states = self._states()
+            states = self.server.states()
             ready = sorted(name for name in pending if states.get(name) in STARTABLE)
             self._call_each("startProcess", [(name, False) for name in ready])
             # Gone from the config, or started by someone else meanwhile.
@@ -95,21 +95,7 @@ class Reloader:
                 time.sleep(POLL_INTERVAL)
         return sorted([*self._restart, *(t.namespec for t in self._signal)])
 
-    def _states(self) -> dict[str, str]:
-        infos = self.server.proxy().supervisor.getAllProcessInfo()
-        return {_namespec(info): info["statename"] for info in infos}
-
-    def _call_each(self, method: str, calls: Iterable[tuple[Any, ...]]) -> None:
+    def _call_each(self, method: str, calls: Sequence[tuple[Any, ...]]) -> None:
         """Make the calls in one round trip; log the ones supervisord refused."""
-        calls = [{"methodName": f"supervisor.{method}", "params": list(c)} for c in calls]
-        if not calls:
-            return
-        results = self.server.proxy().system.multicall(calls)
-        for call, result in zip(calls, results, strict=True):
-            if isinstance(result, dict) and "faultCode" in result:
-                self.log(f"{method} {call['params'][0]}: {result['faultString']}")
-
-
-def _namespec(info: dict[str, Any]) -> str:
-    group, name = info["group"], info["name"]
-    return name if group == name else f"{group}:{name}"
+        for name, fault in self.server.call_each(method, calls):
+            self.log(f"{method} {name}: {fault}")

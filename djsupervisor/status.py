@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from http.client import HTTPException
 from typing import Any
 
-from .control import Server
+from .control import Server, namespec
 from .errors import ConfigError
 from .running import not_running
 
@@ -82,12 +82,9 @@ def split_namespec(namespec: str) -> tuple[str, str | None]:
 
 def format_statuses(infos: list[ProcessInfo]) -> list[str]:
     """Return supervisorctl's status lines: name, state and description in columns."""
-    namespecs = [
-        info["name"] if info["group"] == info["name"] else f"{info['group']}:{info['name']}"
-        for info in infos
-    ]
+    namespecs = [namespec(info["group"], info["name"]) for info in infos]
     width = max([MIN_NAME_WIDTH, *map(len, namespecs)]) + NAME_GAP
     return [
-        f"{namespec:<{width}}{info['statename']:<{STATE_WIDTH}}{info['description']}"
-        for namespec, info in zip(namespecs, infos, strict=True)
+        f"{name:<{width}}{info['statename']:<{STATE_WIDTH}}{info['description']}"
+        for name, info in zip(namespecs, infos, strict=True)
     ]

@@ -160,16 +160,14 @@ def test_second_stop_request_kills_at_once(project: Project) -> None:
         "supervisord.conf",
         "[program:stubborn]\ncommand={{ PYTHON }} stubborn.py\nstopwaitsecs=600\n",
     )
-    command = project.start_foreground(stderr=subprocess.PIPE)
+    command = project.start_foreground(stderr=subprocess.PIPE, text=False)
+    assert command.stderr is not None
+    errors = Lines(command.stderr)
     stubborn = project.wait_running("stubborn")["stubborn"]
     command.send_signal(signal.SIGTERM)
-    wait_for(
-        lambda: re.search("waiting for .*stubborn.* to die", project.logfile().read_text()),
-        "supervisord to wait for the program",
-    )
-    assert command.poll() is None and is_alive(stubborn)  # supervisord waits, as configured
+    errors.wait_for("djsupervisor: waiting for stubborn to stop")
+    assert command.poll() is None and is_alive(stubborn)  # stopwaitsecs is honoured
     command.send_signal(signal.SIGTERM)
-    _, stderr = command.communicate(timeout=WAIT)
-    assert command.returncode == 0
-    assert "stopping everything now" in stderr
+    errors.wait_for("stopping everything now")
+    assert command.wait(WAIT) == 0
     assert not pids_alive([stubborn])

@@ -116,7 +116,9 @@ class Command(BaseCommand):
         from ... import launch
 
         if command == "shutdown" and not rest:
-            return launch.shutdown(running)
+            launch.shutdown(running, self.report)
+            self.stdout.write("Shut down")
+            return 0
         return launch.run_supervisorctl(running, rest if command == "shell" else ctl_args)
 
     def start(self, options: Options) -> int:
