@@ -15,7 +15,7 @@ from http.client import HTTPException
 from pathlib import Path
 
 from .console import Console, Formatter, use_color
-from .control import Server
+from .control import Server, namespec
 from .errors import ConfigError
 from .forked import Forked, stop_with_parent
 from .pipeline import Config
@@ -78,7 +78,7 @@ def run_foreground(config: Config, report: Reporter) -> int:
     # supervisord spawns its programs only after its first 1 s wait for
     # activity; talking to it makes that wait end at once.
     threading.Thread(
-        target=wait_until_running, args=(config.server, process.pid), daemon=True
+        target=wait_until_spawned, args=(config.server, process.pid), daemon=True
     ).start()
     stop_requests = 0
 
@@ -151,7 +151,7 @@ def supervisord_environment() -> dict[str, str]:
 
 
 def start_daemon(config: Config, report: Reporter) -> int:
-    """Start supervisord in the background; return its pid once it answers."""
+    """Start supervisord in the background; return its pid once it has spawned the programs."""
     prepare_start(config, report)
     launcher = subprocess.run(
         supervisord_command(config),
@@ -167,7 +167,7 @@ def start_daemon(config: Config, report: Reporter) -> int:
     # supervisord writes its pidfile once daemonized, before it answers.
     logfile = config.running.logfile
     pid = wait_for_pidfile(config.running.pidfile)
-    if pid is not None and wait_until_running(config.server, pid):
+    if pid is not None and wait_until_spawned(config.server, pid):
         return pid
     raise ConfigError(
         f"supervisord did not come up within {START_TIMEOUT:.0f} s; its log "
@@ -182,17 +182,29 @@ def wait_for_pidfile(pidfile: Path) -> int | None:
     return pid
 
 
-def wait_until_running(server: Server, supervisord: int) -> bool:
-    """Poll supervisord (pid ``supervisord``) until it answers RUNNING.
+def wait_until_spawned(server: Server, supervisord: int) -> bool:
+    """Poll supervisord (pid ``supervisord``) until it has spawned every autostart process.
 
     Return False if it died or never did. Each request also wakes
     supervisord's main loop, which otherwise waits up to a second before
     spawning the programs.
     """
     deadline = time.monotonic() + START_TIMEOUT
+    autostart: set[str] | None = None
     while time.monotonic() < deadline and is_alive(supervisord):
-        if server.state() == "RUNNING":
-            return True
+        try:
+            if autostart is None:
+                autostart = {
+                    namespec(info["group"], info["name"])
+                    for info in server.proxy().supervisor.getAllConfigInfo()
+                    if info["autostart"]
+                }
+            # A spawned process has left STOPPED, even if it has exited since.
+            states = server.states()
+            if all(states.get(name, "STOPPED") != "STOPPED" for name in autostart):
+                return True
+        except (OSError, HTTPException, xmlrpc.client.Error):
+            pass  # not listening yet
         time.sleep(START_POLL_INTERVAL)
     return False
 

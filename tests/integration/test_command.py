@@ -54,6 +54,20 @@ def test_daemonize_status_stop_start_shutdown(project: Project) -> None:
     assert not pids_alive([supervisord, *project.seen_pids])
 
 
+def test_daemonize_returns_once_the_programs_are_spawned(project: Project) -> None:
+    project.write(
+        "supervisord.conf", TWO_PROGRAMS + "[program:idle]\ncommand=sleep 1000\nautostart=false\n"
+    )
+    server = project.server()  # ready beforehand: look the moment the command returns
+    assert project.run("-d").returncode == 0
+    processes = project.processes(server)
+    assert {name: bool(info["pid"]) for name, info in processes.items()} == {
+        "sleeper": True,
+        "ticker": True,
+        "idle": False,
+    }
+
+
 def test_web_program_answers_http(project: Project) -> None:
     port = free_port()
     command = "{{ PYTHON }} manage.py runserver --noreload 127.0.0.1:" + str(port)

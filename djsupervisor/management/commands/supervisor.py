@@ -40,7 +40,7 @@ class Command(BaseCommand):
             "-d",
             "--daemonize",
             action="store_true",
-            help="Run supervisord in the background; return once it answers.",
+            help="Run supervisord in the background; return once it has spawned the programs.",
         )
         parser.add_argument("--pidfile", help="Where supervisord writes its pid.")
         parser.add_argument("--logfile", help="Where supervisord writes its own log.")
