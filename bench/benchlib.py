@@ -212,7 +212,8 @@ def descendants(pid: int) -> list[int]:
     found: list[int] = []
     todo = [pid]
     while todo:
-        below = [child for child, parent in parents.items() if parent == todo.pop()]
+        above = todo.pop()
+        below = [child for child, parent in parents.items() if parent == above]
         found += below
         todo += below
     return found

@@ -33,6 +33,17 @@ BENCH_TIMEOUT = 300  # seconds
             ["--apps", "2", "--programs", "2", "--runs", "1"],
             ["render and merge the config", "start until all 4 RUNNING", "status"],
         ),
+        (
+            "startstop",
+            ["--runs", "1", "--programs", "1,2", "--settle", "0.2"],
+            [
+                "2 programs",
+                "launch -> all spawned",
+                "stop (SIGTERM) -> all gone",
+                "stop (Ctrl-C) -> all gone",
+                "launch -> first HTTP 200",
+            ],
+        ),
     ],
 )
 def test_bench_script_prints_its_table(script: str, tiny: list[str], rows: list[str]) -> None:
