@@ -1,10 +1,10 @@
 """The ``console`` event listener: pass programs' output to the foreground command.
 
-supervisord runs it as ``python -m djsupervisor.listener SOCKET`` and sends it
+supervisord runs it as ``python -I -S .../listener.py SOCKET`` and sends it
 a PROCESS_LOG event for every chunk a program writes. It forwards each chunk,
 as one JSON line, to the unix socket on which ``manage.py supervisor`` (in the
-foreground) prints programs' output. It imports neither Django nor the rest of
-djsupervisor, so it starts in a few milliseconds.
+foreground) prints programs' output. It imports the standard library alone,
+not even site-packages, so it starts in a few milliseconds.
 """
 
 from __future__ import annotations

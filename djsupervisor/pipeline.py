@@ -167,7 +167,11 @@ def autoreload_layer(project_dir: Path, options: Options) -> Layer:
 
 def console_layer(runtime: Path) -> Layer:
     """Return the event listener that sends every program's output to the foreground."""
-    listener = [sys.executable, "-m", "djsupervisor.listener", str(runtime / CONSOLE_SOCKET)]
+    # By path, isolated and without site: it needs the standard library alone,
+    # and skipping site-packages' .pth files halves its start-up, which
+    # competes for the CPU with the programs starting beside it.
+    script = Path(__file__).with_name("listener.py")
+    listener = [sys.executable, "-I", "-S", str(script), str(runtime / CONSOLE_SOCKET)]
     return Layer(
         {
             "program:__defaults__": {
