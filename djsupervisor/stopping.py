@@ -25,6 +25,7 @@ STOP_TIMEOUT = 300.0  # seconds; generous, as each program may use its stopwaits
 STOPPABLE = frozenset({"STARTING", "RUNNING", "BACKOFF"})
 UP = STOPPABLE | {"STOPPING"}
 REPORT_INTERVAL = 2.0  # seconds between reports of the processes still being waited for
+DEFAULT_PRIORITY = 999  # supervisord's, for a group that does not set one
 SHUTDOWN_STATE = 6  # supervisor.xmlrpc.Faults: supervisord is already shutting down
 
 
@@ -43,14 +44,19 @@ def stop_in_priority_order(server: Server, report: Reporter) -> None:
 
 
 def priority_levels(server: Server) -> list[list[str]]:
-    """Return the processes' names grouped by their group's priority, highest first.
+    """Return the names of supervisord's processes grouped by priority, highest first.
 
     supervisord orders a shutdown by group priority; the processes of one
-    group have always been stopped together.
+    group have always been stopped together. A process whose group has left
+    the config (after ``reread``, before ``update``) counts as the default.
     """
+    priorities = {
+        namespec(info["group"], info["name"]): info["group_prio"]
+        for info in server.proxy().supervisor.getAllConfigInfo()
+    }
     levels: dict[int, list[str]] = defaultdict(list)
-    for info in server.proxy().supervisor.getAllConfigInfo():
-        levels[info["group_prio"]].append(namespec(info["group"], info["name"]))
+    for name in server.states():
+        levels[priorities.get(name, DEFAULT_PRIORITY)].append(name)
     return [levels[priority] for priority in sorted(levels, reverse=True)]
 
 
