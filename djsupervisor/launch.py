@@ -19,7 +19,7 @@ from .control import Server, namespec
 from .errors import ConfigError
 from .forked import Forked, stop_with_parent
 from .pipeline import Config
-from .running import Running, ensure_running
+from .running import Running, ensure_running, unreachable
 from .stale import (
     clear_stale_state,
     is_alive,
@@ -78,7 +78,7 @@ def run_foreground(config: Config, report: Reporter) -> int:
     # supervisord spawns its programs only after its first 1 s wait for
     # activity; talking to it makes that wait end at once.
     threading.Thread(
-        target=wait_until_spawned, args=(config.server, process.pid), daemon=True
+        target=wake_until_spawned, args=(config.server, process.pid, report), daemon=True
     ).start()
     stop_requests = 0
 
@@ -165,10 +165,16 @@ def start_daemon(config: Config, report: Reporter) -> int:
     if launcher.returncode != 0:
         raise ConfigError(f"supervisord could not start: {_first_error(launcher.stdout)}")
     # supervisord writes its pidfile once daemonized, before it answers.
-    logfile = config.running.logfile
     pid = wait_for_pidfile(config.running.pidfile)
-    if pid is not None and wait_until_spawned(config.server, pid):
-        return pid
+    if pid is not None:
+        try:
+            if wait_until_spawned(config.server, pid):
+                return pid
+        except ConfigError:
+            # It runs, but neither this command nor the next may control it.
+            os.kill(pid, signal.SIGTERM)
+            raise
+    logfile = config.running.logfile
     raise ConfigError(
         f"supervisord did not come up within {START_TIMEOUT:.0f} s; its log "
         f"({logfile}) ends with: {_log_tail(logfile)}"
@@ -185,9 +191,9 @@ def wait_for_pidfile(pidfile: Path) -> int | None:
 def wait_until_spawned(server: Server, supervisord: int) -> bool:
     """Poll supervisord (pid ``supervisord``) until it has spawned every autostart process.
 
-    Return False if it died or never did. Each request also wakes
-    supervisord's main loop, which otherwise waits up to a second before
-    spawning the programs.
+    Return False if it died, shut down or never did; raise ``ConfigError`` if
+    it refuses the credentials. Each request also wakes supervisord's main
+    loop, which otherwise waits up to a second before spawning the programs.
     """
     deadline = time.monotonic() + START_TIMEOUT
     autostart: set[str] | None = None
@@ -203,10 +209,22 @@ def wait_until_spawned(server: Server, supervisord: int) -> bool:
             states = server.states()
             if all(states.get(name, "STOPPED") != "STOPPED" for name in autostart):
                 return True
-        except (OSError, HTTPException, xmlrpc.client.Error):
+        except (OSError, HTTPException):
             pass  # not listening yet
+        except xmlrpc.client.ProtocolError as exc:
+            raise unreachable(server, exc) from None
+        except xmlrpc.client.Fault:
+            return False  # shutting down already
         time.sleep(START_POLL_INTERVAL)
     return False
+
+
+def wake_until_spawned(server: Server, supervisord: int, report: Reporter) -> None:
+    """Run :func:`wait_until_spawned` for a foreground supervisord, reporting a refusal."""
+    try:
+        wait_until_spawned(server, supervisord)
+    except ConfigError as exc:
+        report(str(exc))
 
 
 def _first_error(output: str) -> str:

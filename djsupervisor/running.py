@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import xmlrpc.client
 from dataclasses import dataclass
+from http.client import HTTPException
 from pathlib import Path
 
 from . import ini
@@ -55,10 +57,26 @@ def find_running(options: Options) -> Running:
     return Running.from_sections(path, sections, server)
 
 
+# What a call to supervisord raises when it is not there or turns the caller away.
+UNREACHABLE = (OSError, HTTPException, xmlrpc.client.ProtocolError)
+
+
 def ensure_running(server: Server) -> None:
     """Raise ``ConfigError`` unless the project's supervisord answers."""
-    if server.state() is None:
-        raise not_running(f"nothing answers at {server.url}")
+    try:
+        server.proxy().supervisor.getState()
+    except UNREACHABLE as exc:
+        raise unreachable(server, exc) from None
+
+
+def unreachable(server: Server, exc: Exception) -> ConfigError:
+    """Return the error for a call to supervisord that failed with ``exc``."""
+    if isinstance(exc, xmlrpc.client.ProtocolError):
+        return ConfigError(
+            f"supervisord at {server.url} refused the request: {exc.errcode} {exc.errmsg}; "
+            "check the username and password in the config's [supervisorctl] section"
+        )
+    return not_running(f"nothing answers at {server.url}")
 
 
 def not_running(why: str) -> ConfigError:

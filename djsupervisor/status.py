@@ -6,14 +6,11 @@ about 25 ms to it. The output and exit status are supervisorctl's own.
 
 from __future__ import annotations
 
-import xmlrpc.client
 from collections.abc import Callable, Sequence
-from http.client import HTTPException
 from typing import Any
 
 from .control import Server, namespec
-from .errors import ConfigError
-from .running import not_running
+from .running import UNREACHABLE, unreachable
 
 ProcessInfo = dict[str, Any]
 
@@ -31,12 +28,8 @@ def status(server: Server, names: Sequence[str], output: Callable[[str], None]) 
     """Print the status of the processes ``names`` (all if none) and return the exit status."""
     try:
         infos: list[ProcessInfo] = server.proxy().supervisor.getAllProcessInfo()
-    except (OSError, HTTPException) as exc:
-        raise not_running(f"nothing answers at {server.url}: {exc}") from None
-    except xmlrpc.client.ProtocolError as exc:
-        raise ConfigError(
-            f"supervisord at {server.url} refused the request: {exc.errcode} {exc.errmsg}"
-        ) from None
+    except UNREACHABLE as exc:
+        raise unreachable(server, exc) from None
     matching, unknown = select(infos, names)
     for message in unknown:
         output(message)

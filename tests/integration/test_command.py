@@ -195,6 +195,23 @@ def uptime_free(status: str) -> str:
     return re.sub(r"uptime [\d:]+", "uptime -", status)
 
 
+def test_a_user_inet_server_with_credentials(project: Project) -> None:
+    port = free_port()
+    project.write(
+        "supervisord.conf",
+        f"[inet_http_server]\nport=127.0.0.1:{port}\nusername=admin\npassword=s3cret\n"
+        + TWO_PROGRAMS,
+    )
+    assert project.run("-d").returncode == 0
+    pids = project.wait_running("sleeper", "ticker")
+    status = project.run("status", "sleeper")
+    assert status.returncode == 0, status.stderr
+    assert f"RUNNING   pid {pids['sleeper']}," in status.stdout
+    assert project.run("stop", "ticker").returncode == 0  # through supervisorctl
+    assert project.run("shutdown").returncode == 0
+    assert not pids_alive(pids.values())
+
+
 def test_shell_runs_interactive_supervisorctl(project: Project) -> None:
     project.write("supervisord.conf", TWO_PROGRAMS)
     assert project.run("-d").returncode == 0

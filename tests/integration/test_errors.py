@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from .conftest import WAIT, Project, Result
+from .conftest import WAIT, Project, Result, free_port, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -73,6 +73,23 @@ def test_command_while_not_running(project: Project) -> None:
             "supervisord is not running for this project",
             "start it with 'python manage.py supervisor --daemonize'",
         )
+
+
+def test_credentials_supervisord_refuses(project: Project) -> None:
+    port = free_port()
+    project.write(
+        "supervisord.conf",
+        f"[inet_http_server]\nport=127.0.0.1:{port}\nusername=admin\npassword=right\n"
+        "[supervisorctl]\npassword=wrong\n"
+        "[program:web]\ncommand=sleep 1000\n",
+    )
+    assert_one_clear_error(
+        project.run("-d"),
+        f"supervisord at http://127.0.0.1:{port} refused the request: 401 Unauthorized",
+        "check the username and password in the config's [supervisorctl] section",
+    )
+    # The supervisord that nothing could control is gone again.
+    wait_for(lambda: not project.runtime_dir().joinpath("supervisord.pid").exists(), "its exit")
 
 
 def test_supervisord_failing_to_start_says_why(project: Project) -> None:
