@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import configparser
+import contextlib
 import os
 import platform
 import signal
@@ -22,6 +23,7 @@ REPO = Path(__file__).resolve().parents[1]
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")  # units of utime/stime in /proc/<pid>/stat
 POLL = 0.005  # seconds between looks while timing something
 TIMEOUT = 60.0  # seconds; the most any single wait may take
+KILL_TIMEOUT = 10.0  # seconds for killed processes to be gone
 
 MANAGE = """
 import os, sys
@@ -239,6 +241,19 @@ def has_exited(pid: int) -> bool:
     except OSError:
         return True
     return stat.rsplit(")", 1)[1].split()[0] in ("Z", "X")
+
+
+def kill_leftovers(pids: Iterable[int]) -> None:
+    """SIGKILL what is left of ``pids`` (processes the bench started); wait until gone.
+
+    A peer may exit without stopping its children (honcho does, when
+    stopped before it has noted their pids); they must not outlive the bench.
+    """
+    pids = [pid for pid in pids if not has_exited(pid)]
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    wait_until(lambda: all(map(has_exited, pids)), "killed processes", timeout=KILL_TIMEOUT)
 
 
 def median(values: Sequence[float]) -> float:

@@ -21,7 +21,6 @@ Pass small sizes for a quick smoke run, e.g. ``--runs 1 --programs 1,2 --settle 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
 import secrets
 import shutil
@@ -40,6 +39,7 @@ from benchlib import (
     free_port,
     has_exited,
     http_get,
+    kill_leftovers,
     make_project,
     median,
     print_table,
@@ -49,7 +49,6 @@ from benchlib import (
 )
 
 STOP_TIMEOUT = 180.0  # seconds; raw supervisord stops one program per 1 s loop turn
-CLEANUP_TIMEOUT = 10.0  # seconds for what was killed to be gone
 LAUNCHERS = ("djsupervisor", "raw supervisord", "honcho")
 CTRL_C = "djsupervisor, Ctrl-C"  # the extra stop, measured for djsupervisor alone
 SPAWNED = "launch -> all spawned"
@@ -208,16 +207,7 @@ def run_once(scenario: Scenario, launcher: str, settle: float) -> tuple[float, f
         return launch, time.perf_counter() - stopped
     finally:
         stop_session(process)
-        kill(pids | processes_below(process, scenario.marker))
-
-
-def kill(pids: set[int]) -> None:
-    """Kill what is left of ``pids`` (processes this bench started) and wait until gone."""
-    for pid in pids:
-        if not has_exited(pid):
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
-    wait_until(lambda: all(map(has_exited, pids)), "killed processes", timeout=CLEANUP_TIMEOUT)
+        kill_leftovers(pids | processes_below(process, scenario.marker))
 
 
 def main() -> None:

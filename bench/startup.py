@@ -21,8 +21,10 @@ import time
 from pathlib import Path
 
 from benchlib import (
+    descendants,
     free_port,
     http_get,
+    kill_leftovers,
     make_project,
     median,
     print_table,
@@ -80,7 +82,9 @@ def time_launch(command: list[str], project: Path, port: int) -> float:
         wait_until(lambda: http_get(port) is not None, f"{command[2]} to serve")
         return time.perf_counter() - started
     finally:
+        below = descendants(process.pid)
         stop_session(process)
+        kill_leftovers(below)
         wait_until(lambda: http_get(port) is None, "the port to be free")
 
 
