@@ -14,7 +14,7 @@ import sys
 import textwrap
 import time
 import urllib.request
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 
 import django
@@ -181,31 +181,25 @@ def rss_mb(pids: Iterable[int]) -> float:
     return total_kb / 1024
 
 
-def children(pid: int) -> list[int]:
-    """Return the pids whose parent is ``pid``."""
-    found = []
+def _every_process(name: str) -> Iterator[tuple[int, bytes]]:
+    """Yield (pid, content of /proc/<pid>/<name>) for every process still there."""
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
-                stat = (entry / "stat").read_text()
+                yield int(entry.name), (entry / name).read_bytes()
             except OSError:
-                continue
-            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-                found.append(int(entry.name))
-    return found
+                continue  # gone meanwhile
 
 
 def _parents() -> dict[int, int]:
     """Return the parent pid of every process, by pid."""
-    found = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            found[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
-    return found
+    # The parent pid is the second field after the parenthesised command name.
+    return {pid: int(stat.rsplit(b")", 1)[1].split()[1]) for pid, stat in _every_process("stat")}
+
+
+def children(pid: int) -> list[int]:
+    """Return the pids whose parent is ``pid``."""
+    return [child for child, parent in _parents().items() if parent == pid]
 
 
 def descendants(pid: int) -> list[int]:
@@ -223,15 +217,10 @@ def descendants(pid: int) -> list[int]:
 
 def command_lines() -> dict[int, list[str]]:
     """Return the command line (argv) of every process, by pid."""
-    found = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                argv = (entry / "cmdline").read_bytes()
-            except OSError:
-                continue
-            found[int(entry.name)] = argv.decode(errors="replace").split("\0")[:-1]
-    return found
+    return {
+        pid: argv.decode(errors="replace").split("\0")[:-1]
+        for pid, argv in _every_process("cmdline")
+    }
 
 
 def has_exited(pid: int) -> bool:
