@@ -152,6 +152,29 @@ def http_get(port: int) -> str | None:
         return None
 
 
+def time_in_turns(
+    commands: dict[str, list[str]], project: Path, runs: int
+) -> dict[str, list[float]]:
+    """Run each command ``runs`` times, taking turns, in ``project``; return the seconds by name.
+
+    Taking turns spreads the machine's ups and downs over all of them alike.
+    """
+    times: dict[str, list[float]] = {name: [] for name in commands}
+    for _ in range(runs):
+        for name, command in commands.items():
+            started = time.perf_counter()
+            subprocess.run(
+                command,
+                cwd=project,
+                env=project_env(),
+                check=True,
+                capture_output=True,
+                timeout=TIMEOUT,
+            )
+            times[name].append(time.perf_counter() - started)
+    return times
+
+
 def wait_until(predicate: Callable[[], object], what: str, timeout: float = TIMEOUT) -> float:
     """Poll ``predicate`` until true; return the time it took, in seconds."""
     start_time = time.perf_counter()

@@ -14,13 +14,11 @@ from __future__ import annotations
 
 import argparse
 import shutil
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-from benchlib import make_project, manage, median, print_table, project_env, raw_supervisorctl
+from benchlib import make_project, manage, median, print_table, raw_supervisorctl, time_in_turns
 
 PROGRAMS = """
 [program:web]
@@ -32,14 +30,6 @@ command=sleep 1000
 [program:beat]
 command=sleep 1000
 """
-
-
-def time_command(command: list[str], project: Path) -> float:
-    started = time.perf_counter()
-    subprocess.run(
-        command, cwd=project, env=project_env(), check=True, capture_output=True, text=True
-    )
-    return time.perf_counter() - started
 
 
 def main() -> None:
@@ -55,10 +45,7 @@ def main() -> None:
             "manage.py help": [sys.executable, "manage.py", "help"],
             "supervisorctl status (raw)": [*raw_supervisorctl(project), "status"],
         }
-        times: dict[str, list[float]] = {name: [] for name in commands}
-        for _ in range(args.runs):
-            for name, command in commands.items():
-                times[name].append(time_command(command, project))
+        times = time_in_turns(commands, project, args.runs)
     finally:
         manage(project, "supervisor", "shutdown", check=False)
         shutil.rmtree(workdir, ignore_errors=True)

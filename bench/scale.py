@@ -34,6 +34,7 @@ from benchlib import (
     print_table,
     project_env,
     raw_supervisorctl,
+    time_in_turns,
     wait_until,
 )
 
@@ -76,14 +77,6 @@ def write_apps(project: Path, apps: int, programs: int) -> list[str]:
     return names
 
 
-def time_command(command: list[str], project: Path) -> float:
-    started = time.perf_counter()
-    subprocess.run(
-        command, cwd=project, env=project_env(), check=True, capture_output=True, timeout=TIMEOUT
-    )
-    return time.perf_counter() - started
-
-
 def running(project: Path) -> int:
     status = manage(project, "supervisor", "--noreload", "status", check=False).stdout
     return status.count(" RUNNING ")
@@ -118,10 +111,7 @@ def main() -> None:
             "ours": [sys.executable, "manage.py", "supervisor", "--noreload", "status"],
             "raw": [*raw_supervisorctl(project), "status"],
         }
-        times: dict[str, list[float]] = {name: [] for name in commands}
-        for _ in range(args.runs):
-            for name, command in commands.items():
-                times[name].append(time_command(command, project))
+        times = time_in_turns(commands, project, args.runs)
     finally:
         stop_everything(project, supervisord)
         shutil.rmtree(workdir, ignore_errors=True)
