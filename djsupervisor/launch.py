@@ -19,7 +19,7 @@ from .control import Server, namespec
 from .errors import ConfigError
 from .forked import Forked, stop_with_parent
 from .pipeline import Config
-from .running import Running, ensure_running, unreachable
+from .running import UNREACHABLE, Running, ensure_running, unreachable
 from .stale import (
     clear_stale_state,
     is_alive,
@@ -259,9 +259,11 @@ def run_supervisorctl(running: Running, args: Sequence[str]) -> int:
 
 def shutdown(running: Running, report: Reporter) -> None:
     """Stop the programs and supervisord; return once it has exited."""
-    ensure_running(running.server)
     pid = read_pid(running.pidfile)
-    shut_down(running.server, report)
+    try:
+        shut_down(running.server, report)
+    except UNREACHABLE as exc:
+        raise unreachable(running.server, exc) from None
     deadline = time.monotonic() + EXIT_TIMEOUT
     while pid is not None and is_alive(pid):
         if time.monotonic() > deadline:
