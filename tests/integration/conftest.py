@@ -261,3 +261,32 @@ def project(new_project: Callable[[str], Project]) -> Project:
 
 def pids_alive(pids: Iterable[int]) -> list[int]:
     return [pid for pid in pids if is_alive(pid)]
+
+
+def _children_by_parent() -> dict[int, list[int]]:
+    """Return every process's children, by parent pid."""
+    found: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except OSError:
+                continue  # gone meanwhile
+            found.setdefault(ppid, []).append(int(entry.name))
+    return found
+
+
+def children(pid: int) -> list[int]:
+    """Return the processes whose parent is ``pid``."""
+    return _children_by_parent().get(pid, [])
+
+
+def descendants(pid: int) -> list[int]:
+    """Return every process below ``pid``."""
+    by_parent = _children_by_parent()
+    found, todo = [], [pid]
+    while todo:
+        below = by_parent.get(todo.pop(), [])
+        found += below
+        todo += below
+    return found

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import WAIT, Project, free_port, http_get, pids_alive, wait_for
+from .conftest import WAIT, Project, children, free_port, http_get, pids_alive, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -60,6 +60,10 @@ def test_daemonize_returns_once_the_programs_are_spawned(project: Project) -> No
     )
     server = project.server()  # ready beforehand: look the moment the command returns
     assert project.run("-d").returncode == 0
+    # Look in /proc first: any request to supervisord would itself wake its
+    # loop, and so make it spawn, before it answered.
+    supervisord = int(project.runtime_dir().joinpath("supervisord.pid").read_text())
+    assert len(children(supervisord)) == 2  # sleeper and ticker, forked; idle not
     processes = project.processes(server)
     assert {name: bool(info["pid"]) for name, info in processes.items()} == {
         "sleeper": True,

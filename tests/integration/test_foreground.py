@@ -8,14 +8,13 @@ import re
 import signal
 import subprocess
 import threading
-from pathlib import Path
 from typing import IO
 
 import pytest
 
 from djsupervisor.stale import is_alive
 
-from .conftest import WAIT, Project, pids_alive, wait_for
+from .conftest import WAIT, Project, descendants, pids_alive, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -65,24 +64,6 @@ class Lines:
             return wait_for(matching, f"{count} line(s) matching {pattern!r}")  # type: ignore[return-value]
         except AssertionError as exc:
             raise AssertionError(f"{exc}; output so far: {self.lines[-20:]}") from None
-
-
-def descendants(pid: int) -> list[int]:
-    """Return every process below ``pid``."""
-    parents: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            except OSError:
-                continue
-            parents.setdefault(ppid, []).append(int(entry.name))
-    found, todo = [], [pid]
-    while todo:
-        children = parents.get(todo.pop(), [])
-        found += children
-        todo += children
-    return found
 
 
 def test_output_is_live_prefixed_and_aligned(project: Project) -> None:
