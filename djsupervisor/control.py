@@ -23,7 +23,26 @@ SECRET_BYTES = 32  # 256 bits of randomness
 USERNAME = "djsupervisor"
 RPC_INTERFACE = "rpcinterface:supervisor"
 RPC_FACTORY = "supervisor.rpcinterface:make_main_rpcinterface"
+# djsupervisor's own namespace (see rpcinterface.py), named here so that
+# commands need not import supervisor to talk to it.
+OWN_RPC_INTERFACE = "rpcinterface:djsupervisor"
+OWN_RPC_FACTORY = "djsupervisor.rpcinterface:make_rpcinterface"
+UNKNOWN_METHOD = 1  # supervisor's fault code for a method it does not have
 CONNECT_TIMEOUT = 5.0  # seconds; a live supervisord answers in milliseconds
+
+
+@dataclass(frozen=True)
+class ProcessState:
+    """What supervisord says of one process."""
+
+    group: str
+    name: str
+    statename: str  # 'RUNNING', 'STOPPED', ...
+    description: str  # 'pid 12, uptime 0:01:02', 'Exited too quickly', ...
+
+    @property
+    def namespec(self) -> str:
+        return namespec(self.group, self.name)
 
 
 @dataclass(frozen=True)
@@ -47,10 +66,24 @@ class Server:
         except (TimeoutError, OSError, HTTPException, xmlrpc.client.Error):
             return None
 
+    def process_states(self) -> list[ProcessState]:
+        """Return the state of every process, in supervisord's order."""
+        proxy = self.proxy()
+        try:
+            rows = proxy.djsupervisor.getProcessStates()
+        except xmlrpc.client.Fault as fault:
+            if fault.faultCode != UNKNOWN_METHOD:
+                raise
+            # Started by a djsupervisor without the namespace: ask the long way.
+            rows = [
+                [info["group"], info["name"], info["statename"], info["description"]]
+                for info in proxy.supervisor.getAllProcessInfo()
+            ]
+        return [ProcessState(*row) for row in rows]
+
     def states(self) -> dict[str, str]:
         """Return each process's state name ('RUNNING', ...) by its namespec."""
-        infos = self.proxy().supervisor.getAllProcessInfo()
-        return {namespec(info["group"], info["name"]): info["statename"] for info in infos}
+        return {process.namespec: process.statename for process in self.process_states()}
 
     def call_each(self, method: str, calls: Iterable[Sequence[Any]]) -> list[tuple[str, str]]:
         """Call ``supervisor.<method>`` with each params in one round trip.
@@ -138,9 +171,8 @@ def configure_control_server(sections: Sections, runtime_dir: Path) -> Server:
     password stored beside it guards the socket itself. A user's section is
     honoured as given.
     """
-    sections.setdefault(RPC_INTERFACE, {}).setdefault(
-        "supervisor.rpcinterface_factory", RPC_FACTORY
-    )
+    for section, factory in ((RPC_INTERFACE, RPC_FACTORY), (OWN_RPC_INTERFACE, OWN_RPC_FACTORY)):
+        sections.setdefault(section, {}).setdefault("supervisor.rpcinterface_factory", factory)
     if "unix_http_server" not in sections and "inet_http_server" not in sections:
         sections["unix_http_server"] = {
             "file": str(runtime_dir / SOCKET_NAME),

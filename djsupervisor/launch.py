@@ -9,13 +9,13 @@ import sys
 import threading
 import time
 import xmlrpc.client
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from functools import partial
 from http.client import HTTPException
 from pathlib import Path
 
 from .console import Console, Formatter, use_color
-from .control import Server, namespec
+from .control import OWN_RPC_FACTORY, Server
 from .errors import ConfigError
 from .forked import Forked, stop_with_parent
 from .pipeline import Config
@@ -78,7 +78,9 @@ def run_foreground(config: Config, report: Reporter) -> int:
     # supervisord spawns its programs only after its first 1 s wait for
     # activity; talking to it makes that wait end at once.
     threading.Thread(
-        target=wake_until_spawned, args=(config.server, process.pid, report), daemon=True
+        target=wake_until_spawned,
+        args=(config.server, process.pid, config.autostart, report),
+        daemon=True,
     ).start()
     stop_requests = 0
 
@@ -155,6 +157,9 @@ def start_daemon(config: Config, report: Reporter) -> int:
     prepare_start(config, report)
     launcher = subprocess.run(
         supervisord_command(config),
+        # A new Python: from the project directory, it imports djsupervisor
+        # (for its RPC namespace) even when that is not installed.
+        cwd=config.project_dir,
         env=supervisord_environment(),
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
@@ -163,12 +168,12 @@ def start_daemon(config: Config, report: Reporter) -> int:
         check=False,
     )
     if launcher.returncode != 0:
-        raise ConfigError(f"supervisord could not start: {_first_error(launcher.stdout)}")
+        raise ConfigError(daemon_start_error(launcher.stdout))
     # supervisord writes its pidfile once daemonized, before it answers.
     pid = wait_for_pidfile(config.running.pidfile)
     if pid is not None:
         try:
-            if wait_until_spawned(config.server, pid):
+            if wait_until_spawned(config.server, pid, config.autostart):
                 return pid
         except ConfigError:
             # It runs, but neither this command nor the next may control it.
@@ -188,23 +193,16 @@ def wait_for_pidfile(pidfile: Path) -> int | None:
     return pid
 
 
-def wait_until_spawned(server: Server, supervisord: int) -> bool:
-    """Poll supervisord (pid ``supervisord``) until it has spawned every autostart process.
+def wait_until_spawned(server: Server, supervisord: int, autostart: Collection[str]) -> bool:
+    """Poll supervisord (pid ``supervisord``) until it has spawned the processes ``autostart``.
 
     Return False if it died, shut down or never did; raise ``ConfigError`` if
     it refuses the credentials. Each request also wakes supervisord's main
     loop, which otherwise waits up to a second before spawning the programs.
     """
     deadline = time.monotonic() + START_TIMEOUT
-    autostart: set[str] | None = None
     while time.monotonic() < deadline and is_alive(supervisord):
         try:
-            if autostart is None:
-                autostart = {
-                    namespec(info["group"], info["name"])
-                    for info in server.proxy().supervisor.getAllConfigInfo()
-                    if info["autostart"]
-                }
             # A spawned process has left STOPPED, even if it has exited since.
             states = server.states()
             if all(states.get(name, "STOPPED") != "STOPPED" for name in autostart):
@@ -219,18 +217,27 @@ def wait_until_spawned(server: Server, supervisord: int) -> bool:
     return False
 
 
-def wake_until_spawned(server: Server, supervisord: int, report: Reporter) -> None:
+def wake_until_spawned(
+    server: Server, supervisord: int, autostart: Collection[str], report: Reporter
+) -> None:
     """Run :func:`wait_until_spawned` for a foreground supervisord, reporting a refusal."""
     try:
-        wait_until_spawned(server, supervisord)
+        wait_until_spawned(server, supervisord, autostart)
     except ConfigError as exc:
         report(str(exc))
 
 
-def _first_error(output: str) -> str:
+def daemon_start_error(output: str) -> str:
+    """Return the message for a supervisord that exited at once, printing ``output``."""
     lines = [line.strip() for line in output.splitlines() if line.strip()]
     errors = [line for line in lines if line.startswith("Error:")]
-    return (errors or lines or ["no message"])[0]
+    error = (errors or lines or ["no message"])[0]
+    if OWN_RPC_FACTORY in error:
+        error += (
+            f"; supervisord runs in a new Python ({sys.executable}) that must be able to "
+            "import djsupervisor: install it there rather than adding it to sys.path"
+        )
+    return f"supervisord could not start: {error}"
 
 
 def _log_tail(logfile: Path) -> str:

@@ -16,7 +16,7 @@ from supervisor.options import ServerOptions, make_namespec
 from . import ini
 from .conf import conf
 from .console import SOCKET_NAME as CONSOLE_SOCKET
-from .control import RPC_INTERFACE, Server, configure_control_server
+from .control import OWN_RPC_INTERFACE, RPC_INTERFACE, Server, configure_control_server
 from .discovery import Source, find_project_dir, find_sources, project_config_path
 from .errors import NoConfigError, SupervisorValueError
 from .merge import Layer, Merged, apply_program_rules, merge_layers
@@ -35,6 +35,7 @@ LEADING_SECTIONS = (
     "unix_http_server",
     "inet_http_server",
     RPC_INTERFACE,
+    OWN_RPC_INTERFACE,
     "supervisorctl",
 )
 
@@ -49,6 +50,8 @@ class Config:
     server: Server
     # program -> the names supervisord gives its processes ('group:process')
     processes: dict[str, list[str]] = field(default_factory=dict)
+    # the names of the processes supervisord starts by itself (autostart)
+    autostart: set[str] = field(default_factory=set)
 
     @property
     def path(self) -> Path:
@@ -97,8 +100,8 @@ def build(
     says whether programs' output goes to a foreground command; ``None`` means
     yes if one is running, which keeps it when ``reload`` rewrites the config.
     ``check=False`` skips reading the result with supervisor's own reader
-    (the slowest step: 0.1 s for 500 programs); ``Config.processes`` is then
-    empty.
+    (the slowest step: 0.1 s for 500 programs); ``Config.processes`` and
+    ``Config.autostart`` are then empty.
     """
     project_dir = find_project_dir(options.project_dir)
     explicit = options.config_file or conf.SUPERVISOR_CONFIG_FILE
@@ -123,7 +126,7 @@ def build(
     merged.sections = _ordered(merged.sections)
     config = Config(project_dir, runtime, merged, server)
     if check:
-        config.processes = read_with_supervisor(config)
+        config.processes, config.autostart = read_with_supervisor(config)
     return config
 
 
@@ -234,8 +237,10 @@ def command_line_layer(options: Options) -> Layer:
     return Layer({"supervisord": supervisord}, origin="the command line")
 
 
-def read_with_supervisor(config: Config) -> dict[str, list[str]]:
-    """Parse the final config with supervisor's own reader; return each program's processes.
+def read_with_supervisor(config: Config) -> tuple[dict[str, list[str]], set[str]]:
+    """Parse the final config with supervisor's own reader.
+
+    Return each program's processes, and the processes that start by themselves.
 
     Bad values are caught here rather than by supervisord, which would report
     them against the rendered file the user never wrote: the message names the
@@ -255,19 +260,20 @@ def read_with_supervisor(config: Config) -> dict[str, list[str]]:
         ]
         where = f" (from {', '.join(dict.fromkeys(origins))})" if origins else ""
         raise SupervisorValueError(f"invalid supervisord config{where}: {message}") from None
-    return reader.processes
+    return reader.processes, reader.autostart
 
 
 class _ProcessRecorder(ServerOptions):
-    """supervisor's config reader, noting the process names each program gets.
+    """supervisor's config reader, noting the processes each program gets.
 
-    ``numprocs``, ``process_name`` and ``[group:x]`` decide them; asking
-    supervisor's own code keeps djsupervisor's idea of them exact.
+    ``numprocs``, ``process_name``, ``[group:x]`` and ``autostart`` decide
+    them; asking supervisor's own code keeps djsupervisor's idea of them exact.
     """
 
     def __init__(self) -> None:
         super().__init__()
         self.processes: dict[str, list[str]] = {}
+        self.autostart: set[str] = set()
 
     def processes_from_section(
         self, parser: Any, section: str, group_name: str, klass: Any = None
@@ -275,6 +281,7 @@ class _ProcessRecorder(ServerOptions):
         processes = super().processes_from_section(parser, section, group_name, klass)
         program = section.split(":", 1)[1]
         self.processes[program] = [make_namespec(group_name, p.name) for p in processes]
+        self.autostart.update(make_namespec(group_name, p.name) for p in processes if p.autostart)
         return processes
 
 

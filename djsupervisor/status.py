@@ -7,12 +7,9 @@ about 25 ms to it. The output and exit status are supervisorctl's own.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
 
-from .control import Server, namespec
+from .control import ProcessState, Server
 from .running import UNREACHABLE, unreachable
-
-ProcessInfo = dict[str, Any]
 
 MIN_NAME_WIDTH = 30  # characters; supervisorctl pads names to at least this
 NAME_GAP = 3  # spaces between the longest name and the state
@@ -27,36 +24,38 @@ UNKNOWN = 4
 def status(server: Server, names: Sequence[str], output: Callable[[str], None]) -> int:
     """Print the status of the processes ``names`` (all if none) and return the exit status."""
     try:
-        infos: list[ProcessInfo] = server.proxy().supervisor.getAllProcessInfo()
+        processes = server.process_states()
     except UNREACHABLE as exc:
         raise unreachable(server, exc) from None
-    matching, unknown = select(infos, names)
+    matching, unknown = select(processes, names)
     for message in unknown:
         output(message)
     for line in format_statuses(matching):
         output(line)
     # As in supervisorctl, a stopped process outweighs an unknown name.
-    if any(info["statename"] in STOPPED_STATES for info in matching):
+    if any(process.statename in STOPPED_STATES for process in matching):
         return NOT_RUNNING
     return UNKNOWN if unknown else 0
 
 
-def select(infos: list[ProcessInfo], names: Sequence[str]) -> tuple[list[ProcessInfo], list[str]]:
-    """Return the infos that ``names`` ask for, and an error line per name that matched none.
+def select(
+    processes: list[ProcessState], names: Sequence[str]
+) -> tuple[list[ProcessState], list[str]]:
+    """Return the processes ``names`` ask for, and an error line per name that matched none.
 
     A name is 'process', 'group:process' or 'group:*'; 'all' or no name
     means every process.
     """
     if not names or "all" in names:
-        return infos, []
-    matching: list[ProcessInfo] = []
+        return processes, []
+    matching: list[ProcessState] = []
     unknown: list[str] = []
     for name in names:
         group, process = split_namespec(name)
         found = [
-            info
-            for info in infos
-            if info["group"] == group and (process is None or info["name"] == process)
+            state
+            for state in processes
+            if state.group == group and (process is None or state.name == process)
         ]
         if not found:
             kind = "group" if process is None else "process"
@@ -73,11 +72,10 @@ def split_namespec(namespec: str) -> tuple[str, str | None]:
     return group, None if process in ("", "*") else process
 
 
-def format_statuses(infos: list[ProcessInfo]) -> list[str]:
+def format_statuses(processes: list[ProcessState]) -> list[str]:
     """Return supervisorctl's status lines: name, state and description in columns."""
-    namespecs = [namespec(info["group"], info["name"]) for info in infos]
-    width = max([MIN_NAME_WIDTH, *map(len, namespecs)]) + NAME_GAP
+    width = max([MIN_NAME_WIDTH, *(len(process.namespec) for process in processes)]) + NAME_GAP
     return [
-        f"{name:<{width}}{info['statename']:<{STATE_WIDTH}}{info['description']}"
-        for name, info in zip(namespecs, infos, strict=True)
+        f"{process.namespec:<{width}}{process.statename:<{STATE_WIDTH}}{process.description}"
+        for process in processes
     ]

@@ -5,7 +5,15 @@ import stat
 from pathlib import Path
 from typing import Any
 
-from djsupervisor.control import SECRET_BYTES, configure_control_server, read_or_create_secret
+from supervisor.options import ServerOptions
+
+from djsupervisor.control import (
+    OWN_RPC_FACTORY,
+    SECRET_BYTES,
+    configure_control_server,
+    read_or_create_secret,
+)
+from djsupervisor.rpcinterface import make_rpcinterface
 
 RACERS = 8  # processes creating the same secret at once
 RACE_ATTEMPTS = 100
@@ -23,6 +31,15 @@ def test_private_socket_is_added_with_random_credentials(tmp_path: Path) -> None
     assert (server.username, server.password) == (socket["username"], socket["password"])
     assert sections["supervisorctl"]["serverurl"] == server.url
     assert "rpcinterface:supervisor" in sections
+
+
+def test_djsupervisors_namespace_is_added_and_resolves(tmp_path: Path) -> None:
+    sections: dict[str, dict[str, str]] = {}
+    configure_control_server(sections, tmp_path)
+    factory = sections["rpcinterface:djsupervisor"]["supervisor.rpcinterface_factory"]
+    assert factory == OWN_RPC_FACTORY
+    # supervisord resolves it this way when it starts.
+    assert ServerOptions().import_spec(factory) is make_rpcinterface
 
 
 def test_secret_is_kept_between_invocations_and_private(tmp_path: Path) -> None:

@@ -192,14 +192,17 @@ numprocs=2
 process_name=%(program_name)s_%(process_num)d
 [program:cron]
 command=cron
+autostart=off
 [group:jobs]
 programs=cron
 """,
     )
-    processes = build(Options(project_dir=str(project))).processes
-    assert processes["web"] == ["web"]
-    assert processes["worker"] == ["worker:worker_0", "worker:worker_1"]
-    assert processes["cron"] == ["jobs:cron"]
+    config = build(Options(project_dir=str(project)))
+    assert config.processes["web"] == ["web"]
+    assert config.processes["worker"] == ["worker:worker_0", "worker:worker_1"]
+    assert config.processes["cron"] == ["jobs:cron"]
+    assert {"web", "worker:worker_0", "worker:worker_1"} <= config.autostart
+    assert "jobs:cron" not in config.autostart
 
 
 def test_reload_targets(project: Path) -> None:

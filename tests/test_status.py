@@ -1,10 +1,11 @@
 from __future__ import annotations
 
+from djsupervisor.control import ProcessState
 from djsupervisor.status import format_statuses, select, split_namespec
 
 
-def info(group: str, name: str, state: str = "RUNNING") -> dict[str, str]:
-    return {"group": group, "name": name, "statename": state, "description": "pid 1, uptime 0:01"}
+def info(group: str, name: str, state: str = "RUNNING") -> ProcessState:
+    return ProcessState(group, name, state, "pid 1, uptime 0:01")
 
 
 INFOS = [info("web", "web"), info("pool", "pool_0"), info("pool", "pool_1", "STOPPED")]

@@ -195,6 +195,29 @@ def test_status_reads_exactly_like_supervisorctl(project: Project) -> None:
     assert project.run("status", "nosuch").returncode == 4  # LSB: unknown
 
 
+def test_status_of_a_supervisord_without_djsupervisors_namespace(project: Project) -> None:
+    # As one started by an older djsupervisor, still running after an upgrade.
+    project.write("supervisord.conf", TWO_PROGRAMS)
+    config = project.config()
+    config.remove_section("rpcinterface:djsupervisor")
+    rendered = project.runtime_dir() / "supervisord.conf"
+    with rendered.open("w") as file:
+        config.write(file)
+    subprocess.run(
+        [sys.executable, "-m", "supervisor.supervisord", "-c", str(rendered)],
+        check=True,
+        timeout=WAIT,
+        env=project.env,
+    )
+    pids = project.wait_running("sleeper", "ticker")
+    status = project.run("status")
+    assert status.returncode == 0, status.stderr
+    assert f"sleeper                          RUNNING   pid {pids['sleeper']}," in status.stdout
+    assert f"ticker                           RUNNING   pid {pids['ticker']}," in status.stdout
+    assert project.run("shutdown").returncode == 0  # its stop polls states the same way
+    assert not pids_alive(pids.values())
+
+
 def uptime_free(status: str) -> str:
     return re.sub(r"uptime [\d:]+", "uptime -", status)
 

@@ -1,0 +1,39 @@
+"""The XML-RPC namespace djsupervisor adds to supervisord: process states, compactly.
+
+``supervisor.getAllProcessInfo`` answers with about 1.3 kB of XML per
+process, and supervisord sends 4 kB of an answer per turn of its main loop,
+each turn walking every process: with 500 programs, ``status`` waited about
+0.25 s for it, and polling it while starting or stopping kept supervisord
+busy. The four fields a status needs take a fifth of that.
+
+supervisord imports this module (``[rpcinterface:djsupervisor]``), so it
+uses supervisor and the standard library only, never Django.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from supervisor.rpcinterface import SupervisorNamespaceRPCInterface
+
+
+class DjsupervisorNamespaceRPCInterface:
+    """The ``djsupervisor`` namespace of supervisord's XML-RPC interface."""
+
+    def __init__(self, supervisord: Any) -> None:
+        self._supervisor = SupervisorNamespaceRPCInterface(supervisord)
+
+    def getProcessStates(self) -> list[list[str]]:  # camelCase, as XML-RPC names go
+        """Get the group, name, state name and description of every process.
+
+        @return array result  An array of [group, name, statename, description] arrays
+        """
+        return [
+            [info["group"], info["name"], info["statename"], info["description"]]
+            for info in self._supervisor.getAllProcessInfo()
+        ]
+
+
+def make_rpcinterface(supervisord: Any, **config: str) -> DjsupervisorNamespaceRPCInterface:
+    """Return the namespace for ``supervisord`` (supervisor's rpcinterface factory protocol)."""
+    return DjsupervisorNamespaceRPCInterface(supervisord)
