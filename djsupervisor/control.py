@@ -7,11 +7,11 @@ import os
 import secrets
 import socket
 import xmlrpc.client
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from http.client import HTTPConnection, HTTPException
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlparse
 
 from .ini import Sections
@@ -29,6 +29,8 @@ OWN_RPC_INTERFACE = "rpcinterface:djsupervisor"
 OWN_RPC_FACTORY = "djsupervisor.rpcinterface:make_rpcinterface"
 UNKNOWN_METHOD = 1  # supervisor's fault code for a method it does not have
 CONNECT_TIMEOUT = 5.0  # seconds; a live supervisord answers in milliseconds
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -68,18 +70,36 @@ class Server:
 
     def process_states(self) -> list[ProcessState]:
         """Return the state of every process, in supervisord's order."""
+        rows = self._ask_own(
+            "getProcessStates",
+            lambda proxy: [
+                [info["group"], info["name"], info["statename"], info["description"]]
+                for info in proxy.supervisor.getAllProcessInfo()
+            ],
+        )
+        return [ProcessState(*row) for row in rows]
+
+    def group_priorities(self) -> dict[str, int]:
+        """Return the priority of every process group, by group name."""
+        return self._ask_own(
+            "getGroupPriorities",
+            lambda proxy: {
+                info["group"]: info["group_prio"] for info in proxy.supervisor.getAllConfigInfo()
+            },
+        )
+
+    def _ask_own(self, method: str, long_way: Callable[[xmlrpc.client.ServerProxy], T]) -> T:
+        """Return ``djsupervisor.<method>()``, or ``long_way(proxy)`` if there is no such call.
+
+        A supervisord started by an older djsupervisor lacks the namespace.
+        """
         proxy = self.proxy()
         try:
-            rows = proxy.djsupervisor.getProcessStates()
+            return getattr(proxy.djsupervisor, method)()
         except xmlrpc.client.Fault as fault:
             if fault.faultCode != UNKNOWN_METHOD:
                 raise
-            # Started by a djsupervisor without the namespace: ask the long way.
-            rows = [
-                [info["group"], info["name"], info["statename"], info["description"]]
-                for info in proxy.supervisor.getAllProcessInfo()
-            ]
-        return [ProcessState(*row) for row in rows]
+        return long_way(proxy)
 
     def states(self) -> dict[str, str]:
         """Return each process's state name ('RUNNING', ...) by its namespec."""

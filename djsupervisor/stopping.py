@@ -16,7 +16,7 @@ import xmlrpc.client
 from collections import defaultdict
 from collections.abc import Callable
 
-from .control import Server, namespec
+from .control import Server
 from .errors import ConfigError
 
 POLL_INTERVAL = 0.02  # seconds between looks at stopping processes; wakes supervisord too
@@ -25,7 +25,7 @@ STOP_TIMEOUT = 300.0  # seconds; generous, as each program may use its stopwaits
 STOPPABLE = frozenset({"STARTING", "RUNNING", "BACKOFF"})
 UP = STOPPABLE | {"STOPPING"}
 REPORT_INTERVAL = 2.0  # seconds between reports of the processes still being waited for
-DEFAULT_PRIORITY = 999  # supervisord's, for a group that does not set one
+DEFAULT_PRIORITY = 999  # supervisord's default; for a group left out of a reread config
 SHUTDOWN_STATE = 6  # supervisor.xmlrpc.Faults: supervisord is already shutting down
 
 
@@ -47,16 +47,12 @@ def priority_levels(server: Server) -> list[list[str]]:
     """Return the names of supervisord's processes grouped by priority, highest first.
 
     supervisord orders a shutdown by group priority; the processes of one
-    group have always been stopped together. A process whose group has left
-    the config (after ``reread``, before ``update``) counts as the default.
+    group have always been stopped together.
     """
-    priorities = {
-        namespec(info["group"], info["name"]): info["group_prio"]
-        for info in server.proxy().supervisor.getAllConfigInfo()
-    }
+    priorities = server.group_priorities()
     levels: dict[int, list[str]] = defaultdict(list)
-    for name in server.states():
-        levels[priorities.get(name, DEFAULT_PRIORITY)].append(name)
+    for process in server.process_states():
+        levels[priorities.get(process.group, DEFAULT_PRIORITY)].append(process.namespec)
     return [levels[priority] for priority in sorted(levels, reverse=True)]
 
 
