@@ -6,7 +6,8 @@ From a fresh clone::
 
 Both sides run the same generated project: djsupervisor as ``manage.py
 supervisor`` with a ``runserver --noreload`` program, Django as plain
-``manage.py runserver`` (its StatReloader; watchman is not used). Measured:
+``manage.py runserver`` (its StatReloader; watchman is not used) with settings
+that leave djsupervisor out, as a project without it would be. Measured:
 
 (a) the time from saving a view to the new HTTP response, median of ``--edits``;
 (b) CPU and memory of the idle watcher over ``--idle`` seconds, on a project that
@@ -33,6 +34,7 @@ from pathlib import Path
 
 from benchlib import (
     CLOCK_TICKS,
+    PEER,
     children,
     cpu_seconds,
     free_port,
@@ -96,7 +98,8 @@ def runserver_side(project: Path, port: int) -> Side:
 
     def start_it() -> None:
         nonlocal process
-        process = start(project, [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}"])
+        command = [sys.executable, "manage.py", "runserver", PEER, f"127.0.0.1:{port}"]
+        process = start(project, command)
         threading.Thread(target=watch_children, daemon=True).start()
 
     def watch_children() -> None:

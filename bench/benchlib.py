@@ -43,6 +43,15 @@ DATABASES = {}
 USE_TZ = True
 """
 
+# What the peers (honcho, raw supervisord, runserver's reloader) run: the
+# project as it would be without djsupervisor, whose app and system check
+# every Django command would otherwise load.
+PEER_SETTINGS = """
+from settings import *
+INSTALLED_APPS = [app for app in INSTALLED_APPS if app != "djsupervisor"]
+"""
+PEER = "--settings=peer_settings"  # the option that makes a Django command use them
+
 VIEW = """
 from django.http import HttpResponse
 from django.urls import path
@@ -55,12 +64,16 @@ urlpatterns = [path("", answer)]
 
 
 def make_project(path: Path, supervisord_conf: str, settings: str = "") -> Path:
-    """Write a minimal Django project (one view) with ``supervisord_conf``."""
+    """Write a minimal Django project (one view) with ``supervisord_conf``.
+
+    Its ``peer_settings`` module (see PEER) leaves djsupervisor out.
+    """
     path.mkdir(parents=True)
     (path / "manage.py").write_text(MANAGE)
     # The runtime directory inside the bench's own directory: removing that cleans up.
     runtime = f"SUPERVISOR_RUNTIME_DIR = {str(path.parent / 'run')!r}\n"
     (path / "settings.py").write_text(SETTINGS + runtime + textwrap.dedent(settings))
+    (path / "peer_settings.py").write_text(PEER_SETTINGS)
     (path / "supervisord.conf").write_text(textwrap.dedent(supervisord_conf))
     write_view(path, "start")
     return path

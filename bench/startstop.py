@@ -8,7 +8,8 @@ The same programs run under ``manage.py supervisor --noreload`` (foreground),
 under ``supervisord -n`` with an equivalent hand-written config, and under
 ``honcho start`` with an equivalent Procfile: ``--programs`` trivial programs
 (``sleep``, one process group each, supervisord's defaults otherwise), and one
-``runserver --noreload`` program. Measured, the launchers taking turns,
+``runserver --noreload`` program (for the peers, with settings that leave
+djsupervisor out, as a project using them would). Measured, the launchers taking turns,
 ``--runs`` times each: the time from launching to every program spawned (to the
 first HTTP 200 for runserver); then, ``--settle`` seconds later, the time from
 a stop request (SIGTERM to the launcher's pid alone, as ``kill`` or systemd
@@ -34,6 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from benchlib import (
+    PEER,
     command_lines,
     descendants,
     free_port,
@@ -105,13 +107,14 @@ def write_scenario(
     """Write the project, the raw config and the Procfile for ``programs``.
 
     ``programs`` maps a name to a command in which ``{python}`` stands for
-    the Python interpreter.
+    the Python interpreter, and ``{peer}`` for the option that leaves
+    djsupervisor out of a Django command run by a peer (nothing for ours).
     """
     home = workdir / name.replace(" ", "-")
     project = make_project(
         home / "project",
         "".join(
-            OURS_PROGRAM.format(name=n, command=c.format(python="{{ PYTHON }}"))
+            OURS_PROGRAM.format(name=n, command=c.format(python="{{ PYTHON }}", peer="").rstrip())
             for n, c in programs.items()
         ),
     )
@@ -121,12 +124,12 @@ def write_scenario(
     raw_conf.write_text(
         RAW_SUPERVISORD.format(dir=raw)
         + "".join(
-            RAW_PROGRAM.format(name=n, command=c.format(python=sys.executable), project=project)
+            RAW_PROGRAM.format(name=n, command=peer_command(c), project=project)
             for n, c in programs.items()
         )
     )
     (project / "Procfile").write_text(
-        "".join(f"{n}: {c.format(python=sys.executable)}\n" for n, c in programs.items())
+        "".join(f"{n}: {peer_command(c)}\n" for n, c in programs.items())
     )
     ours = [sys.executable, "manage.py", "supervisor", "--noreload"]
     raw_supervisord = [sys.executable, "-m", "supervisor.supervisord", "-n", "-c", str(raw_conf)]
@@ -137,6 +140,10 @@ def write_scenario(
         CTRL_C: ours,
     }
     return Scenario(name, project, commands, ready, ready_measure, marker)
+
+
+def peer_command(command: str) -> str:
+    return command.format(python=sys.executable, peer=PEER)
 
 
 def trivial_scenario(workdir: Path, count: int, token: str) -> Scenario:
@@ -162,7 +169,7 @@ def sleepers(token: str) -> list[int]:
 def runserver_scenario(workdir: Path) -> Scenario:
     port = free_port()
     address = f"127.0.0.1:{port}"
-    programs = {"web": f"{{python}} manage.py runserver {address} --noreload"}
+    programs = {"web": f"{{python}} manage.py runserver {address} --noreload {{peer}}"}
 
     def serving() -> bool:
         return http_get(port) is not None

@@ -7,8 +7,10 @@ From a fresh clone::
 The same project and the same ``runserver --noreload`` command run under
 ``manage.py supervisor`` (foreground), under ``supervisord -n`` with an
 equivalent hand-written config, and under ``honcho start`` with an equivalent
-Procfile. Each launch is timed from starting the command to the first HTTP 200,
-then stopped; the launchers take turns, ``--runs`` times each.
+Procfile; for the last two, the project's settings leave djsupervisor out, as
+a project using them would. Each launch is timed from starting the command to
+the first HTTP 200, then stopped; the launchers take turns, ``--runs`` times
+each.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import time
 from pathlib import Path
 
 from benchlib import (
+    PEER,
     descendants,
     free_port,
     http_get,
@@ -51,7 +54,7 @@ file={dir}/supervisor.sock
 supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface
 
 [program:web]
-command={python} manage.py runserver --noreload 127.0.0.1:{port}
+command={python} manage.py runserver --noreload {peer} 127.0.0.1:{port}
 directory={project}
 """
 
@@ -62,10 +65,10 @@ def launchers(project: Path, port: int, workdir: Path) -> dict[str, list[str]]:
     raw_dir.mkdir()
     raw_conf = raw_dir / "supervisord.conf"
     raw_conf.write_text(
-        RAW_CONF.format(dir=raw_dir, python=sys.executable, port=port, project=project)
+        RAW_CONF.format(dir=raw_dir, python=sys.executable, port=port, project=project, peer=PEER)
     )
     (project / "Procfile").write_text(
-        f"web: {sys.executable} manage.py runserver --noreload 127.0.0.1:{port}\n"
+        f"web: {sys.executable} manage.py runserver --noreload {PEER} 127.0.0.1:{port}\n"
     )
     return {
         "djsupervisor": [sys.executable, "manage.py", "supervisor", "--noreload"],

@@ -6,6 +6,7 @@ The ids are stable and listed in the docs (``docs/checks.rst``).
 from __future__ import annotations
 
 import difflib
+import os
 import tempfile
 from collections.abc import Iterable
 from typing import Any
@@ -36,6 +37,7 @@ KIND_OPTIONS = {
     "fcgi-program": PROGRAM_OPTIONS | {"socket", "socket_backlog", "socket_mode", "socket_owner"},
 }
 UNKNOWN_OPTION = "djsupervisor.W001"
+SUPERVISED = "SUPERVISOR_ENABLED"  # set by supervisord in the environment of its programs
 SETTINGS = (
     "SUPERVISOR_CONFIG_FILE",
     "SUPERVISOR_RUNTIME_DIR",
@@ -48,6 +50,14 @@ SETTINGS = (
 @register("djsupervisor")
 def check_supervisor_config(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
     """Build the project's supervisord config as ``manage.py supervisor`` would."""
+    if os.environ.get(SUPERVISED):
+        # A program supervisord runs (runserver, a worker's migrate): its
+        # supervisord's config was checked when it started and is checked
+        # again by reload and update. Checking here would cost every start of
+        # the program a config build (tens of ms), and an error in a file
+        # being edited would keep the web server from coming back after a
+        # restart.
+        return []
     # Imported here: every manage.py command loads this module, few run checks.
     from .pipeline import build
 

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from .conftest import WAIT, Project, Result, free_port, wait_for
+from .conftest import WAIT, Project, Result, free_port, http_get, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -133,6 +133,20 @@ def test_manage_py_check_reports_by_id(project: Project) -> None:
     good = check()
     assert good.returncode == 0, good.stderr
     assert "no issues" in good.stdout
+
+
+def test_a_broken_config_does_not_keep_a_program_from_restarting(project: Project) -> None:
+    port = free_port()
+    command = "{{ PYTHON }} manage.py runserver --noreload 127.0.0.1:" + str(port)
+    project.write("supervisord.conf", f"[program:web]\ncommand={command}\n")
+    assert project.run("-d").returncode == 0
+    assert wait_for(lambda: http_get(port), "web to serve")
+    project.write("supervisord.conf", "[program:web]\nstartsecs=1\n")  # djsupervisor.E003
+    # runserver runs the system checks as it starts; djsupervisor's is not
+    # its business there, as the running supervisord was checked already.
+    restart = project.run("restart", "web")
+    assert restart.returncode == 0, restart.stdout + restart.stderr
+    assert wait_for(lambda: http_get(port), "web to serve again")
 
 
 def test_a_bad_value_does_not_lock_out_the_running_supervisord(project: Project) -> None:
