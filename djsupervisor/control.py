@@ -8,7 +8,7 @@ import secrets
 import socket
 import xmlrpc.client
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from http.client import HTTPConnection, HTTPException
 from pathlib import Path
 from typing import Any, TypeVar
@@ -47,6 +47,11 @@ class ProcessState:
         return namespec(self.group, self.name)
 
 
+def process_state_row(info: dict[str, Any]) -> list[str]:
+    """Return a ProcessState's fields from ``supervisor.getAllProcessInfo``'s ``info``."""
+    return [info[field.name] for field in fields(ProcessState)]
+
+
 @dataclass(frozen=True)
 class Server:
     """How a client reaches supervisord: its URL and optional credentials."""
@@ -72,10 +77,7 @@ class Server:
         """Return the state of every process, in supervisord's order."""
         rows = self._ask_own(
             "getProcessStates",
-            lambda proxy: [
-                [info["group"], info["name"], info["statename"], info["description"]]
-                for info in proxy.supervisor.getAllProcessInfo()
-            ],
+            lambda proxy: list(map(process_state_row, proxy.supervisor.getAllProcessInfo())),
         )
         return [ProcessState(*row) for row in rows]
 

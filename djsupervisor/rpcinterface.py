@@ -9,7 +9,8 @@ priorities a stop needs a few bytes per group instead of
 ``supervisor.getAllConfigInfo``'s 3 kB per process.
 
 supervisord imports this module (``[rpcinterface:djsupervisor]``), so it
-uses supervisor and the standard library only, never Django.
+uses supervisor, the standard library and djsupervisor's control module
+only, never Django.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from __future__ import annotations
 from typing import Any
 
 from supervisor.rpcinterface import SupervisorNamespaceRPCInterface
+
+from .control import process_state_row
 
 
 class DjsupervisorNamespaceRPCInterface:
@@ -31,10 +34,7 @@ class DjsupervisorNamespaceRPCInterface:
 
         @return array result  An array of [group, name, statename, description] arrays
         """
-        return [
-            [info["group"], info["name"], info["statename"], info["description"]]
-            for info in self._supervisor.getAllProcessInfo()
-        ]
+        return list(map(process_state_row, self._supervisor.getAllProcessInfo()))
 
     def getGroupPriorities(self) -> dict[str, int]:  # camelCase, as XML-RPC names go
         """Get the priority of every process group, the order of supervisord's shutdown.
