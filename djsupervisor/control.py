@@ -27,7 +27,9 @@ RPC_FACTORY = "supervisor.rpcinterface:make_main_rpcinterface"
 # commands need not import supervisor to talk to it.
 OWN_RPC_INTERFACE = "rpcinterface:djsupervisor"
 OWN_RPC_FACTORY = "djsupervisor.rpcinterface:make_rpcinterface"
-UNKNOWN_METHOD = 1  # supervisor's fault code for a method it does not have
+# supervisor.xmlrpc.Faults codes, named here for the same reason.
+UNKNOWN_METHOD = 1  # no such method
+SHUTDOWN_STATE = 6  # supervisord is shutting down already
 CONNECT_TIMEOUT = 5.0  # seconds; a live supervisord answers in milliseconds
 
 T = TypeVar("T")

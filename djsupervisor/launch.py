@@ -157,9 +157,6 @@ def start_daemon(config: Config, report: Reporter) -> int:
     prepare_start(config, report)
     launcher = subprocess.run(
         supervisord_command(config),
-        # A new Python: from the project directory, it imports djsupervisor
-        # (for its RPC namespace) even when that is not installed.
-        cwd=config.project_dir,
         env=supervisord_environment(),
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,

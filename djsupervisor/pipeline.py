@@ -280,8 +280,9 @@ class _ProcessRecorder(ServerOptions):
     ) -> list[Any]:
         processes = super().processes_from_section(parser, section, group_name, klass)
         program = section.split(":", 1)[1]
-        self.processes[program] = [make_namespec(group_name, p.name) for p in processes]
-        self.autostart.update(make_namespec(group_name, p.name) for p in processes if p.autostart)
+        names = [make_namespec(group_name, p.name) for p in processes]
+        self.processes[program] = names
+        self.autostart.update(n for n, p in zip(names, processes, strict=True) if p.autostart)
         return processes
 
 

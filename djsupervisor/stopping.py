@@ -16,7 +16,7 @@ import xmlrpc.client
 from collections import defaultdict
 from collections.abc import Callable
 
-from .control import Server
+from .control import SHUTDOWN_STATE, Server
 from .errors import ConfigError
 
 POLL_INTERVAL = 0.02  # seconds between looks at stopping processes; wakes supervisord too
@@ -26,7 +26,6 @@ STOPPABLE = frozenset({"STARTING", "RUNNING", "BACKOFF"})
 UP = STOPPABLE | {"STOPPING"}
 REPORT_INTERVAL = 2.0  # seconds between reports of the processes still being waited for
 DEFAULT_PRIORITY = 999  # supervisord's default; for a group left out of a reread config
-SHUTDOWN_STATE = 6  # supervisor.xmlrpc.Faults: supervisord is already shutting down
 
 
 Reporter = Callable[[str], None]
