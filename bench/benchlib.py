@@ -16,6 +16,7 @@ import time
 import urllib.request
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
+from typing import TypeVar
 
 import django
 
@@ -24,6 +25,7 @@ CLOCK_TICKS = os.sysconf("SC_CLK_TCK")  # units of utime/stime in /proc/<pid>/st
 POLL = 0.005  # seconds between looks while timing something
 TIMEOUT = 60.0  # seconds; the most any single wait may take
 KILL_TIMEOUT = 10.0  # seconds for killed processes to be gone
+T = TypeVar("T")
 
 MANAGE = """
 import os, sys
@@ -173,8 +175,9 @@ def time_in_turns(
     Taking turns spreads the machine's ups and downs over all of them alike.
     """
     times: dict[str, list[float]] = {name: [] for name in commands}
-    for _ in range(runs):
-        for name, command in commands.items():
+    for turn in range(runs):
+        for name in rotated(list(commands), turn):
+            command = commands[name]
             started = time.perf_counter()
             subprocess.run(
                 command,
@@ -186,6 +189,16 @@ def time_in_turns(
             )
             times[name].append(time.perf_counter() - started)
     return times
+
+
+def rotated(items: Sequence[T], turn: int) -> list[T]:
+    """Return ``items`` in the order of turn ``turn``: each goes first in its turn.
+
+    Whatever one run leaves behind (a warm cache, a busy CPU) then falls on
+    every contestant alike rather than always on the one after it.
+    """
+    start = turn % len(items)
+    return [*items[start:], *items[:start]]
 
 
 def wait_until(predicate: Callable[[], object], what: str, timeout: float = TIMEOUT) -> float:

@@ -9,12 +9,13 @@ under ``supervisord -n`` with an equivalent hand-written config, and under
 ``honcho start`` with an equivalent Procfile: ``--programs`` trivial programs
 (``sleep``, one process group each, supervisord's defaults otherwise), and one
 ``runserver --noreload`` program (for the peers, with settings that leave
-djsupervisor out, as a project using them would). Measured, the launchers taking turns,
-``--runs`` times each: the time from launching to every program spawned (to the
-first HTTP 200 for runserver); then, ``--settle`` seconds later, the time from
-a stop request (SIGTERM to the launcher's pid alone, as ``kill`` or systemd
-send it) until the launcher and every process below it are gone. djsupervisor
-is also stopped with Ctrl-C (SIGINT to its process group, as a terminal sends it).
+djsupervisor out, as a project using them would). Measured, the launchers taking
+turns (each going first in turn), ``--runs`` times each: the time from launching
+to every program spawned (to the first HTTP 200 for runserver); then,
+``--settle`` seconds later, the time from a stop request (SIGTERM to the
+launcher's pid alone, as ``kill`` or systemd send it) until the launcher and
+every process below it are gone. djsupervisor is also stopped with Ctrl-C
+(SIGINT to its process group, as a terminal sends it).
 
 Pass small sizes for a quick smoke run, e.g. ``--runs 1 --programs 1,2 --settle 0.2``.
 """  # noqa: E501 (the command above is one line, to copy)
@@ -45,6 +46,7 @@ from benchlib import (
     make_project,
     median,
     print_table,
+    rotated,
     start,
     stop_session,
     wait_until,
@@ -237,9 +239,9 @@ def main() -> None:
         if not args.no_runserver:
             scenarios.append(runserver_scenario(workdir))
         times: dict[tuple[str, str], dict[str, list[float]]] = {}
-        for _ in range(args.runs):
+        for turn in range(args.runs):
             for scenario in scenarios:
-                for launcher in scenario.commands:
+                for launcher in rotated(list(scenario.commands), turn):
                     launch, stop = run_once(scenario, launcher, args.settle)
                     if launcher == CTRL_C:
                         measures = [(STOP_CTRL_C, "djsupervisor", stop)]

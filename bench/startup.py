@@ -10,7 +10,7 @@ under ``supervisord -n`` with an equivalent hand-written config, and under
 ``honcho start`` with an equivalent Procfile; for the last two, the project's
 settings leave djsupervisor out, as a project using them would. Each launch
 is timed from starting the command to the first HTTP 200, then stopped; the
-launchers take turns, ``--runs`` times each.
+launchers take turns (each going first in turn), ``--runs`` times each.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from benchlib import median, print_table
+from benchlib import median, print_table, rotated
 from startstop import LAUNCHERS, run_once, runserver_scenario
 
 TARGETS = {"honcho": "<= 1.6x"}
@@ -35,8 +35,8 @@ def main() -> None:
     try:
         scenario = runserver_scenario(workdir)
         times: dict[str, list[float]] = {launcher: [] for launcher in LAUNCHERS}
-        for _ in range(args.runs):
-            for launcher in LAUNCHERS:
+        for turn in range(args.runs):
+            for launcher in rotated(LAUNCHERS, turn):
                 launch, _ = run_once(scenario, launcher, settle=0)
                 times[launcher].append(launch)
     finally:

@@ -15,7 +15,6 @@ from django.core.checks import CheckMessage, Error, Warning, register
 
 from .conf import conf
 from .errors import ConfigError
-from .options import Options
 
 # Program options supervisor reads (supervisor 4.2's options.py), by section kind.
 STREAM_OPTIONS = (
@@ -59,6 +58,7 @@ def check_supervisor_config(app_configs: Any = None, **kwargs: Any) -> list[Chec
         # restart.
         return []
     # Imported here: every manage.py command loads this module, few run checks.
+    from .options import Options
     from .pipeline import build
 
     messages = [message_for(exc) for exc in setting_errors()]

@@ -32,7 +32,10 @@ from .stopping import Reporter, shut_down
 START_TIMEOUT = 60.0  # seconds; supervisord answers no RPC while spawning many programs
 EXIT_TIMEOUT = 30.0  # seconds for supervisord to exit once its programs are stopped
 POLL_INTERVAL = 0.02  # seconds; polling the socket also wakes supervisord's 1 s loop
-START_POLL_INTERVAL = 0.005  # seconds; a refused connection costs next to nothing
+START_POLL_INTERVAL = 0.005  # seconds between questions to a starting supervisord
+# Until supervisord first answers: a refused connection costs next to nothing,
+# and the first one it accepts is what ends its initial wait.
+WAKE_POLL_INTERVAL = 0.001  # seconds
 LOG_TAIL_LINES = 5  # lines of supervisord's log quoted when it fails to start
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)  # a second one kills everything at once
 FORWARDED_SIGNALS = (*STOP_SIGNALS, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR2)
@@ -198,19 +201,21 @@ def wait_until_spawned(server: Server, supervisord: int, autostart: Collection[s
     loop, which otherwise waits up to a second before spawning the programs.
     """
     deadline = time.monotonic() + START_TIMEOUT
+    interval = WAKE_POLL_INTERVAL
     while time.monotonic() < deadline and is_alive(supervisord):
         try:
             # A spawned process has left STOPPED, even if it has exited since.
             states = server.states()
             if all(states.get(name, "STOPPED") != "STOPPED" for name in autostart):
                 return True
+            interval = START_POLL_INTERVAL
         except (OSError, HTTPException):
             pass  # not listening yet
         except xmlrpc.client.ProtocolError as exc:
             raise unreachable(server, exc) from None
         except xmlrpc.client.Fault:
             return False  # shutting down already
-        time.sleep(START_POLL_INTERVAL)
+        time.sleep(interval)
     return False
 
 

@@ -60,6 +60,11 @@ def clear_stale_state(pidfile: Path, sections: Sections) -> list[int]:
     Return the pids stopped. Call only once sure that no supervisord of this
     project answers on its control socket.
     """
+    if not pidfile.exists():
+        # supervisord removes its pidfile as it exits, once its programs are
+        # stopped: none were left behind, so skip the walk through every
+        # process of the machine (a few ms per hundred processes).
+        return []
     pid = read_pid(pidfile)
     if pid is not None and is_alive(pid):
         return []  # a supervisord still starting up (or the pid was reused): leave it

@@ -1,0 +1,62 @@
+"""Recovering from a killed supervisord: only a pidfile it left behind sets off the clean-up."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from djsupervisor.stale import clear_stale_state, is_alive, stop_process_groups
+
+pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+
+
+@pytest.fixture
+def orphan(tmp_path: Path) -> Iterator[tuple[int, dict[str, dict[str, str]]]]:
+    """Start a process as if a supervisord at tmp_path ran it; return its pid and that config."""
+    socket = tmp_path / "supervisor.sock"
+    sections = {"unix_http_server": {"file": str(socket)}}
+    process = subprocess.Popen(
+        ["sleep", "1000"],
+        env={**os.environ, "SUPERVISOR_SERVER_URL": f"unix://{socket}"},
+        start_new_session=True,
+    )
+    try:
+        yield process.pid, sections
+    finally:
+        stop_process_groups([process.pid])
+        process.wait()
+
+
+def test_without_a_pidfile_nothing_is_stopped(
+    orphan: tuple[int, dict[str, dict[str, str]]], tmp_path: Path
+) -> None:
+    pid, sections = orphan
+    assert clear_stale_state(tmp_path / "supervisord.pid", sections) == []
+    assert is_alive(pid)
+
+
+def test_a_dead_supervisords_pidfile_stops_its_programs(
+    orphan: tuple[int, dict[str, dict[str, str]]], tmp_path: Path
+) -> None:
+    pid, sections = orphan
+    pidfile = tmp_path / "supervisord.pid"
+    pidfile.write_text("999999999\n")  # beyond pid_max: no such process
+    assert clear_stale_state(pidfile, sections) == [pid]
+    assert not is_alive(pid)
+    assert not pidfile.exists()
+
+
+def test_a_live_supervisords_pidfile_is_left_alone(
+    orphan: tuple[int, dict[str, dict[str, str]]], tmp_path: Path
+) -> None:
+    pid, sections = orphan
+    pidfile = tmp_path / "supervisord.pid"
+    pidfile.write_text(f"{os.getpid()}\n")  # a supervisord still starting up
+    assert clear_stale_state(pidfile, sections) == []
+    assert is_alive(pid)
+    assert pidfile.exists()
