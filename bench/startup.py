@@ -8,23 +8,36 @@ The runserver scenario of ``startstop.py``: the same project and the same
 ``runserver --noreload`` command under ``manage.py supervisor`` (foreground),
 under ``supervisord -n`` with an equivalent hand-written config, and under
 ``honcho start`` with an equivalent Procfile; for the last two, the project's
-settings leave djsupervisor out, as a project using them would. Each launch
-is timed from starting the command to the first HTTP 200, then stopped; the
-launchers take turns (each going first in turn), ``--runs`` times each.
+settings leave djsupervisor out, as a project using them would. A fourth
+contestant is no launcher at all, the floor for one that is a management
+command: ``manage.py help`` (Django starting, as any command does), then the
+program itself. Each launch is timed from starting the command to the first
+HTTP 200, then stopped; the launchers take turns (each going first in turn),
+``--runs`` times each.
 """
 
 from __future__ import annotations
 
 import argparse
+import shlex
 import shutil
+import sys
 import tempfile
 from pathlib import Path
 
-from benchlib import median, print_table, rotated
+from benchlib import PEER, median, print_table, rotated
 from startstop import LAUNCHERS, run_once, runserver_scenario
 
+FLOOR = "Django twice, nothing between"
 TARGETS = {"honcho": "<= 1.6x"}
 LABELS = {"raw supervisord": "supervisord -n (raw)", "honcho": "honcho start"}
+
+
+def floor_command(address: str) -> list[str]:
+    """Return ``manage.py help`` followed by the runserver program, with no launcher."""
+    python = shlex.quote(sys.executable)
+    runserver = f"{python} manage.py runserver {address} --noreload {PEER}"
+    return ["sh", "-c", f"{python} manage.py help {PEER} > /dev/null && exec {runserver}"]
 
 
 def main() -> None:
@@ -34,9 +47,11 @@ def main() -> None:
     workdir = Path(tempfile.mkdtemp(prefix="djs-bench-"))
     try:
         scenario = runserver_scenario(workdir)
-        times: dict[str, list[float]] = {launcher: [] for launcher in LAUNCHERS}
+        scenario.commands[FLOOR] = floor_command(scenario.marker)
+        contestants = (*LAUNCHERS, FLOOR)
+        times: dict[str, list[float]] = {launcher: [] for launcher in contestants}
         for turn in range(args.runs):
-            for launcher in rotated(LAUNCHERS, turn):
+            for launcher in rotated(contestants, turn):
                 launch, _ = run_once(scenario, launcher, settle=0)
                 times[launcher].append(launch)
     finally:
@@ -56,9 +71,12 @@ def main() -> None:
             for launcher, t in times.items()
         ],
     )
+    floor = median(times[FLOOR]) / median(times["honcho"])
     print(
         "\ndjsupervisor starts Django twice (the command, then the program); raw supervisord "
-        "spawns after its first 1 s loop turn when nothing talks to it."
+        "spawns after its first 1 s loop turn when nothing talks to it. Django started twice "
+        f"with nothing between takes {floor:.2f}x honcho's time: no launcher that is a "
+        "management command can do better."
     )
 
 

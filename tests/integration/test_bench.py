@@ -27,7 +27,7 @@ BENCH_TIMEOUT = 300  # seconds
             ["edit -> new HTTP answer", "idle watcher CPU", "restarts after rewriting 20"],
         ),
         ("control", ["--runs", "1"], ["manage.py supervisor status", "manage.py help"]),
-        ("startup", ["--runs", "1"], ["supervisord -n (raw)", "honcho start"]),
+        ("startup", ["--runs", "1"], ["supervisord -n (raw)", "honcho start", "Django twice"]),
         (
             "scale",
             ["--apps", "2", "--programs", "2", "--runs", "1"],
