@@ -176,8 +176,7 @@ def time_in_turns(
     """
     times: dict[str, list[float]] = {name: [] for name in commands}
     for turn in range(runs):
-        for name in rotated(list(commands), turn):
-            command = commands[name]
+        for name, command in rotated(list(commands.items()), turn):
             started = time.perf_counter()
             subprocess.run(
                 command,

@@ -14,9 +14,11 @@ from djsupervisor.stale import clear_stale_state, is_alive, stop_process_groups
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 
+Orphan = tuple[int, dict[str, dict[str, str]]]  # its pid, and the config of its supervisord
+
 
 @pytest.fixture
-def orphan(tmp_path: Path) -> Iterator[tuple[int, dict[str, dict[str, str]]]]:
+def orphan(tmp_path: Path) -> Iterator[Orphan]:
     """Start a process as if a supervisord at tmp_path ran it; return its pid and that config."""
     socket = tmp_path / "supervisor.sock"
     sections = {"unix_http_server": {"file": str(socket)}}
@@ -32,17 +34,13 @@ def orphan(tmp_path: Path) -> Iterator[tuple[int, dict[str, dict[str, str]]]]:
         process.wait()
 
 
-def test_without_a_pidfile_nothing_is_stopped(
-    orphan: tuple[int, dict[str, dict[str, str]]], tmp_path: Path
-) -> None:
+def test_without_a_pidfile_nothing_is_stopped(orphan: Orphan, tmp_path: Path) -> None:
     pid, sections = orphan
     assert clear_stale_state(tmp_path / "supervisord.pid", sections) == []
     assert is_alive(pid)
 
 
-def test_a_dead_supervisords_pidfile_stops_its_programs(
-    orphan: tuple[int, dict[str, dict[str, str]]], tmp_path: Path
-) -> None:
+def test_a_dead_supervisords_pidfile_stops_its_programs(orphan: Orphan, tmp_path: Path) -> None:
     pid, sections = orphan
     pidfile = tmp_path / "supervisord.pid"
     pidfile.write_text("999999999\n")  # beyond pid_max: no such process
@@ -51,9 +49,7 @@ def test_a_dead_supervisords_pidfile_stops_its_programs(
     assert not pidfile.exists()
 
 
-def test_a_live_supervisords_pidfile_is_left_alone(
-    orphan: tuple[int, dict[str, dict[str, str]]], tmp_path: Path
-) -> None:
+def test_a_live_supervisords_pidfile_is_left_alone(orphan: Orphan, tmp_path: Path) -> None:
     pid, sections = orphan
     pidfile = tmp_path / "supervisord.pid"
     pidfile.write_text(f"{os.getpid()}\n")  # a supervisord still starting up
