@@ -3,28 +3,50 @@
 from __future__ import annotations
 
 import configparser
-import contextlib
 import os
 import platform
 import signal
-import socket
 import statistics
 import subprocess
 import sys
 import textwrap
 import time
-import urllib.request
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TypeVar
 
 import django
 
 REPO = Path(__file__).resolve().parents[1]
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")  # units of utime/stime in /proc/<pid>/stat
-POLL = 0.005  # seconds between looks while timing something
+sys.path.insert(0, str(REPO))  # the helpers the tests share, and djsupervisor itself
+
+from tests.support import (  # noqa: E402
+    CLOCK_TICKS,
+    ProcessId,
+    children,
+    command_lines,
+    cpu_seconds,
+    descendants,
+    free_port,
+    http_get,
+    kill_all,
+    rss_mb,
+    wait_for,
+)
+
+__all__ = [
+    "CLOCK_TICKS",
+    "ProcessId",
+    "children",
+    "command_lines",
+    "cpu_seconds",
+    "descendants",
+    "free_port",
+    "http_get",
+    "kill_all",
+    "rss_mb",
+]
 TIMEOUT = 60.0  # seconds; the most any single wait may take
-KILL_TIMEOUT = 10.0  # seconds for killed processes to be gone
 T = TypeVar("T")
 
 MANAGE = """
@@ -153,20 +175,6 @@ def stop_session(process: subprocess.Popen[str]) -> None:
             process.wait()
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def http_get(port: int) -> str | None:
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2) as answer:
-            return answer.read().decode()
-    except OSError:
-        return None
-
-
 def time_in_turns(
     commands: dict[str, list[str]], project: Path, runs: int
 ) -> dict[str, list[float]]:
@@ -202,95 +210,12 @@ def rotated(items: Sequence[T], turn: int) -> list[T]:
 
 def wait_until(predicate: Callable[[], object], what: str, timeout: float = TIMEOUT) -> float:
     """Poll ``predicate`` until true; return the time it took, in seconds."""
-    start_time = time.perf_counter()
-    while not predicate():
-        if time.perf_counter() - start_time > timeout:
-            raise SystemExit(f"bench: timed out after {timeout:g} s waiting for {what}")
-        time.sleep(POLL)
-    return time.perf_counter() - start_time
-
-
-def cpu_seconds(pids: Iterable[int]) -> float:
-    """Return the CPU time (user + system) the processes have used so far."""
-    total = 0
-    for pid in pids:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        total += int(fields[11]) + int(fields[12])  # utime, stime
-    return total / CLOCK_TICKS
-
-
-def rss_mb(pids: Iterable[int]) -> float:
-    """Return the resident memory of the processes, in MB."""
-    total_kb = 0
-    for pid in pids:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                total_kb += int(line.split()[1])
-    return total_kb / 1024
-
-
-def _every_process(name: str) -> Iterator[tuple[int, bytes]]:
-    """Yield (pid, content of /proc/<pid>/<name>) for every process still there."""
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                yield int(entry.name), (entry / name).read_bytes()
-            except OSError:
-                continue  # gone meanwhile
-
-
-def _parents() -> dict[int, int]:
-    """Return the parent pid of every process, by pid."""
-    # The parent pid is the second field after the parenthesised command name.
-    return {pid: int(stat.rsplit(b")", 1)[1].split()[1]) for pid, stat in _every_process("stat")}
-
-
-def children(pid: int) -> list[int]:
-    """Return the pids whose parent is ``pid``."""
-    return [child for child, parent in _parents().items() if parent == pid]
-
-
-def descendants(pid: int) -> list[int]:
-    """Return the pids below ``pid``: its children, their children and so on."""
-    parents = _parents()
-    found: list[int] = []
-    todo = [pid]
-    while todo:
-        above = todo.pop()
-        below = [child for child, parent in parents.items() if parent == above]
-        found += below
-        todo += below
-    return found
-
-
-def command_lines() -> dict[int, list[str]]:
-    """Return the command line (argv) of every process, by pid."""
-    return {
-        pid: argv.decode(errors="replace").split("\0")[:-1]
-        for pid, argv in _every_process("cmdline")
-    }
-
-
-def has_exited(pid: int) -> bool:
-    """Return whether process ``pid`` is gone: no such process, or a zombie."""
+    started = time.perf_counter()
     try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return True
-    return stat.rsplit(")", 1)[1].split()[0] in ("Z", "X")
-
-
-def kill_leftovers(pids: Iterable[int]) -> None:
-    """SIGKILL what is left of ``pids`` (processes the bench started); wait until gone.
-
-    A peer may exit without stopping its children (honcho does, when
-    stopped before it has noted their pids); they must not outlive the bench.
-    """
-    pids = [pid for pid in pids if not has_exited(pid)]
-    for pid in pids:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGKILL)
-    wait_until(lambda: all(map(has_exited, pids)), "killed processes", timeout=KILL_TIMEOUT)
+        wait_for(predicate, what, timeout)
+    except TimeoutError as exc:
+        raise SystemExit(f"bench: {exc}") from None
+    return time.perf_counter() - started
 
 
 def median(values: Sequence[float]) -> float:

@@ -52,7 +52,7 @@ import statistics, sys, time
 import django
 django.setup()
 from djsupervisor.options import Options
-from djsupervisor.pipeline import build
+from djsupervisor.config.build import build
 for check in (False, True):
     times = []
     for _ in range({runs}):

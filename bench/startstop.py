@@ -37,12 +37,12 @@ from pathlib import Path
 
 from benchlib import (
     PEER,
+    ProcessId,
     command_lines,
     descendants,
     free_port,
-    has_exited,
     http_get,
-    kill_leftovers,
+    kill_all,
     make_project,
     median,
     print_table,
@@ -179,17 +179,17 @@ def runserver_scenario(workdir: Path) -> Scenario:
     return write_scenario(workdir, "runserver", programs, serving, SERVING, address)
 
 
-def processes_below(process: subprocess.Popen[str], marker: str) -> set[int]:
-    """Return the pids of everything ``process`` started, and of the programs by ``marker``."""
+def processes_below(process: subprocess.Popen[str], marker: str) -> set[ProcessId]:
+    """Return everything ``process`` started, and the programs by ``marker``."""
     marked = {pid for pid, argv in command_lines().items() if marker in " ".join(argv)}
-    return set(descendants(process.pid)) | marked
+    return {ProcessId.of(pid) for pid in {*descendants(process.pid), *marked}}
 
 
 def run_once(scenario: Scenario, launcher: str, settle: float) -> tuple[float, float]:
     """Launch, wait until ready, stop; return the seconds each took."""
     started = time.perf_counter()
     process = start(scenario.project, scenario.commands[launcher])
-    pids: set[int] = set()
+    below: set[ProcessId] = set()
 
     def ready() -> bool:
         if process.poll() is not None:
@@ -200,11 +200,11 @@ def run_once(scenario: Scenario, launcher: str, settle: float) -> tuple[float, f
         wait_until(ready, f"{launcher}'s {scenario.name} to start")
         launch = time.perf_counter() - started
         time.sleep(settle)
-        pids = processes_below(process, scenario.marker)
-        left = set(pids)
+        below = processes_below(process, scenario.marker)
+        left = set(below)
 
         def gone() -> bool:
-            left.difference_update([pid for pid in left if has_exited(pid)])
+            left.difference_update([p for p in left if not p.is_alive()])
             return process.poll() is not None and not left
 
         stopped = time.perf_counter()
@@ -216,7 +216,9 @@ def run_once(scenario: Scenario, launcher: str, settle: float) -> tuple[float, f
         return launch, time.perf_counter() - stopped
     finally:
         stop_session(process)
-        kill_leftovers(pids | processes_below(process, scenario.marker))
+        # A peer may exit without stopping its children (honcho does, when
+        # stopped before it has noted their pids): they must not outlive the bench.
+        kill_all(below | processes_below(process, scenario.marker))
 
 
 def main() -> None:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import difflib
 import os
-import tempfile
 from collections.abc import Iterable
 from typing import Any
 
@@ -58,18 +57,16 @@ def check_supervisor_config(app_configs: Any = None, **kwargs: Any) -> list[Chec
         # restart.
         return []
     # Imported here: every manage.py command loads this module, few run checks.
+    from .config.build import build
     from .options import Options
-    from .pipeline import build
 
     messages = [message_for(exc) for exc in setting_errors()]
     if messages:
         return messages
-    # A throwaway runtime directory: checking must not create the real one.
-    with tempfile.TemporaryDirectory(prefix="djs-check-") as runtime_base:
-        try:
-            config = build(Options(), runtime_base=runtime_base)
-        except ConfigError as exc:
-            return [message_for(exc)]
+    try:
+        config = build(Options())  # writes nothing
+    except ConfigError as exc:
+        return [message_for(exc)]
     return list(unknown_options(config.merged.sections))
 
 
@@ -88,7 +85,7 @@ def message_for(exc: ConfigError) -> CheckMessage:
 
 def unknown_options(sections: dict[str, dict[str, str]]) -> Iterable[CheckMessage]:
     """Warn about program options neither supervisord nor djsupervisor knows (typos)."""
-    from .merge import OWN_OPTIONS, process_sections
+    from .config.merge import OWN_OPTIONS, process_sections
 
     for section, _ in process_sections(sections):
         known = KIND_OPTIONS[section.partition(":")[0]] | set(OWN_OPTIONS)

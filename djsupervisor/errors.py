@@ -1,18 +1,23 @@
-"""The exceptions the configuration pipeline raises for a user's mistake.
+"""The exceptions djsupervisor raises: a user's configuration mistakes, and runtime failures.
 
-Each kind carries the id of the system check that reports it, so ``manage.py
-check`` and the ``supervisor`` command describe a mistake the same way.
+Every one carries a message that stands on its own (what is wrong, and how to
+fix it): the management command prints it as one line, with no traceback.
 """
 
 from __future__ import annotations
 
 
-class ConfigError(Exception):
-    """Say what is wrong with the user's configuration and how to fix it.
+class DjsupervisorError(Exception):
+    """Base class of every error djsupervisor reports to the user."""
 
-    The management command turns it into a one-line ``CommandError`` and the
-    system checks into an ``Error``: the message must stand on its own.
-    """
+
+# Configuration mistakes: each kind carries the id of the system check that
+# reports it, so ``manage.py check`` and the ``supervisor`` command describe a
+# mistake the same way.
+
+
+class ConfigError(DjsupervisorError):
+    """Say what is wrong with the user's configuration and how to fix it."""
 
     check_id = "djsupervisor.E008"  # anything not covered by a more specific kind
 
@@ -59,7 +64,50 @@ class MissingFileError(ConfigError):
     check_id = "djsupervisor.E007"
 
 
+class RuntimeDirError(ConfigError):
+    """The runtime directory is unusable: not ours, open to others, or its socket path too long."""
+
+    check_id = "djsupervisor.E009"
+
+
 class NoConfigError(ConfigError):
     """Neither the project nor any installed app has a config file."""
 
     check_id = "djsupervisor.W002"
+
+
+# Runtime failures: the configuration is fine, but supervisord is not in the
+# state the command needs, or did not do what it was asked in time.
+
+
+class SupervisordError(DjsupervisorError):
+    """supervisord is not where, or in the state, the command needs."""
+
+
+class NotRunningError(SupervisordError):
+    """No supervisord of this project answers."""
+
+
+class AlreadyRunningError(SupervisordError):
+    """A start was asked for while this project's supervisord runs."""
+
+
+class CredentialsError(SupervisordError):
+    """supervisord refused the username and password the config gives."""
+
+
+class StartError(SupervisordError):
+    """supervisord could not start, or did not come up in time."""
+
+
+class StopError(SupervisordError):
+    """supervisord refused to stop, or a process outlived its timeout."""
+
+
+class Fault(SupervisordError):
+    """supervisord answered a call with an XML-RPC fault."""
+
+    def __init__(self, code: int, text: str) -> None:
+        super().__init__(f"supervisord refused: {text}")
+        self.code = code
+        self.text = text

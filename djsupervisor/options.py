@@ -2,18 +2,28 @@
 
 from __future__ import annotations
 
+import argparse
 import shlex
 from dataclasses import dataclass, fields
+from typing import Any
 
-AUTORELOAD = "autoreload"  # the program that watches the code, and the command it runs
+AUTORELOAD = "autoreload"  # the program that watches the code
+# The options that name programs, with their short flags and help.
+PROGRAM_FLAGS = (
+    ("-l", "launch", "Start PROG automatically (autostart=true)."),
+    ("-n", "nolaunch", "Do not start PROG automatically (autostart=false)."),
+    ("-x", "exclude", "Leave PROG out of the config."),
+    ("-i", "include", "Keep PROG even if the config excludes it."),
+    ("-r", "autoreload", "Autoreload only PROG (repeatable)."),
+)
 
 
 @dataclass(frozen=True)
 class Options:
     """Hold what the user chose on the command line.
 
-    The pipeline takes an ``Options`` rather than argparse's namespace so that it
-    can be built and tested without a management command.
+    The config build takes an ``Options`` rather than argparse's namespace so
+    that it can be built and tested without a management command.
     """
 
     project_dir: str | None = None
@@ -27,6 +37,12 @@ class Options:
     include: tuple[str, ...] = ()
     autoreload: tuple[str, ...] = ()
     noreload: bool = False
+
+    @classmethod
+    def from_parsed(cls, parsed: dict[str, Any]) -> Options:
+        """Return the options in ``parsed``, the values of a parser given :func:`add_arguments`."""
+        values = {field.name: parsed[field.name] for field in fields(cls)}
+        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in values.items()})
 
     def as_command_line(self) -> str:
         """Render the options so a program can call ``manage.py supervisor`` alike."""
@@ -52,3 +68,29 @@ class Options:
             else:
                 words += [flag, value]
         return words
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the options that :class:`Options` holds to ``parser``."""
+    parser.add_argument(
+        "-d",
+        "--daemonize",
+        action="store_true",
+        help="Run supervisord in the background; return once it has spawned the programs.",
+    )
+    parser.add_argument("--pidfile", help="Where supervisord writes its pid.")
+    parser.add_argument("--logfile", help="Where supervisord writes its own log.")
+    parser.add_argument(
+        "--project-dir", help="The project directory (default: where manage.py is)."
+    )
+    parser.add_argument(
+        "--config-file",
+        help="The project's config file (default: supervisord.conf in the project directory).",
+    )
+    for short, name, help_text in PROGRAM_FLAGS:
+        parser.add_argument(
+            short, f"--{name}", action="append", default=[], metavar="PROG", help=help_text
+        )
+    parser.add_argument(
+        "--noreload", action="store_true", help="Do not restart programs when code changes."
+    )

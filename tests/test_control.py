@@ -7,21 +7,21 @@ from typing import Any
 
 from supervisor.options import ServerOptions
 
-from djsupervisor.control import (
-    OWN_RPC_FACTORY,
-    SECRET_BYTES,
-    configure_control_server,
-    read_or_create_secret,
-)
-from djsupervisor.rpcinterface import make_rpcinterface
+from djsupervisor.config.server import OWN_RPC_FACTORY, configure_control_server
+from djsupervisor.runtime import SECRET_BYTES, RuntimeDir, new_secret
+from djsupervisor.supervisord.rpcinterface import make_rpcinterface
 
 RACERS = 8  # processes creating the same secret at once
 RACE_ATTEMPTS = 100
 
 
+def configure(sections: dict[str, dict[str, str]], directory: Path) -> Any:
+    return configure_control_server(sections, directory / "supervisor.sock", new_secret())
+
+
 def test_private_socket_is_added_with_random_credentials(tmp_path: Path) -> None:
     sections: dict[str, dict[str, str]] = {}
-    server = configure_control_server(sections, tmp_path)
+    server = configure(sections, tmp_path)
     socket = sections["unix_http_server"]
     assert socket["file"] == str(tmp_path / "supervisor.sock")
     assert socket["chmod"] == "0700"
@@ -35,7 +35,7 @@ def test_private_socket_is_added_with_random_credentials(tmp_path: Path) -> None
 
 def test_djsupervisors_namespace_is_added_and_resolves(tmp_path: Path) -> None:
     sections: dict[str, dict[str, str]] = {}
-    configure_control_server(sections, tmp_path)
+    configure(sections, tmp_path)
     factory = sections["rpcinterface:djsupervisor"]["supervisor.rpcinterface_factory"]
     assert factory == OWN_RPC_FACTORY
     # supervisord resolves it this way when it starts.
@@ -43,13 +43,12 @@ def test_djsupervisors_namespace_is_added_and_resolves(tmp_path: Path) -> None:
 
 
 def test_secret_is_kept_between_invocations_and_private(tmp_path: Path) -> None:
-    first = configure_control_server({}, tmp_path)
-    second = configure_control_server({}, tmp_path)
-    assert first.password == second.password
+    runtime = RuntimeDir(tmp_path)
+    assert runtime.read_secret() is None
+    first = runtime.keep_secret(new_secret())
+    assert runtime.keep_secret(new_secret()) == first == runtime.read_secret()
     assert stat.S_IMODE((tmp_path / "secret").stat().st_mode) == 0o600
-    other = tmp_path / "other"
-    other.mkdir()
-    assert configure_control_server({}, other).password != first.password
+    assert new_secret() != first
 
 
 def test_concurrent_invocations_agree_on_one_complete_secret(tmp_path: Path) -> None:
@@ -70,20 +69,23 @@ def test_concurrent_invocations_agree_on_one_complete_secret(tmp_path: Path) -> 
     for attempt in range(RACE_ATTEMPTS):
         secrets_seen = {racer_seen[attempt] for racer_seen in seen}
         assert len(secrets_seen) == 1 and len(secrets_seen.pop()) >= 43, attempt
-    assert len(list(tmp_path.iterdir())) == RACE_ATTEMPTS  # no drafts left behind
+    # no drafts left behind
+    assert all(list(path.iterdir()) == [path / "secret"] for path in tmp_path.iterdir())
 
 
 def create_secrets(directory: Path, barrier: Any, results: Any) -> None:
     seen = []
     for attempt in range(RACE_ATTEMPTS):
         barrier.wait()  # start every attempt together
-        seen.append(read_or_create_secret(directory / f"secret{attempt}"))
+        runtime = RuntimeDir(directory / f"runtime{attempt}")
+        runtime.path.mkdir(exist_ok=True)
+        seen.append(runtime.keep_secret(new_secret()))
     results.put(seen)
 
 
 def test_user_unix_server_is_honoured(tmp_path: Path) -> None:
     sections = {"unix_http_server": {"file": "/run/app.sock", "username": "u", "password": "p"}}
-    server = configure_control_server(sections, tmp_path)
+    server = configure_control_server(sections, tmp_path / "supervisor.sock", None)
     assert sections["unix_http_server"] == {
         "file": "/run/app.sock",
         "username": "u",
@@ -95,7 +97,7 @@ def test_user_unix_server_is_honoured(tmp_path: Path) -> None:
 
 def test_user_inet_server_fills_supervisorctl(tmp_path: Path) -> None:
     sections = {"inet_http_server": {"port": "*:9001"}, "supervisorctl": {"prompt": "app"}}
-    server = configure_control_server(sections, tmp_path)
+    server = configure_control_server(sections, tmp_path / "supervisor.sock", None)
     assert "unix_http_server" not in sections
     assert sections["supervisorctl"] == {"prompt": "app", "serverurl": "http://127.0.0.1:9001"}
     assert server.username is None
@@ -106,4 +108,5 @@ def test_user_supervisorctl_settings_win(tmp_path: Path) -> None:
         "inet_http_server": {"port": "127.0.0.1:9001"},
         "supervisorctl": {"serverurl": "http://localhost:9001"},
     }
-    assert configure_control_server(sections, tmp_path).url == "http://localhost:9001"
+    url = configure_control_server(sections, tmp_path / "supervisor.sock", None).url
+    assert url == "http://localhost:9001"

@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from djsupervisor import ini
+from djsupervisor.config import ini
 from djsupervisor.errors import ConfigError
 
 

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
+from djsupervisor.config.merge import Layer, apply_program_rules, merge_layers
 from djsupervisor.errors import ConfigError
-from djsupervisor.merge import Layer, apply_program_rules, merge_layers
 from djsupervisor.options import Options
 
 

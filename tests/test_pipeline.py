@@ -12,11 +12,11 @@ from pathlib import Path
 import pytest
 from django.test import override_settings
 
-from djsupervisor import ini
+from djsupervisor.autoreload.reloader import Target, reload_targets
+from djsupervisor.config import ini
+from djsupervisor.config.build import build
 from djsupervisor.errors import ConfigError
 from djsupervisor.options import Options
-from djsupervisor.pipeline import build
-from djsupervisor.reload import Target, reload_targets
 
 APPS_DIR = Path(__file__).parent / "apps"
 
@@ -149,16 +149,19 @@ def test_debug_mode_adds_the_autoreload_program(project: Path) -> None:
     autoreload = config.merged.sections["program:autoreload"]
     assert shlex.split(autoreload["command"]) == [
         sys.executable,
-        str(project / "manage.py"),
-        "supervisor",
+        "-m",
+        "djsupervisor.autoreload",
+        "--settings",
+        "tests.settings",
         "--project-dir",
         str(project),
         "--exclude",
         "alpha_cron",
         "--autoreload",
         "web",
-        "autoreload",
     ]
+    # python -m finds the project's modules in the program's directory.
+    assert autoreload["directory"] == str(project)
     assert config.merged.own["autoreload"] == {"autoreload": "false"}
 
 

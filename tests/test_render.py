@@ -6,14 +6,13 @@ from pathlib import Path
 import pytest
 from django.test import override_settings
 
+from djsupervisor.config.render import Renderer
 from djsupervisor.errors import ConfigError
 from djsupervisor.options import Options
-from djsupervisor.render import Renderer
 
 
 @pytest.fixture
 def renderer(tmp_path: Path) -> Renderer:
-    (tmp_path / "out").mkdir()
     return Renderer(tmp_path, tmp_path / "out", Options(exclude=("web",)))
 
 
@@ -41,9 +40,10 @@ def test_context_variables(
 def test_templated_filter_renders_a_copy(renderer: Renderer, tmp_path: Path) -> None:
     write(tmp_path / "deploy" / "nginx.conf", "root {{ PROJECT_DIR }};")
     conf = write(tmp_path / "supervisord.conf", 'nginx -c {{ "deploy/nginx.conf"|templated }}')
-    copy = tmp_path / "out" / "templated" / "deploy" / "nginx.conf"
+    copy = tmp_path / "out" / "deploy" / "nginx.conf"
     assert renderer.render_file(conf) == f"nginx -c {copy}"
-    assert copy.read_text() == f"root {tmp_path};"
+    assert renderer.copies == {copy: f"root {tmp_path};"}
+    assert not copy.exists()  # written with the config, not while rendering
 
 
 def test_templated_filter_missing_file(renderer: Renderer, tmp_path: Path) -> None:

@@ -7,17 +7,35 @@ from pathlib import Path
 import pytest
 
 from djsupervisor.errors import ConfigError
-from djsupervisor.runtime import project_key, runtime_dir
+from djsupervisor.runtime import RuntimeDir, project_key
 
 
-def test_runtime_dir_is_private_and_per_project(tmp_path: Path) -> None:
-    one = runtime_dir(Path("/srv/shop"), str(tmp_path))
-    two = runtime_dir(Path("/home/me/shop"), str(tmp_path))
+def runtime_dir(project_dir: Path, base: str) -> Path:
+    """Return the project's runtime directory, created."""
+    runtime = RuntimeDir.for_project(project_dir, base)
+    runtime.create()
+    return runtime.path
+
+
+def test_runtime_dir_is_private_and_per_project(short_dir: Path) -> None:
+    one = runtime_dir(Path("/srv/shop"), str(short_dir))
+    two = runtime_dir(Path("/home/me/shop"), str(short_dir))
     assert one != two
     assert one.name.startswith("shop-") and two.name.startswith("shop-")
     for path in (one, two):
         assert stat.S_IMODE(path.stat().st_mode) == 0o700
-    assert runtime_dir(Path("/srv/shop"), str(tmp_path)) == one
+    assert runtime_dir(Path("/srv/shop"), str(short_dir)) == one
+
+
+def test_naming_the_runtime_dir_creates_nothing(short_dir: Path) -> None:
+    runtime = RuntimeDir.for_project(Path("/srv/shop"), str(short_dir / "base"))
+    assert runtime.config.parent == runtime.path and runtime.logs.parent == runtime.path
+    assert not (short_dir / "base").exists()
+
+
+def test_a_relative_base_is_relative_to_the_project() -> None:
+    runtime = RuntimeDir.for_project(Path("/srv/shop"), "run")
+    assert runtime.path.parent == Path("/srv/shop/run")
 
 
 def test_project_key_is_stable_and_safe() -> None:
@@ -25,22 +43,22 @@ def test_project_key_is_stable_and_safe() -> None:
     assert project_key(Path("/a/my project!")).startswith("my_project_-")
 
 
-def test_directory_open_to_others_is_refused(tmp_path: Path) -> None:
-    path = runtime_dir(Path("/srv/shop"), str(tmp_path))
+def test_directory_open_to_others_is_refused(short_dir: Path) -> None:
+    path = runtime_dir(Path("/srv/shop"), str(short_dir))
     path.chmod(0o755)
     with pytest.raises(ConfigError, match=r"is open to other users .*chmod 700"):
-        runtime_dir(Path("/srv/shop"), str(tmp_path))
+        RuntimeDir.for_project(Path("/srv/shop"), str(short_dir))
 
 
-def test_symlink_is_refused(tmp_path: Path) -> None:
-    target = tmp_path / "elsewhere"
+def test_symlink_is_refused(short_dir: Path) -> None:
+    target = short_dir / "elsewhere"
     target.mkdir(mode=0o700)
-    os.symlink(target, tmp_path / project_key(Path("/srv/shop")))
+    os.symlink(target, short_dir / project_key(Path("/srv/shop")))
     with pytest.raises(ConfigError, match="is not a directory owned by you"):
-        runtime_dir(Path("/srv/shop"), str(tmp_path))
+        RuntimeDir.for_project(Path("/srv/shop"), str(short_dir))
 
 
-def test_socket_path_too_long_is_refused(tmp_path: Path) -> None:
-    base = tmp_path / ("x" * 90)
+def test_socket_path_too_long_is_refused(short_dir: Path) -> None:
+    base = short_dir / ("x" * 90)
     with pytest.raises(ConfigError, match="too long for a unix socket"):
-        runtime_dir(Path("/srv/shop"), str(base))
+        RuntimeDir.for_project(Path("/srv/shop"), str(base))

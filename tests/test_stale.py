@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from djsupervisor.stale import clear_stale_state, is_alive, stop_process_groups
+from djsupervisor.supervisord.proctable import ProcessId, is_alive, stop_process_groups
+from djsupervisor.supervisord.stale import clear_stale_state
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 
@@ -30,7 +31,7 @@ def orphan(tmp_path: Path) -> Iterator[Orphan]:
     try:
         yield process.pid, sections
     finally:
-        stop_process_groups([process.pid])
+        stop_process_groups([ProcessId.of(process.pid)])
         process.wait()
 
 
@@ -44,7 +45,7 @@ def test_a_dead_supervisords_pidfile_stops_its_programs(orphan: Orphan, tmp_path
     pid, sections = orphan
     pidfile = tmp_path / "supervisord.pid"
     pidfile.write_text("999999999\n")  # beyond pid_max: no such process
-    assert clear_stale_state(pidfile, sections) == [pid]
+    assert [p.pid for p in clear_stale_state(pidfile, sections)] == [pid]
     assert not is_alive(pid)
     assert not pidfile.exists()
 

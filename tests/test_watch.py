@@ -16,7 +16,13 @@ from watchdog.events import (
     FileOpenedEvent,
 )
 
-from djsupervisor.watch import Burst, ChangeHandler, PathFilter, library_dirs, watched_dirs
+from djsupervisor.autoreload.watcher import (
+    Burst,
+    ChangeHandler,
+    PathFilter,
+    library_dirs,
+    watched_dirs,
+)
 
 ROOT = Path("/srv/project")
 DEFAULT = PathFilter(roots=(ROOT,), patterns=("*.py",), ignore=(".*", "#*", "*~"))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django import template
 
-from .. import render
+from ..config import render
 
 register = template.Library()
 

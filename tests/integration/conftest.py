@@ -11,27 +11,31 @@ import configparser
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import textwrap
-import time
-import urllib.request
-import xmlrpc.client
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from djsupervisor.control import Server
+from djsupervisor.errors import DjsupervisorError
 from djsupervisor.runtime import default_base_dir, project_key
-from djsupervisor.stale import find_orphans, is_alive, read_pid, stop_process_groups
+from djsupervisor.supervisord.client import Client
+from djsupervisor.supervisord.proctable import (
+    ProcessId,
+    is_alive,
+    read_pid,
+    stop_process_groups,
+    with_environment,
+)
+from djsupervisor.supervisord.stale import SERVER_URL_VARIABLE
+
+from ..support import REPO, WAIT, command_lines, wait_for
 
 pytestmark = pytest.mark.integration
-
-REPO = Path(__file__).resolve().parents[2]
-WAIT = 30.0  # seconds: the most a test waits for something it expects to happen
 
 SETTINGS = """
 from pathlib import Path
@@ -72,39 +76,13 @@ class Result:
     stderr: str
 
 
-def wait_for(predicate: Callable[[], object], what: str, timeout: float = WAIT) -> object:
-    """Poll ``predicate`` until it returns something true; fail naming ``what``."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-
-
-def http_get(port: int) -> str | None:
-    """Return the body served on ``port`` at /, or None while nothing answers."""
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2) as answer:
-            return answer.read().decode()
-    except OSError:
-        return None
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @dataclass
 class Project:
     """A throwaway Django project with djsupervisor installed."""
 
     path: Path
     env: dict[str, str]
-    seen_pids: set[int] = field(default_factory=set)
+    seen: set[ProcessId] = field(default_factory=set)  # every program process it reported
     foreground: list[subprocess.Popen[str]] = field(default_factory=list)
 
     def write(self, name: str, text: str) -> Path:
@@ -153,8 +131,18 @@ class Project:
         parser.read_string(result.stdout)
         return parser
 
-    def server(self) -> Server:
-        return server_of(self.config())
+    def client(self) -> Client:
+        """Return the client of the running supervisord (else of the config getconfig prints).
+
+        Until supervisord first starts, getconfig's password is a fresh one
+        each time: the stored one is made by the start.
+        """
+        rendered = self.runtime_dir() / "supervisord.conf"
+        if rendered.exists():
+            parser = configparser.RawConfigParser(interpolation=None)
+            parser.read_string(rendered.read_text())
+            return client_of(parser)
+        return client_of(self.config())
 
     def pidfile(self) -> Path:
         return Path(self.config()["supervisord"]["pidfile"])
@@ -166,32 +154,31 @@ class Project:
         """Return the project's runtime directory (where the rendered config lives)."""
         return default_base_dir() / project_key(self.path.resolve())
 
-    def processes(self, server: Server | None = None) -> dict[str, dict[str, object]]:
-        """Return supervisord's process info by name (and remember the pids)."""
+    def processes(self, client: Client | None = None) -> dict[str, dict[str, Any]]:
+        """Return supervisord's process info by name (and remember the processes)."""
         try:
-            infos = (server or self.server()).proxy().supervisor.getAllProcessInfo()
-        except (OSError, xmlrpc.client.Error):
+            infos = (client or self.client()).call("supervisor.getAllProcessInfo")
+        except DjsupervisorError:
             return {}
         for info in infos:
             if info["pid"]:
-                self.seen_pids.add(info["pid"])
+                self.seen.add(ProcessId.of(info["pid"]))
         return {info["name"]: info for info in infos}
 
-    def wait_running(self, *names: str, server: Server | None = None) -> dict[str, int]:
+    def wait_running(self, *names: str, client: Client | None = None) -> dict[str, int]:
         """Wait until ``names`` are RUNNING; return their pids."""
-        server = server or self.server()
 
         def running() -> dict[str, int] | None:
-            infos = self.processes(server)
+            infos = self.processes(client)
             if all(infos.get(n, {}).get("statename") == "RUNNING" for n in names):
                 return {n: int(infos[n]["pid"]) for n in names}
             return None
 
         try:
-            return wait_for(running, f"{names} to be RUNNING")  # type: ignore[return-value]
-        except AssertionError as exc:
+            return wait_for(running, f"{names} to be RUNNING")
+        except TimeoutError as exc:
             # Say what supervisord reported last, so a failure can be diagnosed.
-            raise AssertionError(f"{exc}; supervisord reports {self.processes(server)}") from None
+            raise AssertionError(f"{exc}; supervisord reports {self.processes(client)}") from None
 
     def cleanup(self) -> None:
         for process in self.foreground:
@@ -208,24 +195,31 @@ class Project:
         pidfiles, sockets = [runtime / "supervisord.pid"], [runtime / "supervisor.sock"]
         config = self.config_or_none()  # None when the test broke the config
         if config is not None:
-            self.processes(server_of(config))
+            self.processes(client_of(config))
             pidfiles.append(Path(config["supervisord"]["pidfile"]))
             if config.has_option("unix_http_server", "file"):
                 sockets.append(Path(config["unix_http_server"]["file"]))
         for pidfile in pidfiles:
             supervisord = read_pid(pidfile)
-            if supervisord and is_alive(supervisord):
+            # A pidfile left by a killed supervisord may name a process that
+            # got its pid since: kill only one that runs this project.
+            if supervisord and is_alive(supervisord) and self.runs_here(supervisord):
                 os.kill(supervisord, signal.SIGKILL)
         for path in sockets:
-            self.seen_pids.update(find_orphans(f"unix://{path}"))
-        stop_process_groups(sorted(pids_alive(self.seen_pids)))
+            self.seen.update(with_environment(SERVER_URL_VARIABLE, f"unix://{path}"))
+        stop_process_groups(self.seen)
         shutil.rmtree(runtime, ignore_errors=True)
 
+    def runs_here(self, pid: int) -> bool:
+        """Tell whether process ``pid`` is this project's command or supervisord."""
+        argv = command_lines().get(pid, [])
+        return any(str(self.path) in word or str(self.runtime_dir()) in word for word in argv)
 
-def server_of(config: configparser.RawConfigParser) -> Server:
+
+def client_of(config: configparser.RawConfigParser) -> Client:
     """Return how to reach the supervisord that ``config`` (getconfig's output) describes."""
     ctl = config["supervisorctl"]
-    return Server(ctl["serverurl"], ctl.get("username"), ctl.get("password"))
+    return Client(ctl["serverurl"], ctl.get("username"), ctl.get("password"))
 
 
 @pytest.fixture
@@ -257,36 +251,3 @@ def new_project(tmp_path: Path) -> Iterator[Callable[[str], Project]]:
 @pytest.fixture
 def project(new_project: Callable[[str], Project]) -> Project:
     return new_project("proj")
-
-
-def pids_alive(pids: Iterable[int]) -> list[int]:
-    return [pid for pid in pids if is_alive(pid)]
-
-
-def _children_by_parent() -> dict[int, list[int]]:
-    """Return every process's children, by parent pid."""
-    found: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            except OSError:
-                continue  # gone meanwhile
-            found.setdefault(ppid, []).append(int(entry.name))
-    return found
-
-
-def children(pid: int) -> list[int]:
-    """Return the processes whose parent is ``pid``."""
-    return _children_by_parent().get(pid, [])
-
-
-def descendants(pid: int) -> list[int]:
-    """Return every process below ``pid``."""
-    by_parent = _children_by_parent()
-    found, todo = [], [pid]
-    while todo:
-        below = by_parent.get(todo.pop(), [])
-        found += below
-        todo += below
-    return found

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import WAIT, Project, free_port, http_get, pids_alive, wait_for
+from ..support import WAIT, alive, free_port, http_get, wait_for
+from .conftest import Project
 
 pytestmark = pytest.mark.integration
 
@@ -101,7 +102,7 @@ def test_edit_serves_new_response_and_spares_opted_out_programs(debug_project: P
     assert after["autoreload"] == before["autoreload"]
 
     assert debug_project.run("shutdown").returncode == 0
-    assert not pids_alive([*before.values(), *after.values()])
+    assert not alive([*before.values(), *after.values()])
 
 
 def test_burst_of_rewrites_restarts_each_program_once(debug_project: Project) -> None:
@@ -228,7 +229,7 @@ def test_watcher_ends_with_a_killed_supervisord(debug_project: Project) -> None:
     start(debug_project)
     watcher = debug_project.wait_running("autoreload")["autoreload"]
     os.kill(int(debug_project.pidfile().read_text()), signal.SIGKILL)
-    wait_for(lambda: not pids_alive([watcher]), "the watcher to end with supervisord")
+    wait_for(lambda: not alive([watcher]), "the watcher to end with supervisord")
 
 
 def test_settings_add_directories_and_patterns(debug_project: Project, tmp_path: Path) -> None:

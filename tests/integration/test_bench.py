@@ -11,7 +11,7 @@ import sys
 
 import pytest
 
-from .conftest import REPO
+from ..support import REPO
 
 pytestmark = pytest.mark.integration
 

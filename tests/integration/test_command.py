@@ -12,7 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import WAIT, Project, children, free_port, http_get, pids_alive, wait_for
+from djsupervisor.runtime import RuntimeDir
+from djsupervisor.supervisord.proctable import ProcessId
+
+from ..support import WAIT, alive, children, free_port, http_get, wait_for
+from .conftest import Project
 
 pytestmark = pytest.mark.integration
 
@@ -42,7 +46,7 @@ def test_daemonize_status_stop_start_shutdown(project: Project) -> None:
 
     assert project.run("stop", "sleeper").returncode == 0
     assert "STOPPED" in project.run("status", "sleeper").stdout
-    assert not pids_alive([pids["sleeper"]])
+    assert not alive([pids["sleeper"]])
     assert project.run("start", "sleeper").returncode == 0
     assert project.wait_running("sleeper")["sleeper"] != pids["sleeper"]
 
@@ -51,20 +55,19 @@ def test_daemonize_status_stop_start_shutdown(project: Project) -> None:
 
     shutdown = project.run("shutdown")
     assert shutdown.returncode == 0, shutdown.stderr
-    assert not pids_alive([supervisord, *project.seen_pids])
+    assert not alive([supervisord, *(p.pid for p in project.seen)])
 
 
 def test_daemonize_returns_once_the_programs_are_spawned(project: Project) -> None:
     project.write(
         "supervisord.conf", TWO_PROGRAMS + "[program:idle]\ncommand=sleep 1000\nautostart=false\n"
     )
-    server = project.server()  # ready beforehand: look the moment the command returns
     assert project.run("-d").returncode == 0
     # Look in /proc first: any request to supervisord would itself wake its
     # loop, and so make it spawn, before it answered.
     supervisord = int(project.runtime_dir().joinpath("supervisord.pid").read_text())
     assert len(children(supervisord)) == 2  # sleeper and ticker, forked; idle not
-    processes = project.processes(server)
+    processes = project.processes()
     assert {name: bool(info["pid"]) for name, info in processes.items()} == {
         "sleeper": True,
         "ticker": True,
@@ -90,7 +93,7 @@ def test_foreground_stops_everything_on_sigterm(project: Project) -> None:
 
     command.send_signal(signal.SIGTERM)
     assert command.wait(WAIT) == 0
-    assert not pids_alive([supervisord, *pids.values()])
+    assert not alive([supervisord, *pids.values()])
 
 
 def test_foreground_ctrl_c(project: Project) -> None:
@@ -101,7 +104,7 @@ def test_foreground_ctrl_c(project: Project) -> None:
     supervisord = int(project.pidfile().read_text())
     os.killpg(command.pid, signal.SIGINT)
     assert command.wait(WAIT) == 0
-    assert not pids_alive([supervisord, *pids.values()])
+    assert not alive([supervisord, *pids.values()])
 
 
 def test_recovers_after_supervisord_is_killed(project: Project) -> None:
@@ -116,7 +119,7 @@ def test_recovers_after_supervisord_is_killed(project: Project) -> None:
     assert restarted.returncode == 0, restarted.stderr
     # The programs the killed supervisord left behind were stopped, not duplicated.
     assert "stopped the programs it left running" in restarted.stderr
-    assert not pids_alive(old.values())
+    assert not alive(old.values())
     new = project.wait_running("sleeper", "ticker")
     assert set(new.values()).isdisjoint(old.values())
 
@@ -127,7 +130,7 @@ def test_two_projects_side_by_side(project: Project, new_project: Callable[[str]
     other.write("supervisord.conf", "[program:two]\ncommand=sleep 1000\n")
     assert project.run("-d").returncode == 0
     assert other.run("-d").returncode == 0
-    assert project.server().url != other.server().url
+    assert project.client().url != other.client().url
     project.wait_running("one")
     other.wait_running("two")
     assert "two" not in project.run("status").stdout
@@ -200,6 +203,7 @@ def test_status_of_a_supervisord_without_djsupervisors_namespace(project: Projec
     project.write("supervisord.conf", TWO_PROGRAMS)
     config = project.config()
     config.remove_section("rpcinterface:djsupervisor")
+    RuntimeDir.for_project(project.path.resolve()).create()  # what a start would do
     rendered = project.runtime_dir() / "supervisord.conf"
     with rendered.open("w") as file:
         config.write(file)
@@ -215,7 +219,7 @@ def test_status_of_a_supervisord_without_djsupervisors_namespace(project: Projec
     assert f"sleeper                          RUNNING   pid {pids['sleeper']}," in status.stdout
     assert f"ticker                           RUNNING   pid {pids['ticker']}," in status.stdout
     assert project.run("shutdown").returncode == 0  # its stop polls states the same way
-    assert not pids_alive(pids.values())
+    assert not alive(pids.values())
 
 
 def uptime_free(status: str) -> str:
@@ -236,7 +240,7 @@ def test_a_user_inet_server_with_credentials(project: Project) -> None:
     assert f"RUNNING   pid {pids['sleeper']}," in status.stdout
     assert project.run("stop", "ticker").returncode == 0  # through supervisorctl
     assert project.run("shutdown").returncode == 0
-    assert not pids_alive(pids.values())
+    assert not alive(pids.values())
 
 
 def test_shell_runs_interactive_supervisorctl(project: Project) -> None:
@@ -283,9 +287,9 @@ def test_pidfile_and_logfile_options(project: Project, tmp_path: Path) -> None:
     started = project.run(*where, "--daemonize")
     assert started.returncode == 0, started.stderr
     supervisord = int(pidfile.read_text())
-    project.seen_pids.add(supervisord)  # not at the default pidfile: teardown must know it
+    project.seen.add(ProcessId.of(supervisord))  # not at the default pidfile: teardown must know it
     assert f"(pid {supervisord})" in started.stdout
     assert f"supervisord started with pid {supervisord}" in logfile.read_text()
     # shutdown finds the pid where the start put it, and waits for it to exit.
     assert project.run(*where, "shutdown").returncode == 0
-    assert not pids_alive([supervisord])
+    assert not alive([supervisord])

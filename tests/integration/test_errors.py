@@ -8,7 +8,8 @@ import sys
 
 import pytest
 
-from .conftest import WAIT, Project, Result, free_port, http_get, wait_for
+from ..support import WAIT, free_port, http_get, wait_for
+from .conftest import Project, Result
 
 pytestmark = pytest.mark.integration
 

@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import REPO, WAIT, Project, free_port, wait_for
+from ..support import REPO, WAIT, free_port, wait_for
+from .conftest import Project
 
 pytestmark = pytest.mark.integration
 pytest.importorskip("django_tasks_db", reason="the example needs the [example] extra")

@@ -12,9 +12,10 @@ from typing import IO
 
 import pytest
 
-from djsupervisor.stale import is_alive
+from djsupervisor.supervisord.proctable import is_alive
 
-from .conftest import WAIT, Project, descendants, pids_alive, wait_for
+from ..support import WAIT, alive, descendants, wait_for
+from .conftest import Project
 
 pytestmark = pytest.mark.integration
 
@@ -123,7 +124,7 @@ def test_stop_leaves_nothing_running(project: Project, stop: str) -> None:
         command.send_signal(signal.SIGTERM)
     _, stderr = command.communicate(timeout=WAIT)
     assert command.returncode == 0
-    assert not pids_alive([program, *everything])  # type: ignore[misc]
+    assert not alive([program, *everything])  # type: ignore[misc]
     # The setsid child escaped the program's process group; the sweep got it.
     assert "stopped processes the programs had started and left running" in stderr
 
@@ -151,4 +152,4 @@ def test_second_stop_request_kills_at_once(project: Project) -> None:
     command.send_signal(signal.SIGTERM)
     errors.wait_for("stopping everything now")
     assert command.wait(WAIT) == 0
-    assert not pids_alive([stubborn])
+    assert not alive([stubborn])

@@ -9,9 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from djsupervisor.stale import find_orphans
+from djsupervisor.supervisord.proctable import with_environment
+from djsupervisor.supervisord.stale import SERVER_URL_VARIABLE
 
-from .conftest import WAIT, Project, pids_alive, wait_for
+from ..support import WAIT, alive, wait_for
+from .conftest import Project
 
 pytestmark = pytest.mark.integration
 
@@ -56,11 +58,11 @@ def test_stop_leaves_nothing_and_uses_each_stop_signal(
     pids = list(project.wait_running(*names).values())
     supervisord = int(project.pidfile().read_text())
     url = project.config()["supervisorctl"]["serverurl"]
-    everything = [supervisord, *pids, *find_orphans(url)]
+    everything = [supervisord, *pids, *(p.pid for p in with_environment(SERVER_URL_VARIABLE, url))]
     log = project.logfile()
     request_stop(project, command, how)
-    assert not pids_alive(everything)
-    assert not list(find_orphans(url))
+    assert not alive(everything)
+    assert not with_environment(SERVER_URL_VARIABLE, url)
     stopped = dict(re.findall(r"stopped: (p\d+) \(terminated by SIG(\w+)", log.read_text()))
     assert stopped == {name: STOP_SIGNALS[n % len(STOP_SIGNALS)] for n, name in enumerate(names)}
 
@@ -85,11 +87,11 @@ def test_a_slow_program_holds_up_no_other(project: Project) -> None:
     pids = project.wait_running("patient", "stubborn", "p0", "p1", "p2", "p3", "p4")
     stubborn = pids.pop("stubborn")
     command.send_signal(signal.SIGTERM)
-    wait_for(lambda: not pids_alive(pids.values()), "every other program to stop")
-    assert pids_alive([stubborn]), "stubborn was killed before its stopwaitsecs"
+    wait_for(lambda: not alive(pids.values()), "every other program to stop")
+    assert alive([stubborn]), "stubborn was killed before its stopwaitsecs"
     _, stderr = command.communicate(timeout=WAIT)
     assert command.returncode == 0, stderr
-    assert not pids_alive([stubborn])
+    assert not alive([stubborn])
     assert "stopped: stubborn (terminated by SIGKILL)" in project.logfile().read_text()
 
 

@@ -8,32 +8,27 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from .control import ProcessState, Server
-from .running import UNREACHABLE, unreachable
+from .client import DOWN, ProcessState, Supervisor
 
 MIN_NAME_WIDTH = 30  # characters; supervisorctl pads names to at least this
 NAME_GAP = 3  # spaces between the longest name and the state
 STATE_WIDTH = 10  # characters
-STOPPED_STATES = {"STOPPED", "EXITED", "FATAL", "UNKNOWN"}
 # supervisorctl's exit statuses for status (LSB): some process is not
 # running; a name matched nothing.
 NOT_RUNNING = 3
 UNKNOWN = 4
 
 
-def status(server: Server, names: Sequence[str], output: Callable[[str], None]) -> int:
+def status(supervisor: Supervisor, names: Sequence[str], output: Callable[[str], None]) -> int:
     """Print the status of the processes ``names`` (all if none) and return the exit status."""
-    try:
-        processes = server.process_states()
-    except UNREACHABLE as exc:
-        raise unreachable(server, exc) from None
+    processes = supervisor.process_states()
     matching, unknown = select(processes, names)
     for message in unknown:
         output(message)
     for line in format_statuses(matching):
         output(line)
     # As in supervisorctl, a stopped process outweighs an unknown name.
-    if any(process.statename in STOPPED_STATES for process in matching):
+    if any(process.statename in DOWN for process in matching):
         return NOT_RUNNING
     return UNKNOWN if unknown else 0
 

@@ -8,9 +8,9 @@ from dataclasses import dataclass, field
 
 from supervisor.datatypes import boolean, signal_number
 
-from .errors import ConfigError, MissingCommandError, OptionError
+from ..errors import ConfigError, MissingCommandError, OptionError
+from ..options import Options
 from .ini import Sections
-from .options import Options
 
 PROCESS_KINDS = ("program", "fcgi-program", "eventlistener")
 DEFAULTS = "program:__defaults__"

@@ -1,22 +1,22 @@
-"""The autoreload program: watch the project's code and reload programs when it changes."""
+"""Watch the project's code and reload the programs after each burst of changes."""
 
 from __future__ import annotations
 
 import os
 import threading
-import xmlrpc.client
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import NoReturn
 
 from django.apps import apps
 
-from .conf import conf
-from .control import namespec
-from .forked import stop_with_parent
-from .pipeline import Config
-from .reload import Reloader, reload_targets
-from .watch import Burst, ChangeHandler, PathFilter, library_dirs, start_observer, watched_dirs
+from ..conf import conf
+from ..config.build import Config
+from ..errors import SupervisordError
+from ..supervisord.client import namespec
+from ..supervisord.forked import stop_with_parent
+from .reloader import Reloader, reload_targets
+from .watcher import Burst, ChangeHandler, PathFilter, library_dirs, start_observer, watched_dirs
 
 # A burst ends after this long without a change. A checkout writes its files
 # milliseconds apart, so it stays one burst; a person saving twice is slower.
@@ -46,7 +46,7 @@ def run(config: Config, only: Sequence[str], log: Log) -> NoReturn:
     )
     burst = Burst(QUIET_PERIOD)
     start_observer(dirs, ChangeHandler(path_filter, burst), log)
-    reloader = Reloader(config.server, targets, log)
+    reloader = Reloader(config.client, targets, log)
     log(
         f"watching {', '.join(map(str, dirs))} for {', '.join(path_filter.patterns)}; "
         f"reloading {', '.join(t.namespec for t in targets)}"
@@ -57,8 +57,8 @@ def run(config: Config, only: Sequence[str], log: Log) -> NoReturn:
             reloader.begin()
             changed = burst.wait_end()
             reloaded = reloader.finish()
-        except (OSError, xmlrpc.client.Error) as exc:
-            log(f"could not reach supervisord at {config.server.url}: {exc}")
+        except SupervisordError as exc:
+            log(f"could not reload: {exc}")
             burst.wait_end()  # this burst's changes are lost with the reload
             continue
         names = ", ".join(reloaded) or "nothing"

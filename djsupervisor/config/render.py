@@ -16,19 +16,22 @@ from django.conf import settings
 from django.template import Context, Engine, TemplateSyntaxError
 from django.template.backends.django import get_installed_libraries
 
-from .errors import ConfigError, ParseError, TemplateError
-from .options import Options
-
-TEMPLATED_DIR = "templated"  # under the runtime directory
+from ..errors import ConfigError, ParseError, TemplateError
+from ..options import Options
 
 
 @dataclass
 class Renderer:
-    """Render files with one shared context; write ``templated`` copies to ``output_dir``."""
+    """Render files with one shared context; keep ``templated`` copies for ``copies_dir``.
+
+    Rendering writes nothing: the copies wait in :attr:`copies` until the
+    config is written.
+    """
 
     project_dir: Path
-    output_dir: Path
+    copies_dir: Path
     options: Options = field(default_factory=Options)
+    copies: dict[Path, str] = field(default_factory=dict)  # rendered text by destination
 
     def context(self, app_dir: Path | None = None) -> dict[str, Any]:
         """Return the template context of SPEC section 2."""
@@ -55,16 +58,15 @@ class Renderer:
             return render_string(source, self.context(app_dir), origin=str(path))
 
     def templated(self, name: str, app_dir: Path | None) -> str:
-        """Render the project file ``name`` and return the path of the copy."""
+        """Render the project file ``name`` and return the path its copy will have."""
         source = Path(name)
         if not source.is_absolute():
             source = (app_dir or self.project_dir) / source
         source = source.resolve()
         if not source.is_file():
             raise TemplateError(f"templated: {name}: no such file (looked for {source})")
-        target = self.output_dir / TEMPLATED_DIR / _relative_name(source, self.project_dir)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(self.render_file(source, app_dir), encoding="utf-8")
+        target = self.copies_dir / _relative_name(source, self.project_dir)
+        self.copies[target] = self.render_file(source, app_dir)
         return str(target)
 
 

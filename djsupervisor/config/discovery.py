@@ -11,7 +11,7 @@ from pathlib import Path
 from django.apps import apps
 from django.conf import settings
 
-from .errors import ConfigError, MissingFileError
+from ..errors import ConfigError, MissingFileError
 
 PROJECT_CONFIG = "supervisord.conf"
 APP_CONFIG = os.path.join("management", "supervisord.conf")

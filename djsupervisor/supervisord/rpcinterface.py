@@ -9,7 +9,7 @@ priorities a stop needs a few bytes per group instead of
 ``supervisor.getAllConfigInfo``'s 3 kB per process.
 
 supervisord imports this module (``[rpcinterface:djsupervisor]``), so it
-uses supervisor, the standard library and djsupervisor's control module
+uses supervisor, the standard library and djsupervisor's client module
 only, never Django.
 """
 
@@ -19,7 +19,7 @@ from typing import Any
 
 from supervisor.rpcinterface import SupervisorNamespaceRPCInterface
 
-from .control import process_state_row
+from .client import ProcessState
 
 
 class DjsupervisorNamespaceRPCInterface:
@@ -34,7 +34,7 @@ class DjsupervisorNamespaceRPCInterface:
 
         @return array result  An array of [group, name, statename, description] arrays
         """
-        return list(map(process_state_row, self._supervisor.getAllProcessInfo()))
+        return [ProcessState.from_info(info).row() for info in self._supervisor.getAllProcessInfo()]
 
     def getGroupPriorities(self) -> dict[str, int]:  # camelCase, as XML-RPC names go
         """Get the priority of every process group, the order of supervisord's shutdown.

@@ -10,7 +10,7 @@ from __future__ import annotations
 import configparser
 import re
 
-from .errors import ParseError
+from ..errors import ParseError
 
 Sections = dict[str, dict[str, str]]
 

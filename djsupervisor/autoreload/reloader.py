@@ -7,16 +7,14 @@ from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .control import Server
-from .pipeline import Config
+from ..clock import Clock
+from ..config.build import Config
+from ..supervisord.client import FINISHED, STARTABLE, STOPPABLE, Supervisor, states
 
 POLL_INTERVAL = 0.02  # seconds between looks at processes being stopped
-# Process states (supervisor.states) by what a reload does to them.
-ACTIVE = frozenset({"RUNNING", "STARTING", "BACKOFF"})  # stop, then start again
-FINISHED = frozenset({"EXITED", "FATAL"})  # crashed or done: start again
-STARTABLE = frozenset({"STOPPED", *FINISHED})
-# STOPPED or STOPPING processes were stopped by the user, or never started
-# (autostart=false): a code change does not start them.
+# A reload stops and starts again what runs (STOPPABLE), starts again what
+# crashed or is done (FINISHED). STOPPED or STOPPING processes were stopped by
+# the user, or never started (autostart=false): a code change does not start them.
 
 
 @dataclass(frozen=True)
@@ -56,8 +54,15 @@ class Reloader:
     processes are handled at once, so N programs take about as long as one.
     """
 
-    def __init__(self, server: Server, targets: Sequence[Target], log: Callable[[str], None]):
-        self.server = server
+    def __init__(
+        self,
+        supervisor: Supervisor,
+        targets: Sequence[Target],
+        log: Callable[[str], None],
+        clock: Clock = time,
+    ) -> None:
+        self.supervisor = supervisor
+        self.clock = clock
         self.targets = {target.namespec: target for target in targets}
         self.log = log
         self._restart: list[str] = []
@@ -65,13 +70,13 @@ class Reloader:
 
     def begin(self) -> None:
         """Stop the running processes that are to be restarted."""
-        states = self.server.states()
+        current = states(self.supervisor)
         self._restart, self._signal, stop = [], [], []
         for name, target in self.targets.items():
-            state = states.get(name)
+            state = current.get(name)
             if target.signal and state in ("RUNNING", "STARTING"):
                 self._signal.append(target)
-            elif state in ACTIVE:
+            elif state in STOPPABLE:
                 stop.append(name)
                 self._restart.append(name)
             elif state in FINISHED:
@@ -86,16 +91,16 @@ class Reloader:
         self._call_each("signalProcess", [(t.namespec, t.signal) for t in self._signal])
         pending = set(self._restart)
         while pending:
-            states = self.server.states()
-            ready = sorted(name for name in pending if states.get(name) in STARTABLE)
+            current = states(self.supervisor)
+            ready = sorted(name for name in pending if current.get(name) in STARTABLE)
             self._call_each("startProcess", [(name, False) for name in ready])
             # Gone from the config, or started by someone else meanwhile.
-            pending = {name for name in pending if states.get(name) == "STOPPING"}
+            pending = {name for name in pending if current.get(name) == "STOPPING"}
             if pending:
-                time.sleep(POLL_INTERVAL)
+                self.clock.sleep(POLL_INTERVAL)
         return sorted([*self._restart, *(t.namespec for t in self._signal)])
 
     def _call_each(self, method: str, calls: Sequence[tuple[Any, ...]]) -> None:
         """Make the calls in one round trip; log the ones supervisord refused."""
-        for name, fault in self.server.call_each(method, calls):
+        for name, fault in self.supervisor.call_each(method, calls):
             self.log(f"{method} {name}: {fault}")

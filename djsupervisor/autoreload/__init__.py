@@ -1,0 +1,1 @@
+"""The autoreload program: watch the code and reload programs when it changes."""

@@ -1,0 +1,1 @@
+"""Build the supervisord config: discover, render, parse, merge, secure, check."""

@@ -1,0 +1,73 @@
+"""The control server sections: a private socket unless the user configured one."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..supervisord.client import Client
+from .ini import Sections
+
+USERNAME = "djsupervisor"
+RPC_INTERFACE = "rpcinterface:supervisor"
+RPC_FACTORY = "supervisor.rpcinterface:make_main_rpcinterface"
+# djsupervisor's own namespace (see supervisord/rpcinterface.py).
+OWN_RPC_INTERFACE = "rpcinterface:djsupervisor"
+OWN_RPC_FACTORY = "djsupervisor.supervisord.rpcinterface:make_rpcinterface"
+SERVER_SECTIONS = ("unix_http_server", "inet_http_server")
+
+
+def needs_private_server(sections: Sections) -> bool:
+    """Tell whether the user configured no control server of their own."""
+    return not any(section in sections for section in SERVER_SECTIONS)
+
+
+def configure_control_server(
+    sections: Sections, private_socket: Path, secret: str | None
+) -> Client:
+    """Make sure supervisord serves XML-RPC and supervisorctl knows where; return the client.
+
+    Without a user-configured server section, add a unix socket at
+    ``private_socket`` (in the private runtime directory, whose mode keeps
+    other users out) guarded by the password ``secret``. A user's section is
+    honoured as given.
+    """
+    for section, factory in ((RPC_INTERFACE, RPC_FACTORY), (OWN_RPC_INTERFACE, OWN_RPC_FACTORY)):
+        sections.setdefault(section, {}).setdefault("supervisor.rpcinterface_factory", factory)
+    if needs_private_server(sections):
+        assert secret is not None, "a private server needs a secret"
+        sections["unix_http_server"] = {
+            "file": str(private_socket),
+            "chmod": "0700",
+            "username": USERNAME,
+            "password": secret,
+        }
+    server_section = sections.get("unix_http_server") or sections["inet_http_server"]
+    # supervisord listens on every interface for '*' or an empty host; a
+    # client on this machine reaches it through loopback.
+    url = served_url(sections, unspecified_host="127.0.0.1") or ""
+    ctl = sections.setdefault("supervisorctl", {})
+    ctl.setdefault("serverurl", url)
+    for key in ("username", "password"):
+        if key in server_section:
+            ctl.setdefault(key, server_section[key])
+    return client_of(sections)
+
+
+def client_of(sections: Sections) -> Client:
+    """Return the client that the ``[supervisorctl]`` section describes."""
+    ctl = sections.get("supervisorctl", {})
+    return Client(ctl.get("serverurl", ""), ctl.get("username"), ctl.get("password"))
+
+
+def served_url(sections: Sections, unspecified_host: str) -> str | None:
+    """Return the URL of the server supervisord serves, or None if it serves none.
+
+    Like supervisord, prefer the unix socket to the inet server. An inet
+    ``port`` of '*:9001' or ':9001' names no host: use ``unspecified_host``.
+    """
+    if "unix_http_server" in sections:
+        return "unix://" + sections["unix_http_server"].get("file", "")
+    if "inet_http_server" not in sections:
+        return None
+    host, _, port = sections["inet_http_server"].get("port", "").rpartition(":")
+    return f"http://{host if host not in ('', '*') else unspecified_host}:{port}"

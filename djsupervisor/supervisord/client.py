@@ -1,0 +1,246 @@
+"""Talk to a running supervisord over XML-RPC: the one client every command uses.
+
+It holds the transport (a unix socket or TCP, with a timeout and credentials),
+the process states, supervisor's fault codes, and the translation of
+connection failures into djsupervisor's errors. It does not import
+supervisor, which would cost every command about 25 ms.
+"""
+
+from __future__ import annotations
+
+import base64
+import socket
+import xmlrpc.client
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from http.client import HTTPConnection, HTTPException
+from typing import Any, Protocol, TypeVar
+from urllib.parse import urlparse
+
+from ..errors import CredentialsError, Fault, NotRunningError
+
+CONNECT_TIMEOUT = 5.0  # seconds; a live supervisord answers in milliseconds
+
+# supervisor.xmlrpc.Faults codes.
+UNKNOWN_METHOD = 1  # no such method
+SHUTDOWN_STATE = 6  # supervisord is shutting down already
+
+# supervisor.states.ProcessStates names, by what commands do with them.
+STOPPABLE = frozenset({"STARTING", "RUNNING", "BACKOFF"})  # stopProcess applies
+UP = STOPPABLE | {"STOPPING"}  # a process that is not down yet
+FINISHED = frozenset({"EXITED", "FATAL"})  # crashed or done
+STARTABLE = frozenset({"STOPPED", *FINISHED})  # startProcess applies
+DOWN = STARTABLE | {"UNKNOWN"}  # supervisorctl's 'not running' for status
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class ProcessState:
+    """What supervisord says of one process."""
+
+    group: str
+    name: str
+    statename: str  # 'RUNNING', 'STOPPED', ...
+    description: str  # 'pid 12, uptime 0:01:02', 'Exited too quickly', ...
+
+    @property
+    def namespec(self) -> str:
+        return namespec(self.group, self.name)
+
+    @classmethod
+    def from_info(cls, info: dict[str, Any]) -> ProcessState:
+        """Return the state in ``supervisor.getAllProcessInfo``'s ``info``."""
+        return cls(info["group"], info["name"], info["statename"], info["description"])
+
+    def row(self) -> list[str]:
+        """Return the fields as ``djsupervisor.getProcessStates`` sends them."""
+        return [self.group, self.name, self.statename, self.description]
+
+
+def namespec(group: str, name: str) -> str:
+    """Return supervisord's name for a process: 'group:name', or 'name' alone in its own group."""
+    return name if group == name else f"{group}:{name}"
+
+
+class Supervisor(Protocol):
+    """What the start, stop, status and autoreload logic asks of supervisord.
+
+    :class:`Client` is the real one; the tests' fake keeps processes in memory.
+    """
+
+    def process_states(self) -> list[ProcessState]: ...
+
+    def group_priorities(self) -> dict[str, int]: ...
+
+    def call_each(self, method: str, calls: Iterable[Sequence[Any]]) -> list[tuple[str, str]]: ...
+
+    def shutdown(self) -> None: ...
+
+
+def states(supervisor: Supervisor) -> dict[str, str]:
+    """Return each process's state name ('RUNNING', ...) by its namespec."""
+    return {process.namespec: process.statename for process in supervisor.process_states()}
+
+
+@dataclass(frozen=True)
+class Client:
+    """How to reach one supervisord (its URL and optional credentials), and the calls to it.
+
+    Every call raises :class:`~djsupervisor.errors.NotRunningError` when
+    nothing answers, :class:`~djsupervisor.errors.CredentialsError` when the
+    credentials are refused and :class:`~djsupervisor.errors.Fault` when
+    supervisord refuses the call itself.
+    """
+
+    url: str
+    username: str | None = None
+    password: str | None = None
+
+    def proxy(self, timeout: float = CONNECT_TIMEOUT) -> xmlrpc.client.ServerProxy:
+        """Return an XML-RPC proxy to supervisord; prefer the methods below."""
+        transport = TimeoutTransport(self.username, self.password, self.url, timeout)
+        # The host part is ignored for unix sockets but xmlrpc.client needs one.
+        return xmlrpc.client.ServerProxy("http://127.0.0.1", transport=transport)
+
+    def call(self, method: str, *params: Any) -> Any:
+        """Return the result of ``method`` ('namespace.name'), translating failures."""
+        try:
+            function = self.proxy()
+            for part in method.split("."):
+                function = getattr(function, part)
+            return function(*params)
+        except xmlrpc.client.Fault as fault:
+            raise Fault(fault.faultCode, fault.faultString) from None
+        except xmlrpc.client.ProtocolError as exc:
+            raise CredentialsError(
+                f"supervisord at {self.url} refused the request: {exc.errcode} {exc.errmsg}; "
+                "check the username and password in the config's [supervisorctl] section"
+            ) from None
+        except (OSError, HTTPException) as exc:
+            raise NotRunningError(
+                f"supervisord is not running for this project (nothing answers at {self.url}: "
+                f"{exc}); start it with 'python manage.py supervisor --daemonize'"
+            ) from None
+
+    def state(self) -> str | None:
+        """Return supervisord's state name ('RUNNING', ...) or None if it does not answer."""
+        try:
+            info = self.call("supervisor.getState")
+        except (NotRunningError, CredentialsError, Fault):
+            return None
+        return str(info["statename"])
+
+    def ensure_running(self) -> None:
+        """Raise unless supervisord answers and accepts the credentials."""
+        self.call("supervisor.getState")
+
+    def process_states(self) -> list[ProcessState]:
+        """Return the state of every process, in supervisord's order."""
+        rows = self._ask_own(
+            "getProcessStates",
+            lambda: [
+                ProcessState.from_info(info).row()
+                for info in self.call("supervisor.getAllProcessInfo")
+            ],
+        )
+        return [ProcessState(*map(str, row)) for row in rows]
+
+    def group_priorities(self) -> dict[str, int]:
+        """Return the priority of every process group, by group name."""
+        priorities = self._ask_own(
+            "getGroupPriorities",
+            lambda: {
+                info["group"]: info["group_prio"]
+                for info in self.call("supervisor.getAllConfigInfo")
+            },
+        )
+        return {str(group): int(priority) for group, priority in priorities.items()}
+
+    def call_each(self, method: str, calls: Iterable[Sequence[Any]]) -> list[tuple[str, str]]:
+        """Call ``supervisor.<method>`` with each params in one round trip.
+
+        Return (first param, fault string) for each call that supervisord refused.
+        """
+        requests = [{"methodName": f"supervisor.{method}", "params": list(c)} for c in calls]
+        if not requests:
+            return []
+        results = self.call("system.multicall", requests)
+        return [
+            (str(request["params"][0]), str(result["faultString"]))
+            for request, result in zip(requests, results, strict=True)
+            if isinstance(result, dict) and "faultCode" in result
+        ]
+
+    def shutdown(self) -> None:
+        """Ask supervisord to stop its programs and exit."""
+        self.call("supervisor.shutdown")
+
+    def _ask_own(self, method: str, long_way: Callable[[], T]) -> T:
+        """Return ``djsupervisor.<method>()``, or ``long_way()`` if there is no such call.
+
+        A supervisord started by an older djsupervisor lacks the namespace.
+        """
+        try:
+            result: T = self.call(f"djsupervisor.{method}")
+        except Fault as fault:
+            if fault.code != UNKNOWN_METHOD:
+                raise
+            return long_way()
+        return result
+
+
+class UnixHTTPConnection(HTTPConnection):
+    """An HTTP connection over a unix socket that honours its timeout."""
+
+    def __init__(self, path: str, timeout: float) -> None:
+        super().__init__("localhost", timeout=timeout)
+        self.path = path
+
+    def connect(self) -> None:
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(self.timeout)
+        self.sock.connect(self.path)
+
+
+class TimeoutTransport(xmlrpc.client.Transport):
+    """An XML-RPC transport to supervisord over a unix socket or TCP, with a timeout.
+
+    Without a timeout, a port held by something other than supervisord
+    (accepting but never answering) would hang the command forever. It
+    does what supervisor's own transport does, without importing supervisor.
+    """
+
+    def __init__(
+        self, username: str | None, password: str | None, url: str, timeout: float
+    ) -> None:
+        super().__init__()
+        self.url = url
+        self.timeout = timeout
+        self.authorization: str | None = None
+        if username is not None:
+            credentials = f"{username}:{password or ''}".encode()
+            self.authorization = "Basic " + base64.b64encode(credentials).decode("ascii")
+        self.connection: HTTPConnection | None = None
+
+    def make_connection(self, host: object) -> HTTPConnection:
+        # One connection per transport, kept alive between calls.
+        if self.connection is None:
+            if self.url.startswith("unix://"):
+                self.connection = UnixHTTPConnection(self.url[len("unix://") :], self.timeout)
+            else:
+                parsed = urlparse(self.url)
+                self.connection = HTTPConnection(
+                    parsed.hostname or "localhost", parsed.port or 80, timeout=self.timeout
+                )
+        return self.connection
+
+    def close(self) -> None:
+        if self.connection is not None:
+            self.connection.close()
+            self.connection = None
+
+    def send_headers(self, connection: HTTPConnection, headers: Any) -> None:
+        if self.authorization:
+            headers = [*headers, ("Authorization", self.authorization)]
+        super().send_headers(connection, headers)

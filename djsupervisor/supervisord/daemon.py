@@ -1,0 +1,86 @@
+"""Start supervisord in the background and return once it has spawned the programs."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from functools import partial
+from pathlib import Path
+
+from ..clock import Clock
+from ..config.build import Config
+from ..config.server import OWN_RPC_FACTORY
+from ..errors import CredentialsError, StartError
+from .proctable import is_alive, read_pid
+from .start import START_TIMEOUT, prepare_start, supervisord_environment, wait_until_spawned
+from .stop import Reporter
+
+PIDFILE_POLL_INTERVAL = 0.02  # seconds
+LOG_TAIL_LINES = 5  # lines of supervisord's log quoted when it fails to start
+
+
+def supervisord_command(config: Config) -> list[str]:
+    """Return the command line that runs supervisord (as a daemon) on ``config``."""
+    return [sys.executable, "-m", "supervisor.supervisord", "-c", str(config.path)]
+
+
+def start_daemon(config: Config, report: Reporter, clock: Clock = time) -> int:
+    """Start supervisord in the background; return its pid once it has spawned the programs."""
+    prepare_start(config, report)
+    launcher = subprocess.run(
+        supervisord_command(config),
+        env=supervisord_environment(),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        check=False,
+    )
+    if launcher.returncode != 0:
+        raise StartError(daemon_start_error(launcher.stdout))
+    # supervisord writes its pidfile once daemonized, before it answers.
+    pid = wait_for_pidfile(config.running.pidfile, clock)
+    if pid is not None:
+        try:
+            if wait_until_spawned(config.client, config.autostart, partial(is_alive, pid), clock):
+                return pid
+        except CredentialsError:
+            # It runs, but neither this command nor the next may control it.
+            os.kill(pid, signal.SIGTERM)
+            raise
+    logfile = config.running.logfile
+    raise StartError(
+        f"supervisord did not come up within {START_TIMEOUT:.0f} s; its log "
+        f"({logfile}) ends with: {_log_tail(logfile)}"
+    )
+
+
+def wait_for_pidfile(pidfile: Path, clock: Clock) -> int | None:
+    deadline = clock.monotonic() + START_TIMEOUT
+    while (pid := read_pid(pidfile)) is None and clock.monotonic() < deadline:
+        clock.sleep(PIDFILE_POLL_INTERVAL)
+    return pid
+
+
+def daemon_start_error(output: str) -> str:
+    """Return the message for a supervisord that exited at once, printing ``output``."""
+    lines = [line.strip() for line in output.splitlines() if line.strip()]
+    errors = [line for line in lines if line.startswith("Error:")]
+    error = (errors or lines or ["no message"])[0]
+    if OWN_RPC_FACTORY in error:
+        error += (
+            f"; supervisord runs in a new Python ({sys.executable}) that must be able to "
+            "import djsupervisor: install it there rather than adding it to sys.path"
+        )
+    return f"supervisord could not start: {error}"
+
+
+def _log_tail(logfile: Path) -> str:
+    try:
+        lines = logfile.read_text(errors="replace").splitlines()
+    except OSError:
+        return "(no log)"
+    return " | ".join(lines[-LOG_TAIL_LINES:]) or "(empty log)"

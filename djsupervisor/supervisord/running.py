@@ -1,0 +1,49 @@
+"""Reach the project's running supervisord through the config it was started with."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..config.ini import Sections, parse
+from ..config.server import client_of
+from ..errors import NotRunningError
+from ..runtime import RuntimeDir
+from .client import Client
+
+
+@dataclass(frozen=True)
+class Running:
+    """What a command needs to control a supervisord: its config file, client and files."""
+
+    path: Path  # the rendered config supervisord read
+    client: Client
+    pidfile: Path
+    logfile: Path
+
+    @classmethod
+    def from_sections(cls, path: Path, sections: Sections) -> Running:
+        return cls(
+            path,
+            client_of(sections),
+            Path(sections["supervisord"]["pidfile"]),
+            Path(sections["supervisord"]["logfile"]),
+        )
+
+
+def find_running(runtime: RuntimeDir) -> Running:
+    """Return how to reach the project's supervisord, reading the config it runs.
+
+    Controlling a running supervisord needs neither the project's
+    supervisord.conf files nor Django's template engine: the rendered config in
+    the runtime directory says where it listens, which is right even when
+    the files have changed since it started.
+    """
+    try:
+        text = runtime.config.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise NotRunningError(
+            f"supervisord is not running for this project (no config at {runtime.config}); "
+            "start it with 'python manage.py supervisor --daemonize'"
+        ) from None
+    return Running.from_sections(runtime.config, parse(text, str(runtime.config)))

@@ -1,0 +1,41 @@
+"""Recover from a supervisord that was killed: its pidfile and its orphaned programs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..config.ini import Sections
+from ..config.server import served_url
+from .proctable import PROC, ProcessId, is_alive, read_pid, stop_process_groups, with_environment
+
+# supervisord puts its own URL, with 'localhost' for an unspecified host, into
+# every program's environment; what the programs start inherits it.
+SERVER_URL_VARIABLE = "SUPERVISOR_SERVER_URL"
+
+
+def clear_stale_state(pidfile: Path, sections: Sections) -> list[ProcessId]:
+    """Remove a dead supervisord's pidfile and stop the programs it left behind.
+
+    Return the processes stopped. Call only once sure that no supervisord of this
+    project answers on its control socket.
+    """
+    if not pidfile.exists():
+        # supervisord removes its pidfile as it exits, once its programs are
+        # stopped: none were left behind, so skip the walk through every
+        # process of the machine (a few ms per hundred processes).
+        return []
+    pid = read_pid(pidfile)
+    if pid is not None and is_alive(pid):
+        return []  # a supervisord still starting up (or the pid was reused): leave it
+    pidfile.unlink(missing_ok=True)
+    orphans = project_processes(sections)
+    stop_process_groups(orphans)
+    return orphans
+
+
+def project_processes(sections: Sections) -> list[ProcessId]:
+    """Return the programs, and what they started, of this project's supervisord."""
+    server_url = served_url(sections, unspecified_host="localhost")
+    if not server_url or not PROC.is_dir():
+        return []
+    return with_environment(SERVER_URL_VARIABLE, server_url)

@@ -1,0 +1,74 @@
+"""What starting supervisord takes, in the foreground or as a daemon."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Collection
+
+from ..clock import Clock
+from ..config.build import Config
+from ..errors import AlreadyRunningError, Fault, NotRunningError
+from .client import Supervisor, states
+from .stale import clear_stale_state
+from .stop import Reporter
+
+START_TIMEOUT = 60.0  # seconds; supervisord answers no RPC while spawning many programs
+START_POLL_INTERVAL = 0.005  # seconds between questions to a starting supervisord
+# Until supervisord first answers: a refused connection costs next to nothing,
+# and the first one it accepts is what ends its initial wait (bench/startup.py).
+WAKE_POLL_INTERVAL = 0.001  # seconds
+
+
+def prepare_start(config: Config, report: Reporter) -> None:
+    """Refuse to start twice, recover from a killed supervisord, write the config."""
+    if config.client.state() is not None:
+        raise AlreadyRunningError(
+            f"supervisord is already running for this project (at {config.client.url}); "
+            "use 'manage.py supervisor status', or 'shutdown' to stop it first"
+        )
+    config.runtime.console_socket.unlink(missing_ok=True)  # left by a killed foreground command
+    orphans = clear_stale_state(config.running.pidfile, config.merged.sections)
+    if orphans:
+        report(
+            "supervisord of this project was killed; stopped the programs it left "
+            f"running (pids {', '.join(str(orphan.pid) for orphan in orphans)})"
+        )
+    config.write()
+
+
+def supervisord_environment() -> dict[str, str]:
+    """Return the environment for supervisord, which its programs inherit."""
+    # Python programs would otherwise buffer output written to a pipe, and
+    # their print()s would show up in bursts; a program can set it back.
+    return {"PYTHONUNBUFFERED": "1", **os.environ}
+
+
+def wait_until_spawned(
+    supervisor: Supervisor,
+    autostart: Collection[str],
+    alive: Callable[[], bool],
+    clock: Clock = time,
+) -> bool:
+    """Poll supervisord until it has spawned the processes ``autostart``.
+
+    Return False if it died (``alive`` says so), shut down or never did within
+    START_TIMEOUT; raise :class:`~djsupervisor.errors.CredentialsError` if it
+    refuses the credentials. Each request also wakes supervisord's main loop,
+    which otherwise waits up to a second before spawning the programs.
+    """
+    deadline = clock.monotonic() + START_TIMEOUT
+    interval = WAKE_POLL_INTERVAL
+    while clock.monotonic() < deadline and alive():
+        try:
+            # A spawned process has left STOPPED, even if it has exited since.
+            current = states(supervisor)
+            if all(current.get(name, "STOPPED") != "STOPPED" for name in autostart):
+                return True
+            interval = START_POLL_INTERVAL
+        except NotRunningError:
+            pass  # not listening yet
+        except Fault:
+            return False  # shutting down already
+        clock.sleep(interval)
+    return False
