@@ -48,11 +48,11 @@ class Settings:
 
 
 def _optional_path(name: str) -> str | None:
-    value = getattr(settings, name, None)
+    value: object = getattr(settings, name, None)
     if value is None or isinstance(value, str):
         return value
     if isinstance(value, os.PathLike):
-        return os.fspath(value)
+        return os.fsdecode(value)
     raise SettingError(f"settings.{name} must be a path (a string), not {value!r}")
 
 

@@ -41,8 +41,11 @@ class Options:
     @classmethod
     def from_parsed(cls, parsed: dict[str, Any]) -> Options:
         """Return the options in ``parsed``, the values of a parser given :func:`add_arguments`."""
-        values = {field.name: parsed[field.name] for field in fields(cls)}
-        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in values.items()})
+        values: dict[str, Any] = {
+            field.name: tuple(value) if isinstance(value := parsed[field.name], list) else value
+            for field in fields(cls)
+        }
+        return cls(**values)
 
     def as_command_line(self) -> str:
         """Render the options so a program can call ``manage.py supervisor`` alike."""

@@ -15,7 +15,7 @@ import time
 import urllib.request
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import TypeVar
+from typing import Literal, TypeVar
 
 from djsupervisor.supervisord.proctable import ProcessId, every_process, is_alive, parents
 
@@ -28,7 +28,9 @@ T = TypeVar("T")
 __all__ = ["ProcessId"]  # re-exported for the bench scripts
 
 
-def wait_for(predicate: Callable[[], T | None], what: str, timeout: float = WAIT) -> T:
+def wait_for(
+    predicate: Callable[[], T | Literal[False] | None], what: str, timeout: float = WAIT
+) -> T:
     """Poll ``predicate`` until it returns something true and return that; fail naming ``what``."""
     deadline = time.monotonic() + timeout
     while True:

@@ -24,7 +24,7 @@ def conf_file(tmp_path: Path) -> Path:
 def ids_for(conf_file: Path, text: str, **settings: object) -> list[str]:
     conf_file.write_text(text)
     with override_settings(SUPERVISOR_CONFIG_FILE=str(conf_file), **settings):
-        return [message.id for message in check_supervisor_config()]
+        return [str(message.id) for message in check_supervisor_config()]
 
 
 def test_good_config_passes(conf_file: Path) -> None:

@@ -1,13 +1,16 @@
 from __future__ import annotations
 
+from dataclasses import replace
+from typing import Any
+
 import pytest
 
-from djsupervisor.config.merge import Layer, apply_program_rules, merge_layers
+from djsupervisor.config.merge import Layer, Merged, apply_program_rules, merge_layers
 from djsupervisor.errors import ConfigError
 from djsupervisor.options import Options
 
 
-def merged(*layers: dict[str, dict[str, str]], options: Options | None = None):
+def merged(*layers: dict[str, dict[str, str]], options: Options | None = None) -> Merged:
     stack = [Layer(sections, origin=f"layer{i}") for i, sections in enumerate(layers)]
     return apply_program_rules(merge_layers(stack), options or Options())
 
@@ -98,10 +101,16 @@ def test_bad_boolean_names_program_and_option() -> None:
         merged({"program:web": {"command": "w", "exclude": "maybe"}})
 
 
+def with_program(flag: str) -> Options:
+    """Return the options of ``--FLAG nope``."""
+    changes: dict[str, Any] = {flag: ("nope",)}
+    return replace(Options(), **changes)
+
+
 @pytest.mark.parametrize("flag", ["launch", "nolaunch", "exclude", "include", "autoreload"])
 def test_unknown_program_in_selection_is_an_error(flag: str) -> None:
     with pytest.raises(ConfigError, match=rf"--{flag} nope: no such program \(programs: a\)"):
-        merged({"program:a": {"command": "a"}}, options=Options(**{flag: ("nope",)}))
+        merged({"program:a": {"command": "a"}}, options=with_program(flag))
 
 
 @pytest.mark.parametrize("value", ["HUP", "SIGHUP", "hup", "1"])

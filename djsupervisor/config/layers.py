@@ -66,7 +66,7 @@ def autoreload_layer(project_dir: Path, options: Options) -> Layer:
 def console_layer(runtime: RuntimeDir) -> Layer:
     """Return the event listener that sends every program's output to the foreground."""
     # By path, isolated and without site: it needs the standard library alone,
-    # and skipping site-packages' .pth files halves its start-up, which
+    # and skipping site-packages' .pth files shortens its start-up, which
     # competes for the CPU with the programs starting beside it.
     listener = [sys.executable, "-I", "-S", str(LISTENER_SCRIPT), str(runtime.console_socket)]
     return Layer(

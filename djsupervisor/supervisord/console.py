@@ -103,9 +103,10 @@ class Console:
             for key, _ in self.selector.select(PARTIAL_LINE_WAIT if waiting else None):
                 key.data(key.fileobj)
             self._flush_partial(older_than=PARTIAL_LINE_WAIT)
-        # The listener may still hold programs' last words; take what is there.
-        for key, _ in self.selector.select(0):
-            if key.fileobj is not supervisord_output:
+        # The listener may still hold programs' last words: take all that is
+        # there (a connection accepted now is read on the next round).
+        while ready := self.selector.select(0):
+            for key, _ in ready:
                 key.data(key.fileobj)
         self._flush_partial(older_than=0)
 

@@ -42,7 +42,8 @@ def run_foreground(config: Config, report: Reporter) -> int:
     process = Forked(partial(run_supervisord, config.path, output_end))
     os.close(output_end)
     # supervisord spawns its programs only after its first 1 s wait for
-    # activity; talking to it makes that wait end at once.
+    # activity; talking to it makes that wait end at once (bench/startup.py
+    # compares with a raw supervisord -n).
     threading.Thread(
         target=_wake,
         args=(config.client, process.pid, config.autostart, report),

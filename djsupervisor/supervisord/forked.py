@@ -17,7 +17,7 @@ class Forked:
 
     Starting supervisord this way skips a second Python start-up and the
     imports supervisor shares with djsupervisor: about 0.1 s off every
-    foreground start. Fork before starting threads.
+    foreground start (bench/startup.py). Fork before starting threads.
     """
 
     def __init__(self, target: Callable[[], object]) -> None:

@@ -4,7 +4,7 @@ supervisord runs it as ``python -I -S .../listener.py SOCKET`` and sends it
 a PROCESS_LOG event for every chunk a program writes. It forwards each chunk,
 as one JSON line, to the unix socket on which ``manage.py supervisor`` (in the
 foreground) prints programs' output. It imports the standard library alone,
-not even site-packages, so it starts in a few milliseconds.
+not even site-packages, so that it starts fast.
 """
 
 from __future__ import annotations

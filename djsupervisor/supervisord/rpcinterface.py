@@ -3,7 +3,7 @@
 ``supervisor.getAllProcessInfo`` answers with about 1.3 kB of XML per
 process, and supervisord sends 4 kB of an answer per turn of its main loop,
 each turn walking every process: with 500 programs, ``status`` waited about
-0.25 s for it, and polling it while starting or stopping kept supervisord
+0.25 s for it (bench/scale.py), and polling it while starting or stopping kept supervisord
 busy. The four fields a status needs take a fifth of that, and the group
 priorities a stop needs a few bytes per group instead of
 ``supervisor.getAllConfigInfo``'s 3 kB per process.

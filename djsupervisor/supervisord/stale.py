@@ -22,7 +22,7 @@ def clear_stale_state(pidfile: Path, sections: Sections) -> list[ProcessId]:
     if not pidfile.exists():
         # supervisord removes its pidfile as it exits, once its programs are
         # stopped: none were left behind, so skip the walk through every
-        # process of the machine (a few ms per hundred processes).
+        # process of the machine.
         return []
     pid = read_pid(pidfile)
     if pid is not None and is_alive(pid):

@@ -83,7 +83,7 @@ class Project:
     path: Path
     env: dict[str, str]
     seen: set[ProcessId] = field(default_factory=set)  # every program process it reported
-    foreground: list[subprocess.Popen[str]] = field(default_factory=list)
+    foreground: list[subprocess.Popen[Any]] = field(default_factory=list)
 
     def write(self, name: str, text: str) -> Path:
         target = self.path / name
@@ -99,8 +99,13 @@ class Project:
         return [sys.executable, str(self.path / "manage.py"), "supervisor", *args]
 
     def run(self, *args: str, timeout: float = 60) -> Result:
+        """Run ``manage.py supervisor ARGS``."""
+        return self.run_manage("supervisor", *args, timeout=timeout)
+
+    def run_manage(self, *args: str, timeout: float = 60) -> Result:
+        """Run ``manage.py ARGS``."""
         done = subprocess.run(
-            self.command(*args),
+            [sys.executable, str(self.path / "manage.py"), *args],
             cwd=self.path,
             env=self.env,
             capture_output=True,
@@ -110,11 +115,13 @@ class Project:
         )
         return Result(done.returncode, done.stdout, done.stderr)
 
-    def start_foreground(self, *args: str, **popen: object) -> subprocess.Popen[str]:
+    def start_foreground(self, *args: str, **popen: Any) -> subprocess.Popen[Any]:
         popen.setdefault("stdout", subprocess.DEVNULL)
         popen.setdefault("stderr", subprocess.DEVNULL)
         popen.setdefault("text", True)
-        process = subprocess.Popen(self.command(*args), cwd=self.path, env=self.env, **popen)
+        process: subprocess.Popen[Any] = subprocess.Popen(
+            self.command(*args), cwd=self.path, env=self.env, **popen
+        )
         self.foreground.append(process)
         return process
 

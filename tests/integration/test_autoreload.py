@@ -50,7 +50,7 @@ def reloads(project: Project) -> list[str]:
 
 
 def wait_reloads(project: Project, count: int) -> list[str]:
-    return wait_for(  # type: ignore[return-value]
+    return wait_for(
         lambda: (lines := reloads(project)) and len(lines) >= count and lines,
         f"{count} reload(s) in the autoreload log",
     )
@@ -74,9 +74,10 @@ def wait_watching(project: Project, says: str = "watching ") -> str:
         log = project.run("tail", "autoreload").stdout
         return log if says in log else None
 
-    return wait_for(log_once_ready, f"the autoreload program to log {says!r}")  # type: ignore[return-value]
+    return wait_for(log_once_ready, f"the autoreload program to log {says!r}")
 
 
+@pytest.mark.smoke
 def test_edit_serves_new_response_and_spares_opted_out_programs(debug_project: Project) -> None:
     port = free_port()
     debug_project.write(

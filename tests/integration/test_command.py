@@ -29,6 +29,7 @@ command=sh -c 'while true; do echo tick $(date +%s); sleep 0.2; done'
 """
 
 
+@pytest.mark.smoke
 def test_daemonize_status_stop_start_shutdown(project: Project) -> None:
     project.write("supervisord.conf", TWO_PROGRAMS)
     started = project.run("--daemonize")
@@ -96,6 +97,7 @@ def test_foreground_stops_everything_on_sigterm(project: Project) -> None:
     assert not alive([supervisord, *pids.values()])
 
 
+@pytest.mark.smoke
 def test_foreground_ctrl_c(project: Project) -> None:
     project.write("supervisord.conf", TWO_PROGRAMS)
     # Ctrl-C in a terminal signals the whole foreground process group.

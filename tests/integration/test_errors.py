@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import socket
-import subprocess
-import sys
 
 import pytest
 
-from ..support import WAIT, free_port, http_get, wait_for
+from ..support import free_port, http_get, wait_for
 from .conftest import Project, Result
 
 pytestmark = pytest.mark.integration
@@ -115,23 +113,13 @@ def test_daemonize_with_a_command(project: Project) -> None:
 
 
 def test_manage_py_check_reports_by_id(project: Project) -> None:
-    def check() -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "manage.py", "check"],
-            cwd=project.path,
-            env=project.env,
-            capture_output=True,
-            text=True,
-            timeout=WAIT,
-        )
-
     project.write("supervisord.conf", "[program:web]\nstartsecs=1\n")
-    broken = check()
+    broken = project.run_manage("check")
     assert broken.returncode == 1
     assert "(djsupervisor.E003) program 'web' has no command" in broken.stderr
     assert "Traceback" not in broken.stderr
     project.write("supervisord.conf", "[program:web]\ncommand=sleep 1\n")
-    good = check()
+    good = project.run_manage("check")
     assert good.returncode == 0, good.stderr
     assert "no issues" in good.stdout
 

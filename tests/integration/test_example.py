@@ -41,6 +41,7 @@ def example(project: Project, tmp_path: Path) -> Project:
     return project
 
 
+@pytest.mark.smoke
 def test_web_enqueues_and_worker_runs_the_task(example: Project) -> None:
     started = example.run("--daemonize")
     assert started.returncode == 0, started.stderr
@@ -52,11 +53,12 @@ def test_web_enqueues_and_worker_runs_the_task(example: Project) -> None:
 
     def page() -> str | None:
         try:
-            return opener.open(base + "/", timeout=5).read().decode()
+            body: bytes = opener.open(base + "/", timeout=5).read()
+            return body.decode()
         except OSError:
             return None
 
-    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', wait_for(page, "the page"))  # type: ignore[arg-type]
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', wait_for(page, "the page"))
     assert token
     form = urllib.parse.urlencode(
         {"csrfmiddlewaretoken": token[1], "text": "one two three"}
@@ -70,4 +72,4 @@ def test_web_enqueues_and_worker_runs_the_task(example: Project) -> None:
         return answer if answer["status"] == "SUCCESSFUL" else None
 
     done = wait_for(result, "the worker to run the task")
-    assert done["return_value"] == {"words": 3, "pid": pids["worker"]}  # type: ignore[index]
+    assert done["return_value"] == {"words": 3, "pid": pids["worker"]}

@@ -62,11 +62,12 @@ class Lines:
             return found if len(found) >= count else None
 
         try:
-            return wait_for(matching, f"{count} line(s) matching {pattern!r}")  # type: ignore[return-value]
-        except AssertionError as exc:
+            return wait_for(matching, f"{count} line(s) matching {pattern!r}")
+        except TimeoutError as exc:
             raise AssertionError(f"{exc}; output so far: {self.lines[-20:]}") from None
 
 
+@pytest.mark.smoke
 def test_output_is_live_prefixed_and_aligned(project: Project) -> None:
     project.write("supervisord.conf", TALKERS)
     command = project.start_foreground(stdout=subprocess.PIPE, text=False)
@@ -124,7 +125,7 @@ def test_stop_leaves_nothing_running(project: Project, stop: str) -> None:
         command.send_signal(signal.SIGTERM)
     _, stderr = command.communicate(timeout=WAIT)
     assert command.returncode == 0
-    assert not alive([program, *everything])  # type: ignore[misc]
+    assert not alive([program, *everything])
     # The setsid child escaped the program's process group; the sweep got it.
     assert "stopped processes the programs had started and left running" in stderr
 

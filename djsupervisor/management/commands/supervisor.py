@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from ...errors import DjsupervisorError
 from ...options import Options, add_arguments
 
+if TYPE_CHECKING:
+    from ...supervisord.running import Running
+
 # Each command imports only what it uses: 'status' runs dozens of times a
-# day, and the config build and supervisorctl cost it 30 ms or more.
+# day, and the config build and supervisorctl cost it 30 ms or more
+# (bench/control.py).
 
 # Commands that make supervisord re-read its config file: render it anew first
 # so that they see the current supervisord.conf files and settings.
@@ -33,7 +37,7 @@ class Command(BaseCommand):
     )
     # Validation happens while building the config; Django's full system checks
     # would slow down every 'status' for nothing.
-    requires_system_checks = ()  # type: ignore[assignment]
+    requires_system_checks = ()
 
     def add_arguments(self, parser: CommandParser) -> None:
         add_arguments(parser)
@@ -123,7 +127,7 @@ class Command(BaseCommand):
         config.write()
         return run_supervisorctl(config.running, [command, *args])
 
-    def find_running(self, options: Options) -> Any:
+    def find_running(self, options: Options) -> Running:
         """Return how to reach the project's running supervisord."""
         from ...conf import conf
         from ...config.discovery import find_project_dir
