@@ -12,7 +12,7 @@ from typing import Any
 
 from django.core.checks import CheckMessage, Error, Warning, register
 
-from .conf import conf
+from .conf import Settings, conf
 from .errors import ConfigError
 
 # Program options supervisor reads (supervisor 4.2's options.py), by section kind.
@@ -36,13 +36,6 @@ KIND_OPTIONS = {
 }
 UNKNOWN_OPTION = "djsupervisor.W001"
 SUPERVISED = "SUPERVISOR_ENABLED"  # set by supervisord in the environment of its programs
-SETTINGS = (
-    "SUPERVISOR_CONFIG_FILE",
-    "SUPERVISOR_RUNTIME_DIR",
-    "SUPERVISOR_AUTORELOAD_PATTERNS",
-    "SUPERVISOR_AUTORELOAD_IGNORE_PATTERNS",
-    "SUPERVISOR_AUTORELOAD_DIRS",
-)
 
 
 @register("djsupervisor")
@@ -71,7 +64,7 @@ def check_supervisor_config(app_configs: Any = None, **kwargs: Any) -> list[Chec
 
 
 def setting_errors() -> Iterable[ConfigError]:
-    for name in SETTINGS:
+    for name in (name for name in dir(Settings) if name.startswith("SUPERVISOR_")):
         try:
             getattr(conf, name)
         except ConfigError as exc:

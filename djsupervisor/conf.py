@@ -32,6 +32,11 @@ class Settings:
         return _optional_path("SUPERVISOR_RUNTIME_DIR")
 
     @property
+    def SUPERVISOR_ALLOW_UNAUTHENTICATED_SERVER(self) -> bool:
+        """Accept an ``[inet_http_server]`` without a password (anyone reaching it controls it)."""
+        return _boolean("SUPERVISOR_ALLOW_UNAUTHENTICATED_SERVER", False)
+
+    @property
     def SUPERVISOR_AUTORELOAD_PATTERNS(self) -> list[str]:
         """Glob patterns of files whose change triggers an autoreload."""
         return _string_list("SUPERVISOR_AUTORELOAD_PATTERNS", ["*.py"])
@@ -54,6 +59,13 @@ def _optional_path(name: str) -> str | None:
     if isinstance(value, os.PathLike):
         return os.fsdecode(value)
     raise SettingError(f"settings.{name} must be a path (a string), not {value!r}")
+
+
+def _boolean(name: str, default: bool) -> bool:
+    value = getattr(settings, name, default)
+    if not isinstance(value, bool):
+        raise SettingError(f"settings.{name} must be True or False, not {value!r}")
+    return value
 
 
 def _string_list(name: str, default: list[str]) -> list[str]:

@@ -70,6 +70,24 @@ class RuntimeDirError(ConfigError):
     check_id = "djsupervisor.E009"
 
 
+class CommandLineError(ConfigError):
+    """A program's command is not a command line supervisord can split into words."""
+
+    check_id = "djsupervisor.E010"
+
+
+class InsecureServerError(ConfigError):
+    """A user's ``[inet_http_server]`` lets anyone who reaches it control the programs."""
+
+    check_id = "djsupervisor.E011"
+
+
+class ServerUserError(ConfigError):
+    """``[supervisord] user=`` names a user supervisord could not switch to and still run."""
+
+    check_id = "djsupervisor.E012"
+
+
 class NoConfigError(ConfigError):
     """Neither the project nor any installed app has a config file."""
 

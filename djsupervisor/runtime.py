@@ -108,6 +108,11 @@ class RuntimeDir:
         return self.path / "console.sock"
 
     @property
+    def start_lock(self) -> Path:
+        """Held by the command that starts supervisord, for as long as it runs it."""
+        return self.path / "start.lock"
+
+    @property
     def templated(self) -> Path:
         """The rendered copies of files named with the ``templated`` filter."""
         return self.path / "templated"

@@ -46,6 +46,10 @@ def test_good_config_passes(conf_file: Path) -> None:
         (GOOD, {"SUPERVISOR_AUTORELOAD_IGNORE_PATTERNS": [".*", 1]}, "djsupervisor.E005"),
         (GOOD, {"SUPERVISOR_AUTORELOAD_DIRS": None}, "djsupervisor.E005"),
         (GOOD + "startsecs=soon\n", {}, "djsupervisor.E006"),
+        (GOOD, {"SUPERVISOR_ALLOW_UNAUTHENTICATED_SERVER": "yes"}, "djsupervisor.E005"),
+        ("[program:web]\ncommand=echo 'x\n", {}, "djsupervisor.E010"),
+        ("[inet_http_server]\nport=127.0.0.1:9\n" + GOOD, {}, "djsupervisor.E011"),
+        ("[supervisord]\nuser=nobody\n" + GOOD, {}, "djsupervisor.E012"),
         (GOOD + "autorelaod=false\n", {}, "djsupervisor.W001"),
     ],
 )

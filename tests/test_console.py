@@ -1,83 +1,147 @@
-"""The console event listener and the foreground's console, on in-memory streams."""
+"""Programs' output from inside supervisord to the foreground's console, on in-memory streams."""
 
 from __future__ import annotations
 
+import errno
 import io
-import json
 import os
 import socket
+import threading
 from pathlib import Path
+from types import SimpleNamespace
 
-from djsupervisor.supervisord.console import Console, Formatter, use_color
-from djsupervisor.supervisord.listener import connect, serve
-
-
-def event(process: str, channel: str, data: str, name: str | None = None) -> str:
-    """Return one event as supervisord writes it to a listener's stdin."""
-    payload = f"processname:{process} groupname:{process} pid:12 channel:{channel}\n{data}"
-    eventname = name or f"PROCESS_LOG_{channel.upper()}"
-    header = f"ver:3.0 server:supervisor serial:1 pool:console eventname:{eventname} "
-    return f"{header}len:{len(payload)}\n{payload}"
+from djsupervisor.supervisord.console import Console, Formatter, is_closed_pipe, use_color
+from djsupervisor.supervisord.output import SKIPPED, STDERR, STDOUT, Forwarder, FrameReader, frame
 
 
-def test_the_listener_forwards_output_events_as_json_lines() -> None:
-    events = io.StringIO(
-        event("web", "stdout", "hello\nwor")
-        + event("web", "stderr", "ouch ✓\n")
-        + event("web", "stdout", "", name="PROCESS_STATE_RUNNING")
+def event(name: str, channel: str, data: bytes) -> SimpleNamespace:
+    """Return what supervisord hands its subscribers for a chunk of output."""
+    return SimpleNamespace(
+        data=data, channel=channel, process=SimpleNamespace(config=SimpleNamespace(name=name))
     )
-    protocol = io.StringIO()
-    ours, theirs = socket.socketpair()
-    with ours, theirs:
-        serve(events, protocol, ours)
-        ours.shutdown(socket.SHUT_WR)
-        received = b"".join(iter(lambda: theirs.recv(4096), b"")).decode()
-    records = [json.loads(line) for line in received.splitlines()]
-    assert records == [["web", "stdout", "hello\nwor"], ["web", "stderr", "ouch ✓\n"]]
-    # supervisord hears READY before each event and OK after it.
-    assert protocol.getvalue() == "READY\nRESULT 2\nOK" * 3 + "READY\n"
 
 
-def test_the_listener_carries_on_without_a_console(tmp_path: Path) -> None:
-    assert connect(str(tmp_path / "nobody.sock")) is None
-    ours, theirs = socket.socketpair()
-    theirs.close()  # the foreground command went away
-    protocol = io.StringIO()
-    with ours:
-        serve(io.StringIO(event("web", "stdout", "x\n") * 2), protocol, ours)
-    assert protocol.getvalue().count("OK") == 2
+def test_frames_survive_being_cut_anywhere() -> None:
+    stream = frame(STDOUT, "web", b"hello\n") + frame(STDERR, "wörker", b"\xff\n")
+    reader = FrameReader()
+    frames = [f for byte in range(len(stream)) for f in reader.feed(stream[byte : byte + 1])]
+    assert frames == [(STDOUT, "web", b"hello\n"), (STDERR, "wörker", b"\xff\n")]
 
 
-def test_the_console_prints_whole_prefixed_lines(short_dir: Path) -> None:
-    out = io.StringIO()
-    console = Console(short_dir / "console.sock", Formatter(["web", "worker"], False), out)
-    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    listener.connect(str(short_dir / "console.sock"))
-    for record in (
-        ["web", "stdout", "hel"],
-        ["worker", "stderr", "oops\n"],
-        ["web", "stdout", "lo\n"],
-    ):
-        listener.sendall(json.dumps(record).encode() + b"\n")
-    listener.close()
+def received_frames(server: socket.socket, until: int) -> list[tuple[int, str, bytes]]:
+    connection, _ = server.accept()
+    reader = FrameReader()
+    frames: list[tuple[int, str, bytes]] = []
+    with connection:
+        while len(frames) < until and (data := connection.recv(65536)):
+            frames += reader.feed(data)
+    return frames
+
+
+def test_the_forwarder_sends_raw_chunks_in_order(short_dir: Path) -> None:
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    server.bind(str(short_dir / "console.sock"))
+    server.listen()
+    forwarder = Forwarder(str(short_dir / "console.sock"))
+    forwarder(event("web", "stdout", b"caf\xc3"))
+    forwarder(event("web", "stdout", b"\xa9\n"))
+    forwarder(event("web", "stderr", b"oops\n"))
+    frames = received_frames(server, until=3)
+    forwarder.flush(timeout=5)
+    server.close()
+    assert frames == [
+        (STDOUT, "web", b"caf\xc3"),
+        (STDOUT, "web", b"\xa9\n"),
+        (STDERR, "web", b"oops\n"),
+    ]
+
+
+def test_a_lagging_console_hears_once_how_many_lines_were_skipped(short_dir: Path) -> None:
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    server.bind(str(short_dir / "console.sock"))
+    server.listen()
+    chunk = b"x" * 99 + b"\n"
+    forwarder = Forwarder(str(short_dir / "console.sock"), max_queued=1000)
+    connection, _ = server.accept()  # connected, but reading nothing yet: the console lags
+    with forwarder.condition:  # hold the sender back while supervisord produces
+        for _ in range(100):
+            forwarder(event("web", "stdout", chunk))
+    reader = FrameReader()
+    frames: list[tuple[int, str, bytes]] = []
+    with connection:
+        while not any(kind == SKIPPED for kind, _, _ in frames):
+            frames += reader.feed(connection.recv(65536))
+    forwarder.flush(timeout=5)
+    server.close()
+    kept = [f for f in frames if f[0] == STDOUT]
+    notices = [int(data) for kind, _, data in frames if kind == SKIPPED]
+    assert notices == [100 - len(kept)] and len(kept) < 100
+    assert all(data == chunk for _, _, data in kept)
+
+
+def test_without_a_console_the_forwarder_drops_everything_quietly(short_dir: Path) -> None:
+    forwarder = Forwarder(str(short_dir / "nobody.sock"))
+    forwarder.thread.join(5)
+    forwarder(event("web", "stdout", b"x\n"))
+    forwarder.flush(timeout=1)
+    assert not forwarder.queue
+
+
+def relay(console: Console, frames: bytes, supervisord_says: bytes) -> None:
+    """Send ``frames`` as supervisord would, then end supervisord's output."""
+    supervisord = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    supervisord.connect(str(console.socket_path))
+    supervisord.sendall(frames)
+    supervisord.close()
     read_end, write_end = os.pipe()
-    os.write(write_end, "supervisord says ✓\n".encode())
+    os.write(write_end, supervisord_says)
     os.close(write_end)
-    with os.fdopen(read_end, "rb", buffering=0) as supervisord_output:
-        console.relay(supervisord_output)
+    with os.fdopen(read_end, "rb", buffering=0) as output:
+        console.relay(output)
     console.close()
+
+
+def test_the_console_prints_whole_decoded_prefixed_lines(short_dir: Path) -> None:
+    out = io.StringIO()
+    console = Console(
+        short_dir / "console.sock", Formatter(["web", "worker"], False), out, short_dir
+    )
+    frames = (
+        frame(STDOUT, "web", b"caf\xc3")  # a character split between two writes
+        + frame(STDERR, "worker", b"bad \xff byte\n")
+        + frame(STDOUT, "web", b"\xa9\n")
+        + frame(SKIPPED, "", b"42")
+    )
+    relay(console, frames, "supervisord says ✓\n".encode())
     lines = out.getvalue().splitlines()
     assert sorted(lines) == sorted(
         [
-            "supervisord | supervisord says ✓",
-            "worker      ! oops",
-            "web         | hello",
+            "supervisord  | supervisord says ✓",
+            "worker       ! bad \ufffd byte",
+            "web          | café",
+            f"djsupervisor | skipped 42 lines of output: the terminal could not keep up; "
+            f"every line is in the log files in {short_dir}",
         ]
     )
+    assert list(console.supervisord_lines) == ["supervisord says ✓"]
     assert not (short_dir / "console.sock").exists()
 
 
-def test_colour_only_on_a_terminal_without_no_color(monkeypatch: object) -> None:
+class ClosedPipe(io.StringIO):
+    def write(self, text: str) -> int:
+        raise BrokenPipeError(errno.EPIPE, "Broken pipe")
+
+
+def test_a_closed_output_is_reported_once_and_then_left_alone(short_dir: Path) -> None:
+    heard: list[OSError] = []
+    console = Console(
+        short_dir / "console.sock", Formatter([], False), ClosedPipe(), short_dir, heard.append
+    )
+    relay(console, frame(STDOUT, "web", b"1\n2\n") + frame(STDOUT, "web", b"3\n"), b"x\n")
+    assert len(heard) == 1 and is_closed_pipe(heard[0])
+
+
+def test_colour_only_on_a_terminal_without_no_color() -> None:
     class Terminal(io.StringIO):
         def isatty(self) -> bool:
             return True
@@ -85,6 +149,12 @@ def test_colour_only_on_a_terminal_without_no_color(monkeypatch: object) -> None
     assert not use_color(io.StringIO())
     assert use_color(Terminal()) == (not os.environ.get("NO_COLOR"))
     formatter = Formatter(["web"], color=True)
-    assert formatter.line("web", "stderr", "x") == (
-        "\033[36mweb        \033[0m \033[31m!\033[0m x\n"
+    assert (
+        formatter.line("web", "stderr", "x") == "\033[36mweb         \033[0m \033[31m!\033[0m x\n"
     )
+
+
+def test_threads_left_by_forwarders_end() -> None:
+    assert not [
+        t for t in threading.enumerate() if t.name == "djsupervisor-console" and t.is_alive()
+    ]

@@ -228,3 +228,26 @@ autoreload=false
     assert reload_targets(config, only=(), skip="worker") == [Target("web", "HUP")]
     # Naming a program on the command line reloads it even if its file opts out.
     assert reload_targets(config, only=("sidecar",)) == [Target("sidecar")]
+
+
+def test_supervisord_may_open_enough_descriptors_for_every_process(project: Path) -> None:
+    write_conf(project, "".join(f"[program:p{n}]\ncommand=run\n" for n in range(300)))
+    supervisord = build(Options(project_dir=str(project))).merged.sections["supervisord"]
+    assert int(supervisord["minfds"]) >= 5 * 300
+    write_conf(project, "[program:few]\ncommand=run\n")
+    assert "minfds" not in build(Options(project_dir=str(project))).merged.sections["supervisord"]
+
+
+def test_users_defaults_and_overrides_spare_djsupervisors_own_programs(project: Path) -> None:
+    write_conf(
+        project,
+        "[program:web]\ncommand=run\n"
+        "[program:__defaults__]\nautostart=false\nexclude=false\n"
+        "[program:__overrides__]\nuser=nobody\n",
+    )
+    with override_settings(DEBUG=True):
+        config = build(Options(project_dir=str(project)))
+    assert config.merged.sections["program:web"]["user"] == "nobody"
+    autoreload = config.merged.sections["program:autoreload"]
+    assert "user" not in autoreload and "autostart" not in autoreload
+    assert autoreload["stopasgroup"] == "true"  # djsupervisor's own defaults still apply

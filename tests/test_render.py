@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 from django.test import override_settings
 
+from djsupervisor.config.quoting import unmark
 from djsupervisor.config.render import Renderer
 from djsupervisor.errors import ConfigError
 from djsupervisor.options import Options
@@ -32,7 +33,7 @@ def test_context_variables(
         "{{ PROJECT_DIR }}|{{ APP_DIR }}|{{ PYTHON }}|{{ SUPERVISOR_OPTIONS }}|"
         "{{ settings.GREETING }}|{{ environ.DJS_TEST }}",
     )
-    rendered = renderer.render_file(conf, app_dir=tmp_path / "app")
+    rendered = unmark(renderer.render_file(conf, app_dir=tmp_path / "app"))
     # No HTML autoescaping: this is an ini file.
     assert rendered == f"{tmp_path}|{tmp_path / 'app'}|{sys.executable}|--exclude web|a & b|<env>"
 
@@ -41,7 +42,7 @@ def test_templated_filter_renders_a_copy(renderer: Renderer, tmp_path: Path) -> 
     write(tmp_path / "deploy" / "nginx.conf", "root {{ PROJECT_DIR }};")
     conf = write(tmp_path / "supervisord.conf", 'nginx -c {{ "deploy/nginx.conf"|templated }}')
     copy = tmp_path / "out" / "deploy" / "nginx.conf"
-    assert renderer.render_file(conf) == f"nginx -c {copy}"
+    assert unmark(renderer.render_file(conf)) == f"nginx -c {copy}"
     assert renderer.copies == {copy: f"root {tmp_path};"}
     assert not copy.exists()  # written with the config, not while rendering
 
@@ -70,4 +71,12 @@ def test_unreadable_file(renderer: Renderer, tmp_path: Path) -> None:
     conf = write(tmp_path / "supervisord.conf", "")
     conf.write_bytes(b"\xff\xfe bad")
     with pytest.raises(ConfigError, match="is not UTF-8 text"):
+        renderer.render_file(conf)
+
+
+def test_a_file_that_includes_itself_is_named(renderer: Renderer, tmp_path: Path) -> None:
+    write(tmp_path / "a.conf", '{{ "b.conf"|templated }}')
+    write(tmp_path / "b.conf", '{{ "a.conf"|templated }}')
+    conf = write(tmp_path / "supervisord.conf", '{{ "a.conf"|templated }}')
+    with pytest.raises(ConfigError, match=r"a.conf: templated: the file includes itself \("):
         renderer.render_file(conf)

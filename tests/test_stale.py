@@ -15,45 +15,42 @@ from djsupervisor.supervisord.stale import clear_stale_state
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 
-Orphan = tuple[int, dict[str, dict[str, str]]]  # its pid, and the config of its supervisord
+Orphan = tuple[int, str]  # its pid, and the URL of its supervisord
 
 
 @pytest.fixture
 def orphan(tmp_path: Path) -> Iterator[Orphan]:
     """Start a process as if a supervisord at tmp_path ran it; return its pid and that config."""
-    socket = tmp_path / "supervisor.sock"
-    sections = {"unix_http_server": {"file": str(socket)}}
+    url = f"unix://{tmp_path / 'supervisor.sock'}"
     process = subprocess.Popen(
-        ["sleep", "1000"],
-        env={**os.environ, "SUPERVISOR_SERVER_URL": f"unix://{socket}"},
-        start_new_session=True,
+        ["sleep", "1000"], env={**os.environ, "SUPERVISOR_SERVER_URL": url}, start_new_session=True
     )
     try:
-        yield process.pid, sections
+        yield process.pid, url
     finally:
         stop_process_groups([ProcessId.of(process.pid)])
         process.wait()
 
 
 def test_without_a_pidfile_nothing_is_stopped(orphan: Orphan, tmp_path: Path) -> None:
-    pid, sections = orphan
-    assert clear_stale_state(tmp_path / "supervisord.pid", sections) == []
+    pid, url = orphan
+    assert clear_stale_state(tmp_path / "supervisord.pid", url) == []
     assert is_alive(pid)
 
 
 def test_a_dead_supervisords_pidfile_stops_its_programs(orphan: Orphan, tmp_path: Path) -> None:
-    pid, sections = orphan
+    pid, url = orphan
     pidfile = tmp_path / "supervisord.pid"
     pidfile.write_text("999999999\n")  # beyond pid_max: no such process
-    assert [p.pid for p in clear_stale_state(pidfile, sections)] == [pid]
+    assert [p.pid for p in clear_stale_state(pidfile, url)] == [pid]
     assert not is_alive(pid)
     assert not pidfile.exists()
 
 
 def test_a_live_supervisords_pidfile_is_left_alone(orphan: Orphan, tmp_path: Path) -> None:
-    pid, sections = orphan
+    pid, url = orphan
     pidfile = tmp_path / "supervisord.pid"
     pidfile.write_text(f"{os.getpid()}\n")  # a supervisord still starting up
-    assert clear_stale_state(pidfile, sections) == []
+    assert clear_stale_state(pidfile, url) == []
     assert is_alive(pid)
     assert pidfile.exists()

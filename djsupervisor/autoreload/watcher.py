@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import site
 import sysconfig
@@ -16,6 +17,8 @@ from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 from watchdog.observers.api import BaseObserver
 from watchdog.observers.polling import PollingObserver
+
+from . import inotify
 
 POLL_INTERVAL = 1.0  # seconds between scans when native watches are unavailable
 # Events that mean a file's content or presence changed. Reading or importing
@@ -158,17 +161,28 @@ def start_observer(
     handler: FileSystemEventHandler,
     log: Callable[[str], None],
 ) -> BaseObserver:
-    """Start watching ``dirs`` natively, or by polling if native watches fail.
+    """Start watching ``dirs`` natively, or by polling if native watches fall short.
 
     Native watches can run out (the inotify watch limit is per user); polling
     then keeps autoreload working at a cost, and the log says so once.
     """
     observer = Observer()
     try:
+        needed = inotify.directories(dirs)
         _schedule(observer, dirs, handler)
+        held = inotify.watches() if type(observer).__name__ == "InotifyObserver" else None
+        if held is not None and held < needed:
+            raise OSError(
+                errno.ENOSPC,
+                f"the inotify watch limit was reached: {held} of {needed} directories watched; "
+                "raise fs.inotify.max_user_watches",
+            )
     except OSError as exc:
         observer.stop()
-        log(f"native file watching unavailable ({exc}); polling every {POLL_INTERVAL:g} s instead")
+        log(
+            f"native file watching unavailable ({exc.strerror or exc}); "
+            f"polling every {POLL_INTERVAL:g} s instead"
+        )
         observer = PollingObserver(timeout=POLL_INTERVAL)
         _schedule(observer, dirs, handler)
     return observer

@@ -18,14 +18,13 @@ from ..supervisord.running import Running
 from . import ini
 from .discovery import find_project_dir, find_sources, project_config_path
 from .layers import (
-    CONSOLE,
     autoreload_layer,
     builtin_layer,
     command_line_layer,
     console_layer,
     file_layer,
 )
-from .merge import Merged, apply_program_rules, merge_layers
+from .merge import Merged, apply_program_rules, merge_layers, process_sections
 from .reader import read_with_supervisor
 from .render import Renderer
 from .server import (
@@ -34,7 +33,11 @@ from .server import (
     configure_control_server,
     needs_private_server,
 )
+from .validate import check_servers, check_user
 
+FDS_PER_PROCESS = 5  # pipes and log files supervisord keeps open per process
+SUPERVISORD_FDS = 100  # its own: sockets, its log, its clients
+DEFAULT_MINFDS = 1024  # supervisord's default
 # Sections written first in the output, so the header of getconfig reads well.
 LEADING_SECTIONS = (
     "supervisord",
@@ -78,8 +81,7 @@ class Config:
         """Return the names of the processes whose output is shown, in config order."""
         return [
             namespec.rpartition(":")[2]
-            for program, namespecs in self.processes.items()
-            if program != CONSOLE
+            for namespecs in self.processes.values()
             for namespec in namespecs
         ]
 
@@ -141,6 +143,9 @@ def build(options: Options, console: bool | None = None, check: bool = True) -> 
     if needs_private_server(merged.sections):
         secret = runtime.read_secret() or new_secret()
     client = configure_control_server(merged.sections, runtime.socket, secret)
+    check_servers(merged.sections, conf.SUPERVISOR_ALLOW_UNAUTHENTICATED_SERVER)
+    check_user(merged.sections, runtime)
+    _reserve_descriptors(merged)
     merged.sections = _ordered(merged.sections)
     config = Config(project_dir, runtime, merged, client, secret, renderer.copies)
     if check:
@@ -162,6 +167,24 @@ def _as_if_written(config: Config) -> ini.Sections:
         if Path(supervisord.get(key, "")).is_relative_to(config.runtime.path):
             supervisord[key] = str(config.project_dir / name)
     return {**config.merged.sections, "supervisord": supervisord}
+
+
+def _reserve_descriptors(merged: Merged) -> None:
+    """Have supervisord raise its descriptor limit enough to spawn every process.
+
+    It keeps about FDS_PER_PROCESS open per process, and with the default
+    minfds (1024) and a soft limit of 1024, programs beyond about 200 fail to
+    spawn.
+    """
+    processes = 0
+    for section, _ in process_sections(merged.sections):
+        numprocs = merged.sections[section].get("numprocs", "1")
+        processes += int(numprocs) if numprocs.isdigit() else 1
+    needed = FDS_PER_PROCESS * processes + SUPERVISORD_FDS
+    supervisord = merged.sections.setdefault("supervisord", {})
+    current = supervisord.get("minfds", "")
+    if needed > (int(current) if current.isdigit() else DEFAULT_MINFDS):
+        supervisord["minfds"] = str(needed)
 
 
 def _ordered(sections: ini.Sections) -> ini.Sections:

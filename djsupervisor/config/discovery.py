@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from dataclasses import dataclass
@@ -30,29 +31,46 @@ def find_project_dir(explicit: str | None = None) -> Path:
 
     Use ``explicit`` if given; else the directory of the running ``manage.py``;
     else walk up from the settings module looking for ``manage.py``; else the
-    current directory.
+    current directory. The path is the one the project was reached by,
+    symbolic links and all: a deployment's ``current -> releases/r1``
+    switched to ``r2`` is still the same project, whose supervisord is found
+    again and whose programs restart into the new release.
     """
     if explicit:
-        path = Path(explicit).resolve()
+        path = absolute(Path(explicit))
         if not path.is_dir():
             raise ConfigError(f"--project-dir {explicit}: no such directory")
         return path
     script = Path(sys.argv[0]) if sys.argv and sys.argv[0] else None
     if script and script.name == "manage.py" and script.is_file():
-        return script.resolve().parent
+        return absolute(script).parent
     spec = find_spec(settings.SETTINGS_MODULE) if settings.SETTINGS_MODULE else None
     if spec and spec.origin:
-        for parent in Path(spec.origin).resolve().parents:
+        for parent in absolute(Path(spec.origin)).parents:
             if (parent / "manage.py").is_file():
                 return parent
-    return Path.cwd().resolve()
+    return logical_cwd()
+
+
+def logical_cwd() -> Path:
+    """Return the current directory as the shell names it (``$PWD``), symbolic links and all."""
+    pwd = os.environ.get("PWD", "")
+    with contextlib.suppress(OSError):
+        if os.path.isabs(pwd) and os.path.samefile(pwd, os.curdir):
+            return Path(pwd)
+    return Path.cwd()
+
+
+def absolute(path: Path) -> Path:
+    """Return ``path`` absolute and normalized, without resolving symbolic links."""
+    return Path(os.path.normpath(logical_cwd() / path))
 
 
 def project_config_path(project_dir: Path, config_file: str | None) -> Path:
     """Return the project's config file: ``config_file`` or PROJECT_DIR/supervisord.conf."""
     if not config_file:
         return project_dir / PROJECT_CONFIG
-    return (project_dir / config_file).resolve()
+    return Path(os.path.normpath(project_dir / config_file))
 
 
 def find_sources(project_config: Path, explicit: bool) -> list[Source]:
@@ -68,6 +86,12 @@ def find_sources(project_config: Path, explicit: bool) -> list[Source]:
     ]
     if project_config.is_file():
         sources.append(Source(project_config))
+    elif project_config.exists():
+        kind = "a directory" if project_config.is_dir() else "not a regular file"
+        raise MissingFileError(
+            f"config file {project_config} is {kind}; name a supervisord.conf file with "
+            "--config-file / SUPERVISOR_CONFIG_FILE"
+        )
     elif explicit:
         raise MissingFileError(
             f"config file {project_config} does not exist; create it or fix "

@@ -9,16 +9,15 @@ from pathlib import Path
 
 from django.conf import ENVIRONMENT_VARIABLE, settings
 
+from ..errors import ParseError
 from ..options import AUTORELOAD, Options
 from ..runtime import RuntimeDir
 from .discovery import Source
 from .ini import Sections, parse
 from .merge import Layer
+from .quoting import unmark, unmark_command
 from .render import Renderer
-
-CONSOLE = "console"  # the event listener that passes output to a foreground command
-CONSOLE_EVENT_BUFFER = 10000  # events supervisord queues for it before dropping any
-LISTENER_SCRIPT = Path(__file__).parents[1] / "supervisord" / "listener.py"
+from .server import OWN_RPC_INTERFACE
 
 
 def builtin_layer(project_dir: Path, runtime: RuntimeDir) -> Layer:
@@ -40,6 +39,7 @@ def builtin_layer(project_dir: Path, runtime: RuntimeDir) -> Layer:
             },
         },
         origin="djsupervisor's defaults",
+        internal=True,
     )
 
 
@@ -60,46 +60,39 @@ def autoreload_layer(project_dir: Path, options: Options) -> Layer:
             "startsecs": "0",  # it is ready as soon as it runs
             "redirect_stderr": "true",
         }
-    return Layer(sections, origin="djsupervisor's autoreload program")
+    return Layer(sections, origin="djsupervisor's autoreload program", internal=True)
 
 
 def console_layer(runtime: RuntimeDir) -> Layer:
-    """Return the event listener that sends every program's output to the foreground."""
-    # By path, isolated and without site: it needs the standard library alone,
-    # and skipping site-packages' .pth files shortens its start-up, which
-    # competes for the CPU with the programs starting beside it.
-    listener = [sys.executable, "-I", "-S", str(LISTENER_SCRIPT), str(runtime.console_socket)]
+    """Return what sends every program's output to a foreground command's console.
+
+    supervisord hands each chunk of output to djsupervisor's rpcinterface
+    (see supervisord/output.py), which sends it to the console socket.
+    """
     return Layer(
         {
             "program:__defaults__": {
                 "stdout_events_enabled": "true",
                 "stderr_events_enabled": "true",
             },
-            f"eventlistener:{CONSOLE}": {
-                "command": shlex.join(listener),
-                "events": "PROCESS_LOG",
-                "buffer_size": str(CONSOLE_EVENT_BUFFER),
-                "stdout_events_enabled": "false",
-                "stderr_events_enabled": "false",
-                "autoreload": "false",
-                # Start first and stop last, so it passes on programs' last words.
-                "priority": "1",
-                # supervisord sends events only to a RUNNING listener; with the
-                # default startsecs=1, the programs' first second would wait.
-                "startsecs": "0",
-            },
+            OWN_RPC_INTERFACE: {"console": str(runtime.console_socket)},
         },
         origin="djsupervisor's console",
+        internal=True,
     )
 
 
 def file_layer(renderer: Renderer, source: Source) -> Layer:
     """Render and parse one config file, resolving what is relative to it."""
     text = renderer.render_file(source.path, source.app_dir)
-    sections = parse(text, str(source.path))
+    try:
+        sections = parse(text, str(source.path))
+    except ParseError as exc:
+        raise ParseError(unmark(str(exc))) from None
     here = str(source.path.parent)
     for options in sections.values():
         for key, value in options.items():
+            value = unmark_command(value) if key == "command" else unmark(value)
             # supervisord would expand %(here)s to the rendered config's
             # directory; the user meant the directory of the file they wrote.
             options[key] = value.replace("%(here)s", here)

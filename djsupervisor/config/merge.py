@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import shlex
 import signal
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from supervisor.datatypes import boolean, signal_number
 
-from ..errors import ConfigError, MissingCommandError, OptionError
+from ..errors import CommandLineError, ConfigError, MissingCommandError, OptionError
 from ..options import Options
 from .ini import Sections
 
@@ -23,10 +24,16 @@ OWN_OPTIONS = (*OWN_BOOLEANS, "autoreload_signal")
 
 @dataclass
 class Layer:
-    """The sections of one source, and where they came from (for error messages)."""
+    """The sections of one source, and where they came from (for error messages).
+
+    An ``internal`` layer is djsupervisor's own: its programs (autoreload) get
+    its own ``__defaults__`` only, never the user's defaults or overrides,
+    which are meant for the project's programs.
+    """
 
     sections: Sections
     origin: str
+    internal: bool = False
 
 
 @dataclass
@@ -36,6 +43,8 @@ class Merged:
     sections: Sections
     own: dict[str, dict[str, str]] = field(default_factory=dict)  # program -> options
     origins: dict[str, list[str]] = field(default_factory=dict)  # section -> sources
+    internal: set[str] = field(default_factory=set)  # djsupervisor's own programs
+    internal_defaults: dict[str, str] = field(default_factory=dict)
 
     @property
     def programs(self) -> list[str]:
@@ -60,6 +69,9 @@ def merge_layers(layers: Iterable[Layer]) -> Merged:
         for section, options in layer.sections.items():
             merged.sections.setdefault(section, {}).update(options)
             merged.origins.setdefault(section, []).append(layer.origin)
+        if layer.internal:
+            merged.internal_defaults.update(layer.sections.get(DEFAULTS, {}))
+            merged.internal.update(name for _, name in process_sections(layer.sections))
     return merged
 
 
@@ -72,9 +84,13 @@ def apply_program_rules(merged: Merged, options: Options) -> Merged:
     sections = dict(merged.sections)
     defaults = sections.pop(DEFAULTS, {})
     overrides = sections.pop(OVERRIDES, {})
+    _refuse_nameless(sections, merged.origins)
     by_name = {name: section for section, name in process_sections(sections)}
-    for section in by_name.values():
-        sections[section] = {**defaults, **sections[section], **overrides}
+    for name, section in by_name.items():
+        if name in merged.internal:
+            sections[section] = {**merged.internal_defaults, **sections[section]}
+        else:
+            sections[section] = {**defaults, **sections[section], **overrides}
 
     for flag, names, key, value in (
         ("--launch", options.launch, "autostart", "true"),
@@ -102,12 +118,43 @@ def apply_program_rules(merged: Merged, options: Options) -> Merged:
     _drop_from_groups(sections, excluded)
 
     for name, section in by_name.items():
-        if name not in excluded and not sections[section].get("command", "").strip():
-            raise MissingCommandError(
-                f"program {name!r} has no command (from {', '.join(merged.origins[section])}); "
-                f"add 'command=...' to [{section}] or set exclude=true"
+        if name not in excluded:
+            _check_command(name, section, sections[section].get("command", ""), merged.origins)
+    return Merged(
+        sections=sections,
+        own=own,
+        origins=merged.origins,
+        internal=merged.internal,
+        internal_defaults=merged.internal_defaults,
+    )
+
+
+def _refuse_nameless(sections: Sections, origins: dict[str, list[str]]) -> None:
+    for section in sections:
+        kind, colon, name = section.partition(":")
+        if kind in PROCESS_KINDS and colon and not name.strip():
+            raise ConfigError(
+                f"[{section}] (from {', '.join(origins[section])}) has no name; write [{kind}:NAME]"
             )
-    return Merged(sections=sections, own=own, origins=merged.origins)
+
+
+def _check_command(name: str, section: str, command: str, origins: dict[str, list[str]]) -> None:
+    """Refuse a command supervisord could not run: missing, or not a command line."""
+    where = f"program {name!r} (from {', '.join(origins[section])})"
+    if not command.strip():
+        raise MissingCommandError(
+            f"program {name!r} has no command (from {', '.join(origins[section])}); "
+            f"add 'command=...' to [{section}] or set exclude=true"
+        )
+    if "\0" in command:
+        raise CommandLineError(f"{where}: command contains a NUL byte")
+    try:
+        shlex.split(command)
+    except ValueError as exc:
+        raise CommandLineError(
+            f"{where}: command cannot be split into words ({exc}): {command!r}; "
+            "quote paths with spaces or quotes in them"
+        ) from None
 
 
 def _known(name: str, by_name: dict[str, str], flag: str) -> str:

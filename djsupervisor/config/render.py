@@ -18,6 +18,7 @@ from django.template.backends.django import get_installed_libraries
 
 from ..errors import ConfigError, ParseError, TemplateError
 from ..options import Options
+from .quoting import mark, unmark
 
 
 @dataclass
@@ -32,30 +33,39 @@ class Renderer:
     copies_dir: Path
     options: Options = field(default_factory=Options)
     copies: dict[Path, str] = field(default_factory=dict)  # rendered text by destination
+    rendering: list[Path] = field(default_factory=list)  # the files being rendered, outermost first
 
     def context(self, app_dir: Path | None = None) -> dict[str, Any]:
         """Return the template context of SPEC section 2."""
+        # Paths are marked: on a command line they come out quoted (quoting.py).
         return {
-            "PROJECT_DIR": str(self.project_dir),
-            "APP_DIR": str(app_dir) if app_dir else "",
+            "PROJECT_DIR": mark(str(self.project_dir)),
+            "APP_DIR": mark(str(app_dir)) if app_dir else "",
             # sys.executable, not its resolved target: inside a virtualenv it is
             # the venv's python, which can import the project's packages.
-            "PYTHON": sys.executable,
+            "PYTHON": mark(sys.executable),
             "SUPERVISOR_OPTIONS": self.options.as_command_line(),
             "settings": settings,
             "environ": os.environ,
         }
 
     def render_file(self, path: Path, app_dir: Path | None = None) -> str:
-        """Return the rendered text of the file at ``path``."""
+        """Return the rendered text of the file at ``path``, its context paths still marked."""
+        if path in self.rendering:
+            chain = " -> ".join(str(p) for p in [*self.rendering, path])
+            raise TemplateError(f"{path}: templated: the file includes itself ({chain})")
         try:
             source = path.read_text(encoding="utf-8")
         except OSError as exc:
             raise ParseError(f"cannot read {path}: {exc.strerror}") from None
         except UnicodeDecodeError as exc:
             raise ParseError(f"{path} is not UTF-8 text: {exc.reason}") from None
-        with _rendering(self, app_dir):
-            return render_string(source, self.context(app_dir), origin=str(path))
+        self.rendering.append(path)
+        try:
+            with _rendering(self, app_dir):
+                return render_string(source, self.context(app_dir), origin=str(path))
+        finally:
+            self.rendering.pop()
 
     def templated(self, name: str, app_dir: Path | None) -> str:
         """Render the project file ``name`` and return the path its copy will have."""
@@ -66,8 +76,8 @@ class Renderer:
         if not source.is_file():
             raise TemplateError(f"templated: {name}: no such file (looked for {source})")
         target = self.copies_dir / _relative_name(source, self.project_dir)
-        self.copies[target] = self.render_file(source, app_dir)
-        return str(target)
+        self.copies[target] = unmark(self.render_file(source, app_dir))
+        return mark(str(target))
 
 
 def _relative_name(source: Path, project_dir: Path) -> Path:

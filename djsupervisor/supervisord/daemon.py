@@ -29,7 +29,14 @@ def supervisord_command(config: Config) -> list[str]:
 
 def start_daemon(config: Config, report: Reporter, clock: Clock = time) -> int:
     """Start supervisord in the background; return its pid once it has spawned the programs."""
-    prepare_start(config, report)
+    lock = prepare_start(config, report)
+    try:
+        return _launch(config, clock)
+    finally:
+        os.close(lock)
+
+
+def _launch(config: Config, clock: Clock) -> int:
     launcher = subprocess.run(
         supervisord_command(config),
         env=supervisord_environment(),
@@ -69,6 +76,8 @@ def daemon_start_error(output: str) -> str:
     """Return the message for a supervisord that exited at once, printing ``output``."""
     lines = [line.strip() for line in output.splitlines() if line.strip()]
     errors = [line for line in lines if line.startswith("Error:")]
+    if not errors and lines and lines[0].startswith("Traceback"):
+        errors = [f"Error: {lines[-1]}"]  # a crash: its last line says what happened
     error = (errors or lines or ["no message"])[0]
     if OWN_RPC_FACTORY in error:
         error += (

@@ -9,98 +9,129 @@ import threading
 from collections.abc import Collection
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 from ..config.build import Config
-from ..errors import CredentialsError, DjsupervisorError
+from ..errors import CredentialsError, DjsupervisorError, StartError
 from .client import Client
-from .console import Console, Formatter, use_color
+from .console import Console, Formatter, is_closed_pipe, use_color
+from .daemon import daemon_start_error
 from .forked import Forked, stop_with_parent
 from .proctable import is_alive, stop_process_groups
-from .stale import project_processes
+from .stale import project_processes, stop_leftovers
 from .start import prepare_start, supervisord_environment, wait_until_spawned
 from .stop import Reporter, stop_supervisord
 
-STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)  # a second one kills everything at once
-FORWARDED_SIGNALS = (*STOP_SIGNALS, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR2)
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)  # a second one kills at once
+FORWARDED_SIGNALS = (signal.SIGQUIT, signal.SIGUSR2)  # for supervisord to act on
+OUTPUT_FLUSH_TIMEOUT = 2.0  # seconds supervisord takes to send the programs' last words
+
+
+class Foreground:
+    """One foreground supervisord: started, relayed and stopped by this command."""
+
+    def __init__(self, config: Config, report: Reporter) -> None:
+        self.config = config
+        self.report = report
+        self.stop_requests = 0
+        self.spawned = threading.Event()  # supervisord answered and spawned the programs
+        self.process: Forked | None = None
+
+    def run(self) -> int:
+        """Run supervisord until it exits; return its exit status.
+
+        The first SIGINT, SIGTERM or SIGHUP stops the programs as
+        :func:`~djsupervisor.supervisord.stop.stop_supervisord` does; a
+        second one kills them all at once. Whatever the programs started and
+        left running is stopped before returning.
+        """
+        config = self.config
+        lock = prepare_start(config, self.report)
+        console = Console(
+            config.runtime.console_socket,
+            Formatter(config.process_names, use_color(sys.stdout)),
+            sys.stdout,
+            config.runtime.logs,
+            on_broken=self.output_failed,
+        )
+        output, output_end = os.pipe()
+        self.process = Forked(partial(run_supervisord, config.path, output_end))
+        os.close(output_end)
+        # supervisord spawns its programs only after its first 1 s wait for
+        # activity; talking to it makes that wait end at once (bench/startup.py
+        # compares with a raw supervisord -n).
+        threading.Thread(
+            target=self.wake, args=(config.client, self.process.pid, config.autostart), daemon=True
+        ).start()
+        handlers = {sig: self.on_stop_signal for sig in STOP_SIGNALS}
+        handlers.update({sig: self.forward for sig in FORWARDED_SIGNALS})
+        if signal.getsignal(signal.SIGHUP) == signal.SIG_IGN:
+            del handlers[signal.SIGHUP]  # nohup: the user wants it to outlive the terminal
+        previous = {sig: signal.signal(sig, handler) for sig, handler in handlers.items()}
+        try:
+            with os.fdopen(output, "rb", buffering=0) as supervisord_output:
+                console.relay(supervisord_output)
+            status = self.process.wait()
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+            console.close()
+            os.close(lock)
+        stop_leftovers(config.running.server_url, self.report)
+        if status and not self.spawned.is_set() and not self.stop_requests:
+            raise StartError(daemon_start_error("\n".join(console.supervisord_lines)))
+        return 0 if self.stop_requests > 1 else status
+
+    def on_stop_signal(self, signum: int, frame: Any) -> None:
+        self.request_stop()
+
+    def request_stop(self) -> None:
+        assert self.process is not None
+        self.stop_requests += 1
+        if self.stop_requests > 1:
+            self.report("stopping everything now")
+            marker = self.config.running.server_url
+            stop_process_groups(project_processes(marker), (signal.SIGKILL,))
+            self.process.kill()
+        elif self.stop_requests == 1:
+            # Not in the signal handler: the main thread must go on relaying output.
+            threading.Thread(target=self.stop, daemon=True).start()
+
+    def forward(self, signum: int, frame: Any) -> None:
+        assert self.process is not None
+        self.process.send_signal(signum)
+
+    def stop(self) -> None:
+        """Shut supervisord down; signal it if it cannot be asked."""
+        assert self.process is not None
+        try:
+            stop_supervisord(self.config.client, self.report)
+        except DjsupervisorError:
+            # Not answering yet, or already shutting down: its own way, then.
+            self.process.send_signal(signal.SIGTERM)
+
+    def wake(self, client: Client, supervisord: int, autostart: Collection[str]) -> None:
+        """Poll the new supervisord until it has spawned the programs; report a refusal."""
+        try:
+            if wait_until_spawned(client, autostart, partial(is_alive, supervisord)):
+                self.spawned.set()
+        except CredentialsError as exc:
+            self.report(str(exc))
+
+    def output_failed(self, exc: OSError) -> None:
+        """Stop when nobody reads the output any more (``| head``); else say where it goes."""
+        if is_closed_pipe(exc):
+            self.request_stop()
+        else:
+            self.report(
+                f"cannot print the programs' output ({exc.strerror}); "
+                f"it goes on in the log files in {self.config.runtime.logs}"
+            )
 
 
 def run_foreground(config: Config, report: Reporter) -> int:
-    """Run supervisord in the foreground, printing all output, until it exits.
-
-    Return supervisord's exit status. The first SIGINT or SIGTERM stops the
-    programs as :func:`~djsupervisor.supervisord.stop.stop_supervisord` does;
-    a second one kills them all at once. Whatever the programs started and
-    left running is stopped before returning.
-    """
-    prepare_start(config, report)
-    console = Console(
-        config.runtime.console_socket,
-        Formatter(config.process_names, use_color(sys.stdout)),
-        sys.stdout,
-    )
-    output, output_end = os.pipe()
-    process = Forked(partial(run_supervisord, config.path, output_end))
-    os.close(output_end)
-    # supervisord spawns its programs only after its first 1 s wait for
-    # activity; talking to it makes that wait end at once (bench/startup.py
-    # compares with a raw supervisord -n).
-    threading.Thread(
-        target=_wake,
-        args=(config.client, process.pid, config.autostart, report),
-        daemon=True,
-    ).start()
-    stop_requests = 0
-
-    def forward(signum: int, frame: object) -> None:
-        nonlocal stop_requests
-        if signum in STOP_SIGNALS:
-            stop_requests += 1
-        if stop_requests > 1:
-            report("stopping everything now")
-            stop_process_groups(project_processes(config.merged.sections), (signal.SIGKILL,))
-            process.kill()
-        elif signum in STOP_SIGNALS:
-            # Not in the handler: the main thread must go on relaying output.
-            threading.Thread(
-                target=_stop, args=(config.client, process, report), daemon=True
-            ).start()
-        else:
-            process.send_signal(signum)
-
-    previous = {sig: signal.signal(sig, forward) for sig in FORWARDED_SIGNALS}
-    try:
-        with os.fdopen(output, "rb", buffering=0) as supervisord_output:
-            console.relay(supervisord_output)
-        status = process.wait()
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-        console.close()
-    leftovers = project_processes(config.merged.sections)
-    if leftovers:
-        stop_process_groups(leftovers)
-        report(
-            "stopped processes the programs had started and left running "
-            f"(pids {', '.join(str(leftover.pid) for leftover in leftovers)})"
-        )
-    return 0 if stop_requests > 1 else status
-
-
-def _wake(client: Client, supervisord: int, autostart: Collection[str], report: Reporter) -> None:
-    """Poll the new supervisord until it has spawned its programs; report refused credentials."""
-    try:
-        wait_until_spawned(client, autostart, partial(is_alive, supervisord))
-    except CredentialsError as exc:
-        report(str(exc))
-
-
-def _stop(client: Client, process: Forked, report: Reporter) -> None:
-    """Shut the foreground supervisord down; signal it if it cannot be asked."""
-    try:
-        stop_supervisord(client, report)
-    except DjsupervisorError:
-        # Not answering yet, or already shutting down: its own way, then.
-        process.send_signal(signal.SIGTERM)
+    """Run supervisord in the foreground until it exits; return its exit status."""
+    return Foreground(config, report).run()
 
 
 def run_supervisord(config_path: Path, output: int) -> None:
@@ -115,6 +146,22 @@ def run_supervisord(config_path: Path, output: int) -> None:
     os.dup2(output, 2)
     # supervisord closes every other inherited descriptor itself.
     os.environ.update(supervisord_environment())
-    from supervisor import supervisord
+    from supervisor import options, supervisord
 
-    supervisord.main(["-n", "-c", str(config_path)])
+    from . import output as program_output
+
+    # supervisord's usage errors would end with "For help, use manage.py -h",
+    # which is no help here: the command says what failed.
+    options.ServerOptions.usage = _usage_error
+    try:
+        supervisord.main(["-n", "-c", str(config_path)])
+    except Exception as exc:
+        print(f"Error: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
+        raise SystemExit(1) from None
+    finally:
+        program_output.flush(OUTPUT_FLUSH_TIMEOUT)
+
+
+def _usage_error(self: Any, message: str) -> None:
+    self.stderr.write(f"Error: {message}\n")
+    self.exit(2)

@@ -90,7 +90,11 @@ def parents() -> dict[int, int]:
 
 
 def with_environment(variable: str, value: str) -> list[ProcessId]:
-    """Return this user's live processes whose environment sets ``variable=value``, by pid."""
+    """Return the live processes whose environment sets ``variable=value``, by pid.
+
+    Only this user's, unless this is root: then also those of the users
+    root's programs switched to (``user=``), which root may signal.
+    """
     marker = f"{variable}={value}".encode()
     uid = os.getuid()
     found = []
@@ -98,7 +102,7 @@ def with_environment(variable: str, value: str) -> list[ProcessId]:
         if pid == os.getpid() or marker not in environ.split(b"\0"):
             continue
         with contextlib.suppress(OSError):
-            if (PROC / str(pid)).stat().st_uid == uid and is_alive(pid):
+            if uid in (0, (PROC / str(pid)).stat().st_uid) and is_alive(pid):
                 found.append(ProcessId.of(pid))
     return sorted(found, key=lambda process: process.pid)
 

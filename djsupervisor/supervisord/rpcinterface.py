@@ -9,8 +9,9 @@ priorities a stop needs a few bytes per group instead of
 ``supervisor.getAllConfigInfo``'s 3 kB per process.
 
 supervisord imports this module (``[rpcinterface:djsupervisor]``), so it
-uses supervisor, the standard library and djsupervisor's client module
-only, never Django.
+uses supervisor, the standard library and djsupervisor's client and output
+modules only, never Django. Its factory also sets up the forwarding of
+programs' output to a foreground command's console (see output.py).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Any
 
 from supervisor.rpcinterface import SupervisorNamespaceRPCInterface
 
+from . import output
 from .client import ProcessState
 
 
@@ -46,5 +48,10 @@ class DjsupervisorNamespaceRPCInterface:
 
 
 def make_rpcinterface(supervisord: Any, **config: str) -> DjsupervisorNamespaceRPCInterface:
-    """Return the namespace for ``supervisord`` (supervisor's rpcinterface factory protocol)."""
+    """Return the namespace for ``supervisord`` (supervisor's rpcinterface factory protocol).
+
+    ``config`` holds the section's other options: ``console`` is the socket
+    of a foreground command that shows the programs' output.
+    """
+    output.forward_to(config.get("console"))
     return DjsupervisorNamespaceRPCInterface(supervisord)

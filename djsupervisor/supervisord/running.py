@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..config.ini import Sections, parse
-from ..config.server import client_of
+from ..config.server import client_of, served_url
 from ..errors import NotRunningError
 from ..runtime import RuntimeDir
 from .client import Client
@@ -20,6 +20,10 @@ class Running:
     client: Client
     pidfile: Path
     logfile: Path
+    # What supervisord puts into its programs' environment as
+    # SUPERVISOR_SERVER_URL ('localhost' for an unspecified host), which
+    # whatever they start inherits: how their processes are found in /proc.
+    server_url: str | None
 
     @classmethod
     def from_sections(cls, path: Path, sections: Sections) -> Running:
@@ -28,6 +32,7 @@ class Running:
             client_of(sections),
             Path(sections["supervisord"]["pidfile"]),
             Path(sections["supervisord"]["logfile"]),
+            served_url(sections, unspecified_host="localhost"),
         )
 
 

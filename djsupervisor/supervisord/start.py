@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import time
 from collections.abc import Callable, Collection
@@ -20,15 +21,40 @@ START_POLL_INTERVAL = 0.005  # seconds between questions to a starting superviso
 WAKE_POLL_INTERVAL = 0.001  # seconds
 
 
-def prepare_start(config: Config, report: Reporter) -> None:
-    """Refuse to start twice, recover from a killed supervisord, write the config."""
-    if config.client.state() is not None:
-        raise AlreadyRunningError(
-            f"supervisord is already running for this project (at {config.client.url}); "
-            "use 'manage.py supervisor status', or 'shutdown' to stop it first"
-        )
+def prepare_start(config: Config, report: Reporter) -> int:
+    """Refuse to start twice, recover from a killed supervisord, write the config.
+
+    Return the descriptor of the start lock: until it is closed, no other
+    command can start this project's supervisord, nor take it for a killed
+    one and clean up after it.
+    """
+    config.runtime.create()
+    lock = os.open(config.runtime.start_lock, os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(lock)
+        raise already_running(config, "another 'manage.py supervisor' is starting it") from None
+    try:
+        if config.client.state() is not None:
+            raise already_running(config, f"at {config.client.url}")
+        _recover_and_write(config, report)
+    except BaseException:
+        os.close(lock)
+        raise
+    return lock
+
+
+def already_running(config: Config, how: str) -> AlreadyRunningError:
+    return AlreadyRunningError(
+        f"supervisord is already running for this project ({how}); "
+        "use 'manage.py supervisor status', or 'shutdown' to stop it first"
+    )
+
+
+def _recover_and_write(config: Config, report: Reporter) -> None:
     config.runtime.console_socket.unlink(missing_ok=True)  # left by a killed foreground command
-    orphans = clear_stale_state(config.running.pidfile, config.merged.sections)
+    orphans = clear_stale_state(config.running.pidfile, config.running.server_url)
     if orphans:
         report(
             "supervisord of this project was killed; stopped the programs it left "

@@ -21,6 +21,7 @@ from ..errors import Fault, StopError
 from .client import SHUTDOWN_STATE, STOPPABLE, UP, Supervisor, states
 from .proctable import is_alive, read_pid
 from .running import Running
+from .stale import stop_leftovers
 
 POLL_INTERVAL = 0.02  # seconds between looks at stopping processes; wakes supervisord too
 STOP_TIMEOUT = 300.0  # seconds; generous, as each program may use its stopwaitsecs
@@ -106,3 +107,4 @@ def shutdown(running: Running, report: Reporter, clock: Clock = time) -> None:
                 f"{EXIT_TIMEOUT:.0f} s; see {running.logfile}"
             )
         clock.sleep(POLL_INTERVAL)
+    stop_leftovers(running.server_url, report)

@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import shlex
+
 from django import template
 
 from ..config import render
+from ..config.quoting import unmark
 
 register = template.Library()
+
+
+@register.filter(name="quote")
+def quote(value: object) -> str:
+    """Quote ``value`` as one word of a command line (as a POSIX shell would)."""
+    return shlex.quote(unmark(str(value)))
 
 
 @register.filter(name="templated")

@@ -159,7 +159,8 @@ class Project:
 
     def runtime_dir(self) -> Path:
         """Return the project's runtime directory (where the rendered config lives)."""
-        return default_base_dir() / project_key(self.path.resolve())
+        # The path as the project is reached, symbolic links and all.
+        return default_base_dir() / project_key(Path(os.path.normpath(self.path)))
 
     def processes(self, client: Client | None = None) -> dict[str, dict[str, Any]]:
         """Return supervisord's process info by name (and remember the processes)."""

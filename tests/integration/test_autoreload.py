@@ -6,11 +6,12 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from ..support import WAIT, alive, free_port, http_get, wait_for
+from ..support import REPO, WAIT, alive, free_port, http_get, wait_for
 from .conftest import Project
 
 pytestmark = pytest.mark.integration
@@ -195,26 +196,39 @@ def test_nothing_to_reload_is_quiet(debug_project: Project) -> None:
     assert spawns(debug_project, "autoreload") == 1
 
 
-@pytest.mark.skipif(not shutil.which("unshare"), reason="needs unshare(1)")
-def test_falls_back_to_polling_without_inotify_watches(debug_project: Project) -> None:
-    # A user namespace of our own whose inotify watch limit is 0: the limit
-    # a big project can hit, without touching the machine's settings.
-    no_watches = 'echo 0 > /proc/sys/user/max_inotify_watches && exec "$@"'
-    launcher = ["unshare", "--user", "--map-root-user", "sh", "-c", no_watches, "sh"]
+def in_namespace_with_watches(limit: int) -> list[str]:
+    """Return a launcher into a user namespace of our own whose inotify watch limit is ``limit``.
+
+    The limit a big project can hit, without touching the machine's settings.
+    """
+    if not shutil.which("unshare"):
+        pytest.skip("needs unshare(1)")
+    script = f'echo {limit} > /proc/sys/user/max_inotify_watches && exec "$@"'
+    launcher = ["unshare", "--user", "--map-root-user", "sh", "-c", script, "sh"]
     probe = subprocess.run([*launcher, "true"], capture_output=True)
     if probe.returncode != 0:
         pytest.skip(f"cannot create a user namespace here: {probe.stderr.decode().strip()}")
-    debug_project.write("supervisord.conf", SLEEPERS)
+    return launcher
+
+
+def start_in(launcher: list[str], project: Project) -> str:
+    """Start the project's supervisord through ``launcher``; return the watcher's log."""
     started = subprocess.run(
-        [*launcher, *debug_project.command("-d")],
-        cwd=debug_project.path,
-        env=debug_project.env,
+        [*launcher, *project.command("-d")],
+        cwd=project.path,
+        env=project.env,
         capture_output=True,
         text=True,
         timeout=WAIT,
     )
     assert started.returncode == 0, started.stderr
-    log = wait_watching(debug_project)
+    return wait_watching(project)
+
+
+def test_falls_back_to_polling_without_inotify_watches(debug_project: Project) -> None:
+    launcher = in_namespace_with_watches(0)
+    debug_project.write("supervisord.conf", SLEEPERS)
+    log = start_in(launcher, debug_project)
     before = debug_project.wait_running("autoreload", "first", "second")
     assert "native file watching unavailable (" in log
     assert log.count("polling every") == 1
@@ -223,6 +237,40 @@ def test_falls_back_to_polling_without_inotify_watches(debug_project: Project) -
     assert wait_reloads(debug_project, 1) == ["reloaded first, second (changed: urls.py)"]
     after = debug_project.wait_running("first", "second")
     assert after["first"] != before["first"]
+
+
+WATCH_TREE = """
+import sys
+from pathlib import Path
+from watchdog.events import FileSystemEventHandler
+from djsupervisor.autoreload.watcher import start_observer
+
+root = Path(sys.argv[1])
+for package in range(60):
+    (root / f"pkg{package:02}").mkdir()
+observer = start_observer([root], FileSystemEventHandler(), print)
+print(type(observer).__name__)
+observer.stop()
+"""
+
+
+def test_falls_back_to_polling_when_watches_run_out_part_way(tmp_path: Path) -> None:
+    # watchdog 7 watches what it can and says nothing of the rest: 40 of 61.
+    launcher = in_namespace_with_watches(40)
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    done = subprocess.run(
+        [*launcher, sys.executable, "-c", WATCH_TREE, str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=WAIT,
+        env=env,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == [
+        "native file watching unavailable (the inotify watch limit was reached: 40 of 61 "
+        "directories watched; raise fs.inotify.max_user_watches); polling every 1 s instead",
+        "PollingObserver",
+    ]
 
 
 def test_watcher_ends_with_a_killed_supervisord(debug_project: Project) -> None:

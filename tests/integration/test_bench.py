@@ -27,6 +27,7 @@ BENCH_TIMEOUT = 300  # seconds
             ["edit -> new HTTP answer", "idle watcher CPU", "restarts after rewriting 20"],
         ),
         ("control", ["--runs", "1"], ["manage.py supervisor status", "manage.py help"]),
+        ("console", ["--programs", "5", "--lines", "20"], ["djsupervisor  100/100", "honcho"]),
         ("startup", ["--runs", "1"], ["supervisord -n (raw)", "honcho start", "Django twice"]),
         (
             "scale",

@@ -98,7 +98,8 @@ def test_supervisord_failing_to_start_says_why(project: Project) -> None:
         port = taken.getsockname()[1]
         project.write(
             "supervisord.conf",
-            f"[inet_http_server]\nport=127.0.0.1:{port}\n[program:web]\ncommand=sleep 1000\n",
+            f"[inet_http_server]\nport=127.0.0.1:{port}\nusername=u\npassword=p\n"
+            "[program:web]\ncommand=sleep 1000\n",
         )
         assert_one_clear_error(
             project.run("-d"), "supervisord could not start", "already listening"

@@ -114,9 +114,9 @@ def test_stop_leaves_nothing_running(project: Project, stop: str) -> None:
     project.write("supervisord.conf", SPAWNER)
     command = project.start_foreground(start_new_session=True, stderr=subprocess.PIPE)
     program = project.wait_running("spawner")["spawner"]
-    # supervisord, the console listener, the program's shell and its three children.
+    # supervisord, the program's shell and its three children.
     everything = wait_for(
-        lambda: found if len(found := descendants(command.pid)) >= 6 else None,
+        lambda: found if len(found := descendants(command.pid)) >= 5 else None,
         "the program's children",
     )
     if stop == "ctrl-c":

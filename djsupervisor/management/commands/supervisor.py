@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from typing import TYPE_CHECKING, Any
 
@@ -139,4 +140,6 @@ class Command(BaseCommand):
 
     def report(self, message: str) -> None:
         """Tell the user about something djsupervisor did on its own."""
-        self.stderr.write(f"djsupervisor: {message}")
+        # Nobody to tell (a closed pipe, a full disk): the programs matter more.
+        with contextlib.suppress(OSError):
+            self.stderr.write(f"djsupervisor: {message}")

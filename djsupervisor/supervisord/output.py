@@ -1,0 +1,153 @@
+"""Carry programs' output from inside supervisord to the foreground command's console.
+
+supervisord notifies its subscribers of every chunk a program writes
+(``ProcessLogEvent``) as it reads it. An event listener would get each
+chunk through supervisord's event pool, one handshake per chunk and one
+chunk per main-loop turn: 200 programs printing 100 lines a second each
+overflowed it, and supervisord logged one error per dropped chunk. Here the
+chunks are queued in supervisord's own process, as raw bytes, and a thread
+sends them to the console socket in frames; if the terminal is slower than
+the programs, the queue is bounded, and the console is told once how many
+lines it did not get (they are in the log files). See bench/console.py.
+
+This module runs inside supervisord: standard library and supervisor only.
+"""
+
+from __future__ import annotations
+
+import collections
+import socket
+import struct
+import threading
+from typing import Any
+
+# A frame: kind (one byte), name length (2 bytes), data length (4 bytes),
+# then the name (UTF-8) and the data (raw bytes, as the program wrote them).
+HEADER = struct.Struct("!BHI")
+STDOUT, STDERR, SKIPPED = 0, 1, 2  # frame kinds; SKIPPED's data is a count of lines
+CHANNELS = {"stdout": STDOUT, "stderr": STDERR}
+MAX_QUEUED = 16 * 1024 * 1024  # bytes of output held for a console that lags behind
+
+
+def frame(kind: int, name: str, data: bytes) -> bytes:
+    encoded = name.encode()
+    return HEADER.pack(kind, len(encoded), len(data)) + encoded + data
+
+
+class FrameReader:
+    """Cut a byte stream into frames: (kind, name, data)."""
+
+    def __init__(self) -> None:
+        self.buffer = bytearray()
+
+    def feed(self, data: bytes) -> list[tuple[int, str, bytes]]:
+        self.buffer += data
+        frames = []
+        while len(self.buffer) >= HEADER.size:
+            kind, name_length, data_length = HEADER.unpack_from(self.buffer)
+            end = HEADER.size + name_length + data_length
+            if len(self.buffer) < end:
+                break
+            name = bytes(self.buffer[HEADER.size : HEADER.size + name_length]).decode()
+            frames.append((kind, name, bytes(self.buffer[HEADER.size + name_length : end])))
+            del self.buffer[:end]
+        return frames
+
+
+class Forwarder:
+    """Queue output events in supervisord and send them to the console from a thread."""
+
+    def __init__(self, console_path: str, max_queued: int = MAX_QUEUED) -> None:
+        self.console_path = console_path
+        self.max_queued = max_queued
+        self.queue: collections.deque[bytes] = collections.deque()
+        self.queued = 0  # bytes in the queue
+        self.skipped = 0  # lines dropped since the console last heard of it
+        self.sending = False  # a batch has left the queue but not the socket yet
+        self.closed = False
+        self.condition = threading.Condition()
+        self.thread = threading.Thread(target=self._send, name="djsupervisor-console", daemon=True)
+        self.thread.start()
+
+    def __call__(self, event: Any) -> None:
+        """Take a ``ProcessLogEvent`` (supervisord calls this for each chunk)."""
+        data: bytes = event.data if isinstance(event.data, bytes) else event.data.encode()
+        chunk = frame(CHANNELS[event.channel], event.process.config.name, data)
+        with self.condition:
+            if self.closed:
+                return
+            if self.queued + len(chunk) > self.max_queued:
+                # Never block supervisord: what the console cannot take now
+                # stays in the log files, and the console hears how much.
+                self.skipped += max(data.count(b"\n"), 1)
+                return
+            self.queue.append(chunk)
+            self.queued += len(chunk)
+            self.condition.notify_all()
+
+    def flush(self, timeout: float) -> None:
+        """Wait until everything queued has been sent (supervisord is exiting), then close."""
+        with self.condition:
+            self.condition.wait_for(lambda: not (self.queue or self.sending), timeout)
+            self.closed = True
+            self.condition.notify_all()
+
+    def _send(self) -> None:
+        console = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            console.connect(self.console_path)
+        except OSError:
+            self._close()  # no console: nobody to show the output to
+            return
+        with console:
+            while True:
+                with self.condition:
+                    self.condition.wait_for(lambda: self.queue or self.skipped or self.closed)
+                    if self.closed:
+                        return
+                    batch = list(self.queue)
+                    if self.skipped:
+                        batch.append(frame(SKIPPED, "", str(self.skipped).encode()))
+                    self.queue.clear()
+                    self.queued = self.skipped = 0
+                    self.sending = True
+                try:
+                    console.sendall(b"".join(batch))
+                except OSError:
+                    self._close()  # the foreground command is gone: output stays in the logs
+                    return
+                with self.condition:
+                    self.sending = False
+                    self.condition.notify_all()
+
+    def _close(self) -> None:
+        with self.condition:
+            self.closed = True
+            self.queue.clear()
+            self.condition.notify_all()
+
+
+_current: Forwarder | None = None  # the forwarder of this supervisord, if it has a console
+
+
+def forward_to(console_path: str | None) -> None:
+    """Send programs' output to the console socket at ``console_path`` (None: nowhere).
+
+    supervisord calls this each time it reads its config (start and reload).
+    """
+    from supervisor import events
+
+    global _current
+    if _current is not None:
+        events.unsubscribe(events.ProcessLogEvent, _current)
+        _current.flush(timeout=0)
+        _current = None
+    if console_path:
+        _current = Forwarder(console_path)
+        events.subscribe(events.ProcessLogEvent, _current)
+
+
+def flush(timeout: float) -> None:
+    """Send what is queued before supervisord exits: the programs' last words."""
+    if _current is not None:
+        _current.flush(timeout)
