@@ -16,6 +16,7 @@ This module runs inside supervisord: standard library and supervisor only.
 from __future__ import annotations
 
 import collections
+import contextlib
 import socket
 import struct
 import threading
@@ -139,7 +140,10 @@ def forward_to(console_path: str | None) -> None:
 
     global _current
     if _current is not None:
-        events.unsubscribe(events.ProcessLogEvent, _current)
+        # A reload has cleared supervisord's subscriptions already; an
+        # update has not.
+        with contextlib.suppress(ValueError):
+            events.unsubscribe(events.ProcessLogEvent, _current)
         _current.flush(timeout=0)
         _current = None
     if console_path:

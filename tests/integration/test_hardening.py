@@ -358,3 +358,19 @@ def test_hundreds_of_programs_under_the_default_descriptor_limit(project: Projec
     )
     assert limited.returncode == 0, limited.stderr
     project.wait_running(*(f"s{n}" for n in range(programs)))
+
+
+def test_output_goes_on_after_a_reload(project: Project) -> None:
+    project.write("supervisord.conf", TICKER)
+    command = project.start_foreground(stdout=subprocess.PIPE, text=False)
+    assert command.stdout is not None
+    output = Lines(command.stdout)
+    before = project.wait_running("ticker")["ticker"]
+    reloaded = project.run("reload")
+    assert reloaded.returncode == 0, reloaded.stderr
+    after = project.wait_running("ticker")["ticker"]
+    assert after != before
+    # The restarted ticker counts from 0 again, on the same console.
+    output.wait_for(r"^ticker +\| tick 0$", count=2)
+    command.send_signal(signal.SIGTERM)
+    assert command.wait(WAIT) == 0
