@@ -48,23 +48,23 @@ def runs(python: str | Path) -> bool:
 
 
 def expose_pythons(env: dict[str, str]) -> None:
-    """Put a directory of python3.X links on tox's PATH; say which Pythons are missing."""
-    links = TOX_VENV / "pythons"
-    links.mkdir(exist_ok=True)
+    """Add the directories of pyenv's Pythons to tox's PATH; say which Pythons are missing."""
     from_pyenv = pyenv_pythons()
+    extra = []
     for minor in PYTHONS:
         name = f"python{minor}"
         # pyenv's shims are on PATH for every version, but run only the global one.
-        candidates = [shutil.which(name, path=env["PATH"]), from_pyenv.get(minor)]
-        found = next((c for c in candidates if c and runs(c)), None)
-        link = links / name
-        link.unlink(missing_ok=True)
-        if found:
-            link.symlink_to(found)
+        on_path = shutil.which(name, path=env["PATH"])
+        if on_path and runs(on_path):
+            continue
+        if minor in from_pyenv and runs(from_pyenv[minor]):
+            # The directory itself, not a link to the interpreter: virtualenv's
+            # discovery looks for the interpreter's home beside it.
+            extra.append(str(from_pyenv[minor].parent))
         else:
             print(f"runtests: {name} not found (PATH, pyenv): its environments are skipped")
     # Appended: whatever the user's PATH names first still comes first.
-    env["PATH"] = os.pathsep.join([env["PATH"], str(links)])
+    env["PATH"] = os.pathsep.join([env["PATH"], *extra])
 
 
 def main() -> int:

@@ -88,6 +88,24 @@ class ServerUserError(ConfigError):
     check_id = "djsupervisor.E012"
 
 
+class ReadinessError(ConfigError):
+    """A program's ``ready`` check is malformed."""
+
+    check_id = "djsupervisor.E013"
+
+
+class DependencyError(ConfigError):
+    """A program's ``depends_on`` names no program, or a condition it cannot meet."""
+
+    check_id = "djsupervisor.E014"
+
+
+class CycleError(ConfigError):
+    """Programs depend on each other in a cycle."""
+
+    check_id = "djsupervisor.E015"
+
+
 class NoConfigError(ConfigError):
     """Neither the project nor any installed app has a config file."""
 

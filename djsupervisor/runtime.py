@@ -108,6 +108,11 @@ class RuntimeDir:
         return self.path / "console.sock"
 
     @property
+    def graph(self) -> Path:
+        """The programs' readiness, dependencies and restart rules, for supervisord."""
+        return self.path / "graph.json"
+
+    @property
     def start_lock(self) -> Path:
         """Held by the command that starts supervisord, for as long as it runs it."""
         return self.path / "start.lock"

@@ -13,7 +13,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from djsupervisor.errors import Fault, NotRunningError
-from djsupervisor.supervisord.client import SHUTDOWN_STATE, STARTABLE, STOPPABLE, ProcessState
+from djsupervisor.supervisord.client import (
+    SHUTDOWN_STATE,
+    STARTABLE,
+    STOPPABLE,
+    ProcessState,
+    Startup,
+)
 
 
 @dataclass
@@ -24,6 +30,7 @@ class FakeProcess:
     priority: int = 999
     stop_takes: float = 0.1  # seconds from stopProcess to STOPPED
     start_takes: float = 0.1  # seconds from startProcess to RUNNING
+    depends_on: list[str] = field(default_factory=list)  # namespecs
     changes_at: float | None = None  # when the state changes next
     next_state: str | None = None
 
@@ -88,6 +95,14 @@ class FakeSupervisord:
     def group_priorities(self) -> dict[str, int]:
         self._answer("getGroupPriorities")
         return {p.group: p.priority for p in self.processes}
+
+    def dependencies(self) -> dict[str, list[str]]:
+        self._answer("getDependencies")
+        return {p.namespec: list(p.depends_on) for p in self.processes}
+
+    def startup(self, names: Sequence[str] = ()) -> Startup:
+        self._answer("getStartup")
+        return Startup(True, [], {})
 
     def call_each(self, method: str, calls: Iterable[Sequence[Any]]) -> list[tuple[str, str]]:
         refused = []

@@ -69,6 +69,8 @@ stopsignal=INT
         "autostart": "true",
         "startsecs": "2",
         "stopsignal": "INT",
+        # djsupervisor restarts crashed programs itself, after a growing delay.
+        "autorestart": "false",
     }
     assert sections["program:web"]["autostart"] == "false"
     assert config.merged.origins["program:alpha_worker"] == [

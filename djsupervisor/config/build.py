@@ -11,11 +11,13 @@ from pathlib import Path
 
 from ..conf import conf
 from ..errors import NoConfigError
-from ..options import Options
+from ..graph import Graph
+from ..options import AUTORELOAD, Options
 from ..runtime import RuntimeDir, new_secret, write_private
 from ..supervisord.client import Client
 from ..supervisord.running import Running
 from . import ini
+from .dependencies import attach_processes, build_graph
 from .discovery import find_project_dir, find_sources, project_config_path
 from .layers import (
     autoreload_layer,
@@ -62,6 +64,8 @@ class Config:
     secret: str | None = None
     # Rendered copies of files named with the templated filter, by path.
     copies: dict[Path, str] = field(default_factory=dict)
+    # readiness, dependencies and restart rules, for supervisord's orchestrator
+    graph: Graph = field(default_factory=Graph)
     # program -> the names supervisord gives its processes ('group:process')
     processes: dict[str, list[str]] = field(default_factory=dict)
     # the names of the processes supervisord starts by itself (autostart)
@@ -98,6 +102,7 @@ class Config:
         for path, text in self.copies.items():
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(text, encoding="utf-8")
+        write_private(self.runtime.graph, self.graph.to_json())
         write_private(self.path, self.text)
         return self.path
 
@@ -139,6 +144,8 @@ def build(options: Options, console: bool | None = None, check: bool = True) -> 
     layers += [file_layer(renderer, source) for source in sources]
     layers.append(command_line_layer(options))
     merged = apply_program_rules(merge_layers(layers), options)
+    graph = build_graph(merged, debug=AUTORELOAD in merged.internal & set(merged.programs))
+    merged.sections.setdefault(OWN_RPC_INTERFACE, {})["graph"] = str(runtime.graph)
     secret = None
     if needs_private_server(merged.sections):
         secret = runtime.read_secret() or new_secret()
@@ -147,10 +154,11 @@ def build(options: Options, console: bool | None = None, check: bool = True) -> 
     check_user(merged.sections, runtime)
     _reserve_descriptors(merged)
     merged.sections = _ordered(merged.sections)
-    config = Config(project_dir, runtime, merged, client, secret, renderer.copies)
+    config = Config(project_dir, runtime, merged, client, secret, renderer.copies, graph)
     if check:
         text = config.text if runtime.logs.is_dir() else ini.dump(_as_if_written(config))
         config.processes, config.autostart = read_with_supervisor(text, merged, runtime.path)
+        attach_processes(graph, config.processes)
     return config
 
 

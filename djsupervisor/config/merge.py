@@ -18,8 +18,8 @@ DEFAULTS = "program:__defaults__"
 OVERRIDES = "program:__overrides__"
 # Options that mean something to djsupervisor only: removed before supervisord
 # sees them, since it rejects nothing but would silently ignore them.
-OWN_BOOLEANS = ("exclude", "autoreload")
-OWN_OPTIONS = (*OWN_BOOLEANS, "autoreload_signal")
+OWN_BOOLEANS = ("exclude", "autoreload", "oneshot", "restart_backoff")
+OWN_OPTIONS = (*OWN_BOOLEANS, "autoreload_signal", "ready", "ready_timeout", "depends_on")
 
 
 @dataclass

@@ -43,6 +43,7 @@ class ProcessState:
     name: str
     statename: str  # 'RUNNING', 'STOPPED', ...
     description: str  # 'pid 12, uptime 0:01:02', 'Exited too quickly', ...
+    readiness: str = ""  # 'ready', 'waiting for db (ready)', ... where there is something to say
 
     @property
     def namespec(self) -> str:
@@ -55,7 +56,7 @@ class ProcessState:
 
     def row(self) -> list[str]:
         """Return the fields as ``djsupervisor.getProcessStates`` sends them."""
-        return [self.group, self.name, self.statename, self.description]
+        return [self.group, self.name, self.statename, self.description, self.readiness]
 
 
 def namespec(group: str, name: str) -> str:
@@ -73,9 +74,22 @@ class Supervisor(Protocol):
 
     def group_priorities(self) -> dict[str, int]: ...
 
+    def dependencies(self) -> dict[str, list[str]]: ...
+
+    def startup(self, names: Sequence[str] = ()) -> Startup: ...
+
     def call_each(self, method: str, calls: Iterable[Sequence[Any]]) -> list[tuple[str, str]]: ...
 
     def shutdown(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class Startup:
+    """How starting processes is going: done or not, and what failed."""
+
+    settled: bool  # every process has started, or failed to
+    failures: list[str]  # 'NAME: why', for each that failed or is blocked
+    outcomes: dict[str, str]  # 'ok', or why it failed, by process name (settled ones)
 
 
 def states(supervisor: Supervisor) -> dict[str, str]:
@@ -157,6 +171,24 @@ class Client:
         )
         return {str(group): int(priority) for group, priority in priorities.items()}
 
+    def dependencies(self) -> dict[str, list[str]]:
+        """Return, by process name, the processes each depends on ({} if supervisord cannot say)."""
+        found: dict[str, list[str]] = self._ask_own("getDependencies", dict)
+        return {str(name): [str(other) for other in others] for name, others in found.items()}
+
+    def startup(self, names: Sequence[str] = ()) -> Startup:
+        """Return how the start of ``names`` (all wanted processes if none) is going."""
+        answer: dict[str, Any] = self._ask_own("getStartup", lambda: {"settled": True}, list(names))
+        return Startup(
+            bool(answer["settled"]),
+            [str(failure) for failure in answer.get("failures", [])],
+            {str(name): str(outcome) for name, outcome in answer.get("outcomes", {}).items()},
+        )
+
+    def start_processes(self, names: Sequence[str]) -> list[str]:
+        """Start ``names`` after what they depend on; return the processes started."""
+        return [str(name) for name in self.call("djsupervisor.startProcesses", list(names))]
+
     def call_each(self, method: str, calls: Iterable[Sequence[Any]]) -> list[tuple[str, str]]:
         """Call ``supervisor.<method>`` with each params in one round trip.
 
@@ -176,13 +208,13 @@ class Client:
         """Ask supervisord to stop its programs and exit."""
         self.call("supervisor.shutdown")
 
-    def _ask_own(self, method: str, long_way: Callable[[], T]) -> T:
-        """Return ``djsupervisor.<method>()``, or ``long_way()`` if there is no such call.
+    def _ask_own(self, method: str, long_way: Callable[[], T], *params: Any) -> T:
+        """Return ``djsupervisor.<method>(*params)``, or ``long_way()`` if there is no such call.
 
         A supervisord started by an older djsupervisor lacks the namespace.
         """
         try:
-            result: T = self.call(f"djsupervisor.{method}")
+            result: T = self.call(f"djsupervisor.{method}", *params)
         except Fault as fault:
             if fault.code != UNKNOWN_METHOD:
                 raise

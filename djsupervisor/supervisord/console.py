@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import IO
 
-from .output import SKIPPED, STDERR, FrameReader
+from .output import NOTICE, SKIPPED, STDERR, FrameReader
 
 SUPERVISORD = "supervisord"  # the prefix of supervisord's own log lines
 DJSUPERVISOR = "djsupervisor"  # the prefix of the console's own notices
@@ -159,6 +159,8 @@ class Console:
             for kind, name, chunk in reader.feed(data):
                 if kind == SKIPPED:
                     lines.append(self.formatter.line(DJSUPERVISOR, "stdout", self._skipped(chunk)))
+                elif kind == NOTICE:
+                    lines.append(self.formatter.line(DJSUPERVISOR, "stdout", chunk.decode()))
                 else:
                     lines += self._lines(name, "stderr" if kind == STDERR else "stdout", chunk)
             self._print("".join(lines))

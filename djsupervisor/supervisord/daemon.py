@@ -15,7 +15,14 @@ from ..config.build import Config
 from ..config.server import OWN_RPC_FACTORY
 from ..errors import CredentialsError, StartError
 from .proctable import is_alive, read_pid
-from .start import START_TIMEOUT, prepare_start, supervisord_environment, wait_until_spawned
+from .start import (
+    SETTLE_TIMEOUT,
+    START_TIMEOUT,
+    prepare_start,
+    supervisord_environment,
+    wait_until_spawned,
+    wait_until_started,
+)
 from .stop import Reporter
 
 PIDFILE_POLL_INTERVAL = 0.02  # seconds
@@ -51,13 +58,22 @@ def _launch(config: Config, clock: Clock) -> int:
     # supervisord writes its pidfile once daemonized, before it answers.
     pid = wait_for_pidfile(config.running.pidfile, clock)
     if pid is not None:
+        alive = partial(is_alive, pid)
         try:
-            if wait_until_spawned(config.client, config.autostart, partial(is_alive, pid), clock):
-                return pid
+            spawned = wait_until_spawned(config.client, config.autostart, alive, clock)
         except CredentialsError:
             # It runs, but neither this command nor the next may control it.
             os.kill(pid, signal.SIGTERM)
             raise
+        if spawned:
+            startup = wait_until_started(config.client, (), alive, clock)
+            if startup.failures or not startup.settled:
+                problems = startup.failures or [f"still starting after {SETTLE_TIMEOUT:.0f} s"]
+                raise StartError(
+                    f"supervisord is running (pid {pid}), but not every program started: "
+                    f"{'; '.join(problems)}; see 'manage.py supervisor status'"
+                )
+            return pid
     logfile = config.running.logfile
     raise StartError(
         f"supervisord did not come up within {START_TIMEOUT:.0f} s; its log "

@@ -25,7 +25,8 @@ from typing import Any
 # A frame: kind (one byte), name length (2 bytes), data length (4 bytes),
 # then the name (UTF-8) and the data (raw bytes, as the program wrote them).
 HEADER = struct.Struct("!BHI")
-STDOUT, STDERR, SKIPPED = 0, 1, 2  # frame kinds; SKIPPED's data is a count of lines
+# Frame kinds: a program's output; a count of lines skipped; a notice to show.
+STDOUT, STDERR, SKIPPED, NOTICE = 0, 1, 2, 3
 CHANNELS = {"stdout": STDOUT, "stderr": STDERR}
 MAX_QUEUED = 16 * 1024 * 1024  # bytes of output held for a console that lags behind
 
@@ -85,6 +86,13 @@ class Forwarder:
             self.queue.append(chunk)
             self.queued += len(chunk)
             self.condition.notify_all()
+
+    def notice(self, text: str) -> None:
+        """Queue a line of djsupervisor's own for the console."""
+        with self.condition:
+            if not self.closed:
+                self.queue.append(frame(NOTICE, "", text.encode()))
+                self.condition.notify_all()
 
     def flush(self, timeout: float) -> None:
         """Wait until everything queued has been sent (supervisord is exiting), then close."""
@@ -149,6 +157,14 @@ def forward_to(console_path: str | None) -> None:
     if console_path:
         _current = Forwarder(console_path)
         events.subscribe(events.ProcessLogEvent, _current)
+
+
+def notice(text: str) -> bool:
+    """Show ``text`` on the console; return False if there is none to show it on."""
+    if _current is None or _current.closed:
+        return False
+    _current.notice(text)
+    return True
 
 
 def flush(timeout: float) -> None:

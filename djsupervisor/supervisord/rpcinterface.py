@@ -1,42 +1,52 @@
-"""The XML-RPC namespace djsupervisor adds to supervisord: process states, compactly.
+"""The XML-RPC namespace djsupervisor adds to supervisord, and what it runs there.
 
 ``supervisor.getAllProcessInfo`` answers with about 1.3 kB of XML per
 process, and supervisord sends 4 kB of an answer per turn of its main loop,
 each turn walking every process: with 500 programs, ``status`` waited about
-0.25 s for it (bench/scale.py), and polling it while starting or stopping kept supervisord
-busy. The four fields a status needs take a fifth of that, and the group
-priorities a stop needs a few bytes per group instead of
+0.25 s for it (bench/scale.py), and polling it while starting or stopping kept
+supervisord busy. The fields a status needs take a fifth of that, and the
+group priorities a stop needs a few bytes per group instead of
 ``supervisor.getAllConfigInfo``'s 3 kB per process.
 
 supervisord imports this module (``[rpcinterface:djsupervisor]``), so it
-uses supervisor, the standard library and djsupervisor's client and output
-modules only, never Django. Its factory also sets up the forwarding of
-programs' output to a foreground command's console (see output.py).
+uses supervisor, the standard library and djsupervisor's modules that do,
+never Django. Its factory also sets up, inside supervisord, the forwarding of
+programs' output to a foreground console (output.py) and the orchestrator of
+dependencies, readiness and restarts (orchestrator.py).
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from supervisor.rpcinterface import SupervisorNamespaceRPCInterface
 
 from . import output
 from .client import ProcessState
+from .loop import MainLoop
+from .orchestrator import Orchestrator
 
 
 class DjsupervisorNamespaceRPCInterface:
     """The ``djsupervisor`` namespace of supervisord's XML-RPC interface."""
 
-    def __init__(self, supervisord: Any) -> None:
+    def __init__(self, supervisord: Any, orchestrator: Orchestrator) -> None:
         self._supervisord = supervisord
         self._supervisor = SupervisorNamespaceRPCInterface(supervisord)
+        self._orchestrator = orchestrator
 
     def getProcessStates(self) -> list[list[str]]:  # camelCase, as XML-RPC names go
-        """Get the group, name, state name and description of every process.
+        """Get the group, name, state, description and readiness of every process.
 
-        @return array result  An array of [group, name, statename, description] arrays
+        @return array result  An array of [group, name, statename, description, readiness]
         """
-        return [ProcessState.from_info(info).row() for info in self._supervisor.getAllProcessInfo()]
+        rows = []
+        for info in self._supervisor.getAllProcessInfo():
+            state = ProcessState.from_info(info)
+            readiness = self._orchestrator.readiness(state.namespec)
+            rows.append([*state.row()[:4], readiness])
+        return rows
 
     def getGroupPriorities(self) -> dict[str, int]:  # camelCase, as XML-RPC names go
         """Get the priority of every process group, the order of supervisord's shutdown.
@@ -46,12 +56,55 @@ class DjsupervisorNamespaceRPCInterface:
         groups = self._supervisord.process_groups
         return {name: group.config.priority for name, group in groups.items()}
 
+    def getStartup(self, names: list[str]) -> dict[str, Any]:  # camelCase, as XML-RPC names go
+        """Tell whether processes (all that should run, if none named) have started, or failed to.
+
+        @param array names  Process names, 'group:*', program names or 'all'; or none
+        @return struct result  settled (a boolean), failures (strings) and outcomes (by name)
+        """
+        return self._orchestrator.startup(names)
+
+    def startProcesses(self, names: list[str]) -> list[str]:  # camelCase, as XML-RPC names go
+        """Start processes after the processes they depend on.
+
+        @param array names  Process names, 'group:*', program names or 'all'
+        @return array result  The names of the processes started
+        """
+        return self._orchestrator.start(names)
+
+    def getDependencies(self) -> dict[str, list[str]]:  # camelCase, as XML-RPC names go
+        """Get the processes each process depends on.
+
+        @return struct result  An array of names, by process name
+        """
+        return self._orchestrator.dependencies()
+
+
+_loop: MainLoop | None = None  # this supervisord's, replaced when it reloads
+_orchestrator: Orchestrator | None = None
+
 
 def make_rpcinterface(supervisord: Any, **config: str) -> DjsupervisorNamespaceRPCInterface:
     """Return the namespace for ``supervisord`` (supervisor's rpcinterface factory protocol).
 
-    ``config`` holds the section's other options: ``console`` is the socket
-    of a foreground command that shows the programs' output.
+    ``config`` holds the section's other options: ``console``, the socket of
+    a foreground command that shows the programs' output, and ``graph``, the
+    programs' dependencies, readiness checks and restart rules. supervisord
+    calls this each time it (re)reads its configuration.
     """
+    global _loop, _orchestrator
     output.forward_to(config.get("console"))
-    return DjsupervisorNamespaceRPCInterface(supervisord)
+    if _orchestrator is not None:
+        _orchestrator.close()
+    if _loop is not None:
+        _loop.close()
+    logger = supervisord.options.logger
+    _loop = MainLoop(supervisord.options.get_socket_map(), logger.error)
+
+    def say(text: str) -> None:
+        if not output.notice(text):
+            logger.info(f"djsupervisor: {text}")
+
+    graph = Path(config["graph"]) if config.get("graph") else None
+    _orchestrator = Orchestrator(supervisord, graph, _loop, say)
+    return DjsupervisorNamespaceRPCInterface(supervisord, _orchestrator)

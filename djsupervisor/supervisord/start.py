@@ -5,16 +5,19 @@ from __future__ import annotations
 import fcntl
 import os
 import time
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Sequence
 
 from ..clock import Clock
 from ..config.build import Config
 from ..errors import AlreadyRunningError, Fault, NotRunningError
-from .client import Supervisor, states
+from .client import Startup, Supervisor, states
 from .stale import clear_stale_state
 from .stop import Reporter
 
 START_TIMEOUT = 60.0  # seconds; supervisord answers no RPC while spawning many programs
+# Each program's own ready_timeout bounds the wait for it; this bounds a long chain.
+SETTLE_TIMEOUT = 600.0  # seconds
+SETTLE_POLL_INTERVAL = 0.02  # seconds between questions while programs start
 START_POLL_INTERVAL = 0.005  # seconds between questions to a starting supervisord
 # Until supervisord first answers: a refused connection costs next to nothing,
 # and the first one it accepts is what ends its initial wait (bench/startup.py).
@@ -68,6 +71,25 @@ def supervisord_environment() -> dict[str, str]:
     # Python programs would otherwise buffer output written to a pipe, and
     # their print()s would show up in bursts; a program can set it back.
     return {"PYTHONUNBUFFERED": "1", **os.environ}
+
+
+def wait_until_started(
+    supervisor: Supervisor,
+    names: Sequence[str],
+    alive: Callable[[], bool],
+    clock: Clock = time,
+) -> Startup:
+    """Wait until the processes ``names`` (every wanted one if none) have started, or failed.
+
+    Started means running (and ready, where there is a check) or, for a
+    one-shot, done; failed includes blocked by a failed dependency.
+    """
+    deadline = clock.monotonic() + SETTLE_TIMEOUT
+    while True:
+        startup = supervisor.startup(names)
+        if startup.settled or not alive() or clock.monotonic() > deadline:
+            return startup
+        clock.sleep(SETTLE_POLL_INTERVAL)
 
 
 def wait_until_spawned(

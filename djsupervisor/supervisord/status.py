@@ -68,9 +68,17 @@ def split_namespec(namespec: str) -> tuple[str, str | None]:
 
 
 def format_statuses(processes: list[ProcessState]) -> list[str]:
-    """Return supervisorctl's status lines: name, state and description in columns."""
+    """Return supervisorctl's status lines: name, state and description in columns.
+
+    Where djsupervisor has something to say of a process (ready, waiting for a
+    dependency, blocked...), it follows in a column of its own.
+    """
     width = max([MIN_NAME_WIDTH, *(len(process.namespec) for process in processes)]) + NAME_GAP
-    return [
-        f"{process.namespec:<{width}}{process.statename:<{STATE_WIDTH}}{process.description}"
-        for process in processes
-    ]
+    described = max((len(p.description) for p in processes if p.readiness), default=0)
+    lines = []
+    for process in processes:
+        line = f"{process.namespec:<{width}}{process.statename:<{STATE_WIDTH}}{process.description}"
+        if process.readiness:
+            line = f"{line:<{width + STATE_WIDTH + described + NAME_GAP}}{process.readiness}"
+        lines.append(line)
+    return lines

@@ -44,16 +44,32 @@ def stop_programs(supervisor: Supervisor, report: Reporter, clock: Clock = time)
 
 
 def priority_levels(supervisor: Supervisor) -> list[list[str]]:
-    """Return the names of supervisord's processes grouped by priority, highest first.
+    """Return the names of supervisord's processes in the waves they stop in.
 
-    supervisord orders a shutdown by group priority; the processes of one
-    group have always been stopped together.
+    A process stops after every process that depends on it; among those free
+    to stop, the ones of the highest group priority go together, as in
+    supervisord's own shutdown (the processes of one group have always been
+    stopped together).
     """
     priorities = supervisor.group_priorities()
-    levels: dict[int, list[str]] = defaultdict(list)
-    for process in supervisor.process_states():
-        levels[priorities.get(process.group, DEFAULT_PRIORITY)].append(process.namespec)
-    return [levels[priority] for priority in sorted(levels, reverse=True)]
+    dependencies = supervisor.dependencies()
+    priority = {
+        process.namespec: priorities.get(process.group, DEFAULT_PRIORITY)
+        for process in supervisor.process_states()
+    }
+    dependents: dict[str, set[str]] = defaultdict(set)
+    for name, needs in dependencies.items():
+        for other in needs:
+            dependents[other].add(name)
+    remaining = set(priority)
+    waves = []
+    while remaining:
+        free = [name for name in remaining if not dependents[name] & remaining]
+        top = max(priority[name] for name in free)
+        wave = sorted(name for name in free if priority[name] == top)
+        waves.append(wave)
+        remaining.difference_update(wave)
+    return waves
 
 
 def stop_and_wait(

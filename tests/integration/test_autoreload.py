@@ -316,11 +316,11 @@ def test_stopped_programs_stay_stopped_and_crashed_ones_start_again(debug_projec
         startretries=0
         """,
     )
-    start(debug_project)
-    wait_for(
-        lambda: debug_project.processes().get("crashed", {}).get("statename") == "FATAL",
-        "the crashing program to give up",
-    )
+    started = debug_project.run("-d")
+    # It runs on, but says that one program could not start.
+    assert started.returncode == 1 and "crashed: could not start" in started.stderr
+    wait_watching(debug_project)
+    assert debug_project.processes()["crashed"]["statename"] == "FATAL"
     debug_project.write("urls.py", VIEW.format(answer="fixed"))
     assert wait_reloads(debug_project, 1) == ["reloaded crashed, running (changed: urls.py)"]
     assert spawns(debug_project, "crashed") == 2

@@ -84,6 +84,10 @@ class Command(BaseCommand):
             from ...supervisord.status import status
 
             return status(running.client, rest, self.stdout.write)
+        if command in ("start", "restart"):
+            from ...supervisord.starting import start
+
+            return start(running, rest, self.stdout.write, restart=command == "restart")
         if command == "shutdown" and not rest:
             from ...supervisord.stop import shutdown
 

@@ -1,0 +1,180 @@
+"""Readiness checks, dependencies and one-shot programs: read, check, and hand them over.
+
+djsupervisor's own options ``ready``, ``ready_timeout``, ``oneshot``,
+``depends_on`` and ``restart_backoff`` become a :class:`~djsupervisor.graph.Graph`, which the
+orchestrator inside supervisord (``supervisord/orchestrator.py``) reads as
+JSON. supervisord's own sections are adjusted so that it leaves to the
+orchestrator what the orchestrator does: starting a program whose
+dependencies are not met yet, and restarting a crashed one after a delay.
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urlsplit
+
+from ..errors import CycleError, DependencyError, OptionError, ReadinessError
+from ..graph import Check, Graph, Program
+from .merge import Merged, process_sections
+
+CONDITIONS = ("started", "ready", "done")
+DEFAULT_CONDITION = "started"
+CHECK_FORMS = "tcp:[HOST:]PORT, http://HOST:PORT/PATH, exec:COMMAND or log:REGEX"
+
+
+def build_graph(merged: Merged, debug: bool) -> Graph:
+    """Read the programs' own options into a graph and adjust supervisord's sections to it.
+
+    Raise a configuration error, naming the program and option, for a
+    malformed check, an unknown program or condition, or a cycle.
+    """
+    graph = Graph(debug=debug)
+    sections = merged.sections
+    for section, name in process_sections(sections):
+        own = merged.own.get(name, {})
+        where = f"program {name!r} (from {', '.join(merged.origins.get(section, []))})"
+        program = Program(
+            autostart=_truth(sections[section].get("autostart", "true")),
+            autorestart=sections[section].get("autorestart", "unexpected").lower(),
+            oneshot=own.get("oneshot") == "true",
+            restart_backoff=own.get("restart_backoff", "true") == "true",
+        )
+        if "ready" in own:
+            program.ready = parse_check(own["ready"], where)
+        if "ready_timeout" in own:
+            program.ready_timeout = _seconds(own["ready_timeout"], where)
+        if "depends_on" in own:
+            program.depends_on = parse_depends_on(own["depends_on"], where)
+        graph.programs[name] = program
+    _check_dependencies(graph, merged)
+    for section, name in process_sections(sections):
+        _adjust(sections[section], graph.programs[name])
+    return graph
+
+
+def parse_check(value: str, where: str) -> Check:
+    """Return the check ``value`` describes, or say what is wrong with it."""
+    kind, _, rest = value.partition(":")
+    kind = kind.strip().lower()
+    if kind == "tcp":
+        host, _, port = rest.strip().rpartition(":")
+        if port.isdigit() and 0 < int(port) < 65536:
+            host = host or "127.0.0.1"
+            return Check("tcp", f"{host}:{port}", host, int(port))
+    elif kind in ("http", "https"):
+        url = urlsplit(value.strip())
+        if url.hostname and url.port:
+            return Check("http", value.strip(), url.hostname, url.port)
+        if url.hostname:
+            return Check("http", value.strip(), url.hostname, 443 if kind == "https" else 80)
+    elif kind == "exec" and rest.strip():
+        return Check("exec", rest.strip())
+    elif kind == "log" and rest.strip():
+        try:
+            re.compile(rest.strip())
+        except re.error as exc:
+            raise ReadinessError(
+                f"{where}: ready={value!r}: not a regular expression: {exc}"
+            ) from None
+        return Check("log", rest.strip())
+    raise ReadinessError(f"{where}: ready={value!r} is not a check; use {CHECK_FORMS}")
+
+
+def parse_depends_on(value: str, where: str) -> list[tuple[str, str]]:
+    """Return the (program, condition) pairs of a ``depends_on`` value."""
+    pairs = []
+    for item in filter(None, (part.strip() for part in value.split(","))):
+        program, _, condition = item.partition(":")
+        condition = condition.strip().lower() or DEFAULT_CONDITION
+        if condition not in CONDITIONS:
+            raise DependencyError(
+                f"{where}: depends_on={value!r}: unknown condition {condition!r}; "
+                f"use {', '.join(CONDITIONS)}"
+            )
+        pairs.append((program.strip(), condition))
+    return pairs
+
+
+def _check_dependencies(graph: Graph, merged: Merged) -> None:
+    for name, program in graph.programs.items():
+        for dependency, condition in program.depends_on:
+            target = graph.programs.get(dependency)
+            if target is None or dependency == name:
+                known = ", ".join(sorted(set(graph.programs) - {name})) or "none"
+                raise DependencyError(
+                    f"program {name!r}: depends_on names {dependency!r}, which is "
+                    f"{'itself' if dependency == name else 'no program'} (programs: {known})"
+                )
+            if condition == "ready" and target.ready is None:
+                raise DependencyError(
+                    f"program {name!r}: depends_on {dependency}:ready, but {dependency!r} "
+                    "has no ready check; give it ready=... or use :started"
+                )
+            if condition == "done" and not target.oneshot:
+                raise DependencyError(
+                    f"program {name!r}: depends_on {dependency}:done, but {dependency!r} "
+                    "is not a one-shot program; set oneshot=true on it or use :started"
+                )
+    cycle = _find_cycle(graph)
+    if cycle:
+        raise CycleError(f"programs depend on each other in a cycle: {' -> '.join(cycle)}")
+
+
+def _find_cycle(graph: Graph) -> list[str]:
+    """Return a dependency cycle as a path (first name repeated at the end), or []."""
+    state: dict[str, str] = {}  # 'visiting' or 'done'
+    path: list[str] = []
+
+    def visit(name: str) -> list[str]:
+        state[name] = "visiting"
+        path.append(name)
+        for dependency, _ in graph.programs[name].depends_on:
+            if state.get(dependency) == "visiting":
+                return [*path[path.index(dependency) :], dependency]
+            if dependency not in state and (cycle := visit(dependency)):
+                return cycle
+        path.pop()
+        state[name] = "done"
+        return []
+
+    for name in graph.programs:
+        if name not in state and (cycle := visit(name)):
+            return cycle
+    return []
+
+
+def _adjust(section: dict[str, str], program: Program) -> None:
+    """Leave to the orchestrator what it does instead of supervisord."""
+    if program.depends_on:
+        section["autostart"] = "false"  # started once its dependencies are met
+    if program.oneshot:
+        # Done however soon it exits (startsecs would call an early exit a
+        # failure to start), and never started again automatically.
+        section["startsecs"] = "0"
+        section["autorestart"] = "false"
+    elif program.restart_backoff and program.autorestart != "false":
+        section["autorestart"] = "false"  # restarted after a growing delay instead
+    if program.ready is not None and program.ready.kind == "log":
+        section["stdout_events_enabled"] = "true"
+        section["stderr_events_enabled"] = "true"
+
+
+def attach_processes(graph: Graph, processes: dict[str, list[str]]) -> None:
+    """Record the processes supervisor's reader gives each program."""
+    for name, namespecs in processes.items():
+        if name in graph.programs:
+            graph.programs[name].processes = list(namespecs)
+
+
+def _truth(value: str) -> bool:
+    return value.strip().lower() in ("true", "yes", "on", "1")
+
+
+def _seconds(value: str, where: str) -> float:
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = -1.0
+    if seconds <= 0:
+        raise OptionError(f"{where}: ready_timeout={value!r} is not a number of seconds above 0")
+    return seconds

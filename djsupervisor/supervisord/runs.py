@@ -1,0 +1,136 @@
+"""What the orchestrator knows of each process, and the threads that probe readiness.
+
+This module runs inside supervisord: standard library only (and djsupervisor's
+graph, probes and loop modules).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+from ..graph import Check, Program
+from . import probes
+from .loop import MainLoop
+
+PROBE_INTERVALS = {"tcp": 0.02, "http": 0.02, "exec": 0.5}  # seconds between attempts
+
+
+@dataclass
+class Run:
+    """One process, as the orchestrator sees it (touched in supervisord's main loop only)."""
+
+    namespec: str
+    program_name: str
+    program: Program
+    wanted: bool = False  # someone wants it running: autostart, a start, a dependent
+    start_requested: bool = False  # start it even if it has exited or failed
+    state: str = "STOPPED"
+    started_at: float = 0.0  # monotonic time of its last start
+    ready: bool = False
+    done: bool = False  # a one-shot that succeeded
+    failure: str | None = None  # why it failed; blocks its dependents
+    waiting_for: str | None = None
+    blocked_by: str | None = None  # the failure that blocks it, however far down
+    crashes: int = 0  # unexpected exits in a row, each after less than BACKOFF_RESET up
+    restart_at: float | None = None  # monotonic time of a restart it waits for
+    awaiting_change: bool = False  # debug mode: crashed too often, waits for a code change
+    probe: Prober | None = None
+    log_pending: str = ""  # an unfinished line, for a log check
+    told: set[str] = field(default_factory=set)  # notices said once
+
+    def condition_met(self, condition: str) -> bool:
+        if condition == "done":
+            return self.done
+        if condition == "ready":
+            return self.ready
+        return self.state == "RUNNING" or self.ready
+
+    def readiness(self) -> str:
+        """Return what ``status`` shows beside supervisord's state, if anything."""
+        if self.blocked_by:
+            return f"blocked: {self.blocked_by}"
+        if self.failure:
+            return self.failure
+        if self.awaiting_change:
+            return f"crashed {self.crashes} times in a row; waiting for a code change"
+        if self.restart_at is not None:
+            seconds = max(self.restart_at - time.monotonic(), 0)
+            return f"crashed; restarting in {seconds:.0f} s"
+        if self.waiting_for:
+            return f"waiting for {self.waiting_for}"
+        if self.done:
+            return "done"
+        if self.program.ready is not None and self.state in ("STARTING", "RUNNING"):
+            return "ready" if self.ready else "not ready"
+        return ""
+
+    def startup_outcome(self) -> str | None:
+        """Return 'ok', a failure to report, or None while it is still on its way."""
+        if self.blocked_by or self.failure or self.awaiting_change:
+            return self.readiness()
+        if self.restart_at is not None:
+            return self.readiness()
+        if self.done or self.ready:
+            return "ok"
+        if self.state == "RUNNING" and self.program.ready is None and not self.program.oneshot:
+            return "ok"
+        if self.state == "FATAL":
+            return "could not start"
+        return None
+
+
+class Prober:
+    """Probe one process's readiness check from a thread until it passes or is cancelled."""
+
+    def __init__(
+        self,
+        check: Check,
+        owners: probes.Owners,
+        directory: str | None,
+        environment: Mapping[str, str],
+        loop: MainLoop,
+        on_result: Callable[[], None],
+    ) -> None:
+        self.check = check
+        self.owners = owners
+        self.directory = directory
+        self.environment = environment
+        self.loop = loop
+        self.on_result = on_result
+        self.last_failure = ""  # why the last attempt did not pass
+        self.cancelled = threading.Event()
+        self.thread = threading.Thread(target=self._probe, name="djsupervisor-probe", daemon=True)
+        self.thread.start()
+
+    def cancel(self) -> None:
+        self.cancelled.set()
+
+    def attempt(self) -> None:
+        """Run the check once; raise ``probes.NotReady`` if it does not pass."""
+        check = self.check
+        if check.kind == "tcp":
+            probes.tcp(check.host, check.port, self.owners)
+        elif check.kind == "http":
+            probes.http(check.target, check.host, check.port, self.owners)
+        else:
+            probes.run(check.target, self.directory, self.environment)
+
+    def _probe(self) -> None:
+        interval = PROBE_INTERVALS[self.check.kind]
+        while not self.cancelled.is_set():
+            try:
+                self.attempt()
+            except probes.NotReady as exc:
+                # Kept, not sent: each message would make supervisord's loop turn.
+                self.last_failure = str(exc)
+                self.cancelled.wait(interval)
+                continue
+            self.loop.call_soon(self._passed)
+            return
+
+    def _passed(self) -> None:
+        if not self.cancelled.is_set():
+            self.on_result()
