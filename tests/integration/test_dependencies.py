@@ -67,7 +67,7 @@ def chain(project: Project, migrate: str = "sleep 0.3", **extra: str) -> dict[st
 
 def spawn_times(project: Project) -> dict[str, float]:
     """Return when supervisord spawned each program, from its log (seconds since the epoch)."""
-    times = {}
+    times: dict[str, float] = {}
     for line in project.logfile().read_text().splitlines():
         found = re.match(r"(\S+ \S+),(\d+) INFO spawned: '(\w+)'", line)
         if found:
