@@ -44,7 +44,7 @@ class DjsupervisorNamespaceRPCInterface:
         rows = []
         for info in self._supervisor.getAllProcessInfo():
             state = ProcessState.from_info(info)
-            readiness = self._orchestrator.readiness(state.namespec)
+            readiness = self._orchestrator.table.readiness(state.namespec)
             rows.append([*state.row()[:4], readiness])
         return rows
 
@@ -62,7 +62,7 @@ class DjsupervisorNamespaceRPCInterface:
         @param array names  Process names, 'group:*', program names or 'all'; or none
         @return struct result  settled (a boolean), failures (strings) and outcomes (by name)
         """
-        return self._orchestrator.startup(names)
+        return self._orchestrator.table.startup(names)
 
     def startProcesses(self, names: list[str]) -> list[str]:  # camelCase, as XML-RPC names go
         """Start processes after the processes they depend on.
@@ -77,7 +77,7 @@ class DjsupervisorNamespaceRPCInterface:
 
         @return struct result  An array of names, by process name
         """
-        return self._orchestrator.dependencies()
+        return self._orchestrator.table.dependencies()
 
 
 _loop: MainLoop | None = None  # this supervisord's, replaced when it reloads

@@ -6,16 +6,22 @@ graph, probes and loop modules).
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from ..graph import Check, Program
 from . import probes
 from .loop import MainLoop
 
 PROBE_INTERVALS = {"tcp": 0.02, "http": 0.02, "exec": 0.5}  # seconds between attempts
+BACKOFF_FIRST = 1.0  # seconds before restarting a program that crashed once
+BACKOFF_MAX = 60.0  # seconds: the longest wait, however often it crashed
+BACKOFF_RESET = 60.0  # seconds up after which a crash is not part of a crash loop
+QUICK_CRASHES = 5  # in debug mode, crashes in a row before waiting for a code change
 
 
 @dataclass
@@ -47,6 +53,29 @@ class Run:
         if condition == "ready":
             return self.ready
         return self.state == "RUNNING" or self.ready
+
+    def restarts_after(self, expected: bool) -> bool:
+        """Tell whether the orchestrator restarts this process after it exited so."""
+        autorestart = self.program.autorestart
+        if self.program.oneshot or not self.program.restart_backoff or autorestart == "false":
+            return False  # supervisord's rules, if any
+        return autorestart == "true" or not expected
+
+    def crashed(self, debug: bool) -> float | None:
+        """Count a crash; return the delay before the restart, or None to wait for a change.
+
+        The delay doubles with each crash in a row, up to BACKOFF_MAX; a
+        process that stayed up BACKOFF_RESET starts counting again. In debug
+        mode, after QUICK_CRASHES in a row it waits for a code change instead.
+        """
+        quick = time.monotonic() - self.started_at < BACKOFF_RESET
+        self.crashes = self.crashes + 1 if quick else 1
+        if debug and self.crashes >= QUICK_CRASHES:
+            self.awaiting_change = True
+            return None
+        delay: float = min(BACKOFF_FIRST * 2 ** (self.crashes - 1), BACKOFF_MAX)
+        self.restart_at = time.monotonic() + delay
+        return delay
 
     def readiness(self) -> str:
         """Return what ``status`` shows beside supervisord's state, if anything."""
@@ -134,3 +163,16 @@ class Prober:
     def _passed(self) -> None:
         if not self.cancelled.is_set():
             self.on_result()
+
+
+def owners_of(process: Any) -> list[int]:
+    """Return the processes that may hold ``process``'s port: its process group."""
+    # Asked when a check connects: at STARTING, supervisord has not forked yet.
+    return probes.process_group(process.pid) if process.pid else []
+
+
+def environment_of(process: Any) -> dict[str, str]:
+    """Return the environment supervisord gives ``process``, for an exec check."""
+    environment = dict(os.environ)
+    environment.update(process.config.environment or {})
+    return environment

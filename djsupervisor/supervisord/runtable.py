@@ -1,0 +1,131 @@
+"""The orchestrator's table of processes: the graph, each process's run, and the questions on them.
+
+This module runs inside supervisord: supervisor, the standard library and
+djsupervisor's graph and runs modules.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+from typing import Any
+
+from supervisor.options import split_namespec
+from supervisor.xmlrpc import RPCError
+
+from ..graph import Graph
+from .runs import Run
+
+BAD_NAME = 10  # supervisor.xmlrpc.Faults
+
+
+class RunTable:
+    """Every process of the graph, by name, and what can be asked of them."""
+
+    def __init__(self, graph_path: Path | None) -> None:
+        self.graph_path = graph_path
+        self.graph = Graph()
+        self.runs: dict[str, Run] = {}
+        self.load()
+
+    def load(self) -> None:
+        """Read the graph the config was built with (again, after ``update``).
+
+        Runs of processes still there are kept, with what is known of them.
+        """
+        self.graph = Graph()  # without one, supervisord's own rules hold
+        if self.graph_path is not None:
+            with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
+                self.graph = Graph.from_json(self.graph_path.read_text())
+        runs = {}
+        for name, program in self.graph.programs.items():
+            for namespec in program.processes:
+                run = self.runs.get(namespec) or Run(namespec, name, program)
+                run.program = program
+                runs[namespec] = run
+        self.runs = runs
+
+    def resolve(self, name: str) -> list[Run]:
+        """Return the processes a name means: 'all', a program, 'group:*' or 'group:process'."""
+        if name == "all":
+            return list(self.runs.values())
+        if name in self.graph.programs:
+            return self.processes_of(name)
+        group, process = split_namespec(name)
+        found = [
+            run
+            for run in self.runs.values()
+            if split_namespec(run.namespec)[0] == group
+            and (process is None or split_namespec(run.namespec)[1] == process)
+        ]
+        if not found:
+            raise RPCError(BAD_NAME, name)
+        return found
+
+    def processes_of(self, program: str) -> list[Run]:
+        spec = self.graph.programs.get(program)
+        return [self.runs[namespec] for namespec in spec.processes] if spec else []
+
+    def dependencies_of(self, run: Run) -> list[tuple[Run, str]]:
+        """Return each process ``run`` depends on, with the condition it waits for."""
+        return [
+            (other, condition)
+            for dependency, condition in run.program.depends_on
+            for other in self.processes_of(dependency)
+        ]
+
+    def want(self, run: Run, requested: bool = False) -> None:
+        """Want ``run`` running, and every process it depends on.
+
+        A ``requested`` start (the ``start`` command) also starts again what
+        has exited or failed, except a one-shot that is done.
+        """
+        run.wanted = True
+        if requested and run.state not in ("RUNNING", "STARTING") and not run.done:
+            run.start_requested = True
+            run.failure = run.blocked_by = None
+        for other, _ in self.dependencies_of(run):
+            self.want(other, requested)
+
+    def dependency_status(self, run: Run) -> tuple[str | None, str | None]:
+        """Return what blocks ``run`` (a failure, however far down) and what it waits for."""
+        waiting = []
+        for other, condition in self.dependencies_of(run):
+            if other.condition_met(condition):
+                continue
+            if other.blocked_by:
+                return other.blocked_by, None
+            if other.failure:
+                return f"{other.namespec} {other.failure}", None
+            waiting.append(f"{other.namespec} ({condition})")
+        return None, ", ".join(dict.fromkeys(waiting)) or None
+
+    # What the XML-RPC calls report.
+
+    def readiness(self, namespec: str) -> str:
+        run = self.runs.get(namespec)
+        return run.readiness() if run else ""
+
+    def startup(self, names: list[str]) -> dict[str, Any]:
+        """Return whether ``names`` (every wanted process if none) have started, or failed.
+
+        The failures say which and why; the outcomes are 'ok' or the failure,
+        by name, for those settled.
+        """
+        if names:
+            runs = [run for name in names for run in self.resolve(name)]
+        else:
+            runs = [run for run in self.runs.values() if run.wanted]
+        outcomes = {run.namespec: run.startup_outcome() for run in runs}
+        return {
+            "settled": None not in outcomes.values(),
+            "failures": [f"{n}: {o}" for n, o in outcomes.items() if o not in ("ok", None)],
+            "outcomes": {n: o for n, o in outcomes.items() if o is not None},
+        }
+
+    def dependencies(self) -> dict[str, list[str]]:
+        """Return, by namespec, the processes each depends on (for the stop order)."""
+        return {
+            run.namespec: [other.namespec for other, _ in self.dependencies_of(run)]
+            for run in self.runs.values()
+        }
