@@ -50,6 +50,9 @@ def test_good_config_passes(conf_file: Path) -> None:
         ("[program:web]\ncommand=echo 'x\n", {}, "djsupervisor.E010"),
         ("[inet_http_server]\nport=127.0.0.1:9\n" + GOOD, {}, "djsupervisor.E011"),
         ("[supervisord]\nuser=nobody\n" + GOOD, {}, "djsupervisor.E012"),
+        (GOOD + "ready=tcp:nope\n", {}, "djsupervisor.E013"),
+        (GOOD + "depends_on=db\n", {}, "djsupervisor.E014"),
+        (GOOD + "depends_on=web\n", {}, "djsupervisor.E014"),
         (GOOD + "autorelaod=false\n", {}, "djsupervisor.W001"),
     ],
 )

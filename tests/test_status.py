@@ -43,3 +43,16 @@ def test_columns_widen_for_long_names() -> None:
     wide = format_statuses([info("g", long_name), info("web", "web")])
     assert [line.index("RUNNING") for line in wide] == [len("g:") + 40 + 3] * 2
     assert wide[0].startswith(f"g:{long_name}")
+
+
+def test_readiness_follows_in_a_column_of_its_own() -> None:
+    processes = [
+        ProcessState("db", "db", "RUNNING", "pid 1, uptime 0:00:03", "ready"),
+        ProcessState("web", "web", "STOPPED", "Not started", "waiting for db (ready)"),
+        ProcessState("cron", "cron", "RUNNING", "pid 2, uptime 0:00:03"),
+    ]
+    assert format_statuses(processes) == [
+        "db                               RUNNING   pid 1, uptime 0:00:03   ready",
+        "web                              STOPPED   Not started             waiting for db (ready)",
+        "cron                             RUNNING   pid 2, uptime 0:00:03",
+    ]

@@ -27,8 +27,9 @@ def status(supervisor: Supervisor, names: Sequence[str], output: Callable[[str],
         output(message)
     for line in format_statuses(matching):
         output(line)
-    # As in supervisorctl, a stopped process outweighs an unknown name.
-    if any(process.statename in DOWN for process in matching):
+    # As in supervisorctl, a stopped process outweighs an unknown name; a
+    # one-shot that is done is as it should be.
+    if any(p.statename in DOWN and p.readiness != "done" for p in matching):
         return NOT_RUNNING
     return UNKNOWN if unknown else 0
 

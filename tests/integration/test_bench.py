@@ -27,6 +27,11 @@ BENCH_TIMEOUT = 300  # seconds
             ["edit -> new HTTP answer", "idle watcher CPU", "restarts after rewriting 20"],
         ),
         ("control", ["--runs", "1"], ["manage.py supervisor status", "manage.py help"]),
+        (
+            "readiness",
+            ["--runs", "1", "--crash-seconds", "3"],
+            ["honcho, wait loops", "floor (one script)", "raw supervisord"],
+        ),
         ("console", ["--programs", "5", "--lines", "20"], ["djsupervisor  100/100", "honcho"]),
         ("startup", ["--runs", "1"], ["supervisord -n (raw)", "honcho start", "Django twice"]),
         (

@@ -94,6 +94,7 @@ def test_daemonize_starts_the_chain_in_order_and_waits_for_it(project: Project) 
     assert "RUNNING" in status["worker"] and "RUNNING" in status["bystander"]
     assert status["db"].endswith("ready") and status["web"].endswith("ready")
     assert "EXITED" in status["migrate"] and status["migrate"].endswith("done")
+    assert project.run("status").returncode == 0  # a one-shot that is done is as it should be
     assert took >= 1.3  # db's second, and migrate's 0.3 s, before web could start
     times = spawn_times(project)
     assert times["db"] < times["migrate"] < times["web"] < times["worker"]

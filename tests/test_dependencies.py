@@ -1,0 +1,93 @@
+"""Reading ready, depends_on, oneshot and restart_backoff, and what supervisord is told."""
+
+from __future__ import annotations
+
+import pytest
+
+from djsupervisor.config.dependencies import build_graph, parse_check
+from djsupervisor.config.merge import Layer, apply_program_rules, merge_layers
+from djsupervisor.errors import ConfigError
+from djsupervisor.graph import Check, Graph
+from djsupervisor.options import Options
+
+
+def graph_of(programs: dict[str, dict[str, str]]) -> tuple[Graph, dict[str, dict[str, str]]]:
+    sections = {f"program:{name}": {"command": "run", **opts} for name, opts in programs.items()}
+    merged = apply_program_rules(merge_layers([Layer(sections, origin="conf")]), Options())
+    return build_graph(merged, debug=False), merged.sections
+
+
+@pytest.mark.parametrize(
+    ("value", "check"),
+    [
+        ("tcp:5432", Check("tcp", "127.0.0.1:5432", "127.0.0.1", 5432)),
+        ("tcp:db.local:5432", Check("tcp", "db.local:5432", "db.local", 5432)),
+        (
+            "http://127.0.0.1:8000/health/",
+            Check("http", "http://127.0.0.1:8000/health/", "127.0.0.1", 8000),
+        ),
+        ("http://localhost/", Check("http", "http://localhost/", "localhost", 80)),
+        ("exec:pg_isready -h 127.0.0.1", Check("exec", "pg_isready -h 127.0.0.1")),
+        ("log:Listening on \\d+", Check("log", "Listening on \\d+")),
+    ],
+)
+def test_checks(value: str, check: Check) -> None:
+    assert parse_check(value, "program 'x'") == check
+
+
+@pytest.mark.parametrize(
+    "value", ["tcp:", "tcp:port", "tcp:99999", "http://", "exec:", "log:(", "ping:db"]
+)
+def test_malformed_checks_are_refused_by_name(value: str) -> None:
+    with pytest.raises(ConfigError, match=r"program 'x': ready=") as error:
+        parse_check(value, "program 'x'")
+    assert error.value.check_id == "djsupervisor.E013"
+
+
+def test_what_supervisord_is_told_instead() -> None:
+    graph, sections = graph_of(
+        {
+            "db": {"ready": "tcp:5432"},
+            "migrate": {"oneshot": "true", "depends_on": "db:ready"},
+            "web": {"depends_on": "migrate:done, db", "autostart": "true"},
+            "cron": {"restart_backoff": "false"},
+            "tail": {"ready": "log:up", "autorestart": "false"},
+        }
+    )
+    assert sections["program:migrate"]["startsecs"] == "0"  # done however soon it exits
+    assert sections["program:migrate"]["autorestart"] == "false"
+    assert sections["program:web"]["autostart"] == "false"  # the orchestrator starts it
+    assert graph.programs["web"].autostart is True  # as the user wants
+    assert graph.programs["web"].depends_on == [("migrate", "done"), ("db", "started")]
+    assert sections["program:db"]["autorestart"] == "false"  # restarted with a backoff instead
+    assert graph.programs["db"].autorestart == "unexpected"
+    assert "autorestart" not in sections["program:cron"]  # supervisord's own rules
+    assert sections["program:tail"]["stdout_events_enabled"] == "true"  # its log is watched
+    for options in sections.values():
+        assert not {"ready", "depends_on", "oneshot", "restart_backoff"} & set(options)
+    assert Graph.from_json(graph.to_json()) == graph
+
+
+@pytest.mark.parametrize(
+    ("programs", "message", "check_id"),
+    [
+        ({"web": {"depends_on": "dbb"}}, "depends_on names 'dbb', which is no program", "E014"),
+        ({"web": {"depends_on": "web"}}, "which is itself", "E014"),
+        ({"db": {}, "web": {"depends_on": "db:healthy"}}, "unknown condition 'healthy'", "E014"),
+        ({"db": {}, "web": {"depends_on": "db:ready"}}, "'db' has no ready check", "E014"),
+        ({"db": {}, "web": {"depends_on": "db:done"}}, "'db' is not a one-shot program", "E014"),
+        (
+            {"a": {"depends_on": "b"}, "b": {"depends_on": "c"}, "c": {"depends_on": "a"}},
+            "cycle: a -> b -> c -> a",
+            "E015",
+        ),
+        ({"db": {"ready_timeout": "soon"}}, "ready_timeout='soon' is not a number", "E004"),
+        ({"db": {"oneshot": "perhaps"}}, "oneshot='perhaps' is not a boolean", "E004"),
+    ],
+)
+def test_dependency_mistakes_are_named(
+    programs: dict[str, dict[str, str]], message: str, check_id: str
+) -> None:
+    with pytest.raises(ConfigError, match=message) as error:
+        graph_of(programs)
+    assert error.value.check_id == f"djsupervisor.{check_id}"
