@@ -17,7 +17,7 @@ from ..graph import Check, Program
 from . import probes
 from .loop import MainLoop
 
-PROBE_INTERVALS = {"tcp": 0.02, "http": 0.02, "exec": 0.5}  # seconds between attempts
+PROBE_INTERVALS = {"tcp": 0.01, "http": 0.01, "exec": 0.5}  # seconds between attempts
 BACKOFF_FIRST = 1.0  # seconds before restarting a program that crashed once
 BACKOFF_MAX = 60.0  # seconds: the longest wait, however often it crashed
 BACKOFF_RESET = 60.0  # seconds up after which a crash is not part of a crash loop
