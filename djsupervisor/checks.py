@@ -35,6 +35,7 @@ KIND_OPTIONS = {
     "fcgi-program": PROGRAM_OPTIONS | {"socket", "socket_backlog", "socket_mode", "socket_owner"},
 }
 UNKNOWN_OPTION = "djsupervisor.W001"
+RELOADING_RUNSERVER = "djsupervisor.W003"
 SUPERVISED = "SUPERVISOR_ENABLED"  # set by supervisord in the environment of its programs
 
 
@@ -60,7 +61,12 @@ def check_supervisor_config(app_configs: Any = None, **kwargs: Any) -> list[Chec
         config = build(Options())  # writes nothing
     except ConfigError as exc:
         return [message_for(exc)]
-    return list(unknown_options(config.merged.sections))
+    return config_warnings(config.merged.sections)
+
+
+def config_warnings(sections: dict[str, dict[str, str]]) -> list[CheckMessage]:
+    """Return what looks wrong in a config that works: typos, runserver's own reloader."""
+    return [*unknown_options(sections), *reloading_runservers(sections)]
 
 
 def setting_errors() -> Iterable[ConfigError]:
@@ -90,4 +96,19 @@ def unknown_options(sections: dict[str, dict[str, str]]) -> Iterable[CheckMessag
                 f"[{section}] has the unknown option {option!r}; supervisord ignores it",
                 hint=f"did you mean {close[0]!r}?" if close else "remove it",
                 id=UNKNOWN_OPTION,
+            )
+
+
+def reloading_runservers(sections: dict[str, dict[str, str]]) -> Iterable[CheckMessage]:
+    """Warn about ``runserver`` programs that run Django's own reloader under supervisord."""
+    from .config.merge import process_sections
+
+    for section, _ in process_sections(sections):
+        words = sections[section].get("command", "").split()
+        if "runserver" in words and not {"--noreload", "--no-reload"} & set(words):
+            yield Warning(
+                f"[{section}] runs runserver with its own reloader: supervisord would watch "
+                "the reloader, not the server, and restarts would leave servers behind",
+                hint="add --noreload; djsupervisor's autoreload restarts it when code changes",
+                id=RELOADING_RUNSERVER,
             )

@@ -8,6 +8,8 @@ from django.conf import settings
 
 from .errors import SettingError
 
+ENV_FILE = ".env"  # the default project environment file, beside manage.py
+
 
 class Settings:
     """Read ``SUPERVISOR_*`` settings with their defaults.
@@ -20,6 +22,14 @@ class Settings:
     def SUPERVISOR_CONFIG_FILE(self) -> str | None:
         """Path of the project's config file; ``None`` means PROJECT_DIR/supervisord.conf."""
         return _optional_path("SUPERVISOR_CONFIG_FILE")
+
+    @property
+    def SUPERVISOR_ENV_FILE(self) -> str | None:
+        """The project's environment file (dotenv syntax) for every program.
+
+        Relative to the project directory; read if it exists. ``None``: none.
+        """
+        return _optional_path("SUPERVISOR_ENV_FILE", ENV_FILE)
 
     @property
     def SUPERVISOR_RUNTIME_DIR(self) -> str | None:
@@ -37,6 +47,11 @@ class Settings:
         return _boolean("SUPERVISOR_ALLOW_UNAUTHENTICATED_SERVER", False)
 
     @property
+    def SUPERVISOR_CONSOLE_TIMESTAMPS(self) -> bool:
+        """Show the time before each line the foreground command and ``logs`` print."""
+        return _boolean("SUPERVISOR_CONSOLE_TIMESTAMPS", False)
+
+    @property
     def SUPERVISOR_AUTORELOAD_PATTERNS(self) -> list[str]:
         """Glob patterns of files whose change triggers an autoreload."""
         return _string_list("SUPERVISOR_AUTORELOAD_PATTERNS", ["*.py"])
@@ -52,8 +67,8 @@ class Settings:
         return _string_list("SUPERVISOR_AUTORELOAD_DIRS", [])
 
 
-def _optional_path(name: str) -> str | None:
-    value: object = getattr(settings, name, None)
+def _optional_path(name: str, default: str | None = None) -> str | None:
+    value: object = getattr(settings, name, default)
     if value is None or isinstance(value, str):
         return value
     if isinstance(value, os.PathLike):

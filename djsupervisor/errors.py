@@ -106,6 +106,12 @@ class CycleError(ConfigError):
     check_id = "djsupervisor.E015"
 
 
+class EnvFileError(ConfigError):
+    """An environment file is missing or unreadable, or holds what supervisord cannot pass."""
+
+    check_id = "djsupervisor.E016"
+
+
 class NoConfigError(ConfigError):
     """Neither the project nor any installed app has a config file."""
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
 DEFAULT_READY_TIMEOUT = 60.0  # seconds
 
@@ -61,6 +62,35 @@ class Graph:
             programs[name] = Program(ready=ready, **values)
         return cls(programs, data["debug"])
 
+    def process_names(self, names: list[str]) -> set[str]:
+        """Return the process names ``names`` mean: programs (all their processes) or processes.
+
+        Raise ``KeyError`` naming the first name that is neither.
+        """
+        found: set[str] = set()
+        for name in names:
+            if name in self.programs:
+                found.update(spec.rpartition(":")[2] for spec in self.programs[name].processes)
+                continue
+            matching = {
+                spec.rpartition(":")[2]
+                for program in self.programs.values()
+                for spec in program.processes
+                if name in (spec, spec.rpartition(":")[2])
+            }
+            if not matching:
+                raise KeyError(name)
+            found |= matching
+        return found
+
     def dependents(self, program: str) -> list[str]:
         """Return the programs that depend on ``program``."""
         return [name for name, p in self.programs.items() if program in dict(p.depends_on)]
+
+
+def read_graph(path: Path) -> Graph:
+    """Return the graph written at ``path``; an empty one if there is none (yet)."""
+    try:
+        return Graph.from_json(path.read_text())
+    except (OSError, ValueError, KeyError, TypeError):
+        return Graph()

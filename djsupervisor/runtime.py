@@ -99,6 +99,11 @@ class RuntimeDir:
         return self.path / "logs"
 
     @property
+    def journal(self) -> Path:
+        """Every program's output with the time, in order (see supervisord/journal.py)."""
+        return self.logs / "journal"
+
+    @property
     def supervisord_log(self) -> Path:
         return self.logs / "supervisord.log"
 

@@ -5,12 +5,16 @@ from __future__ import annotations
 import errno
 import io
 import os
+import re
 import socket
 import threading
 from pathlib import Path
 from types import SimpleNamespace
 
-from djsupervisor.supervisord.console import Console, Formatter, is_closed_pipe, use_color
+import pytest
+
+from djsupervisor.supervisord.console import Console, is_closed_pipe
+from djsupervisor.supervisord.formatting import Formatter, quiet, use_color
 from djsupervisor.supervisord.output import SKIPPED, STDERR, STDOUT, Forwarder, FrameReader, frame
 
 
@@ -87,7 +91,7 @@ def test_without_a_console_the_forwarder_drops_everything_quietly(short_dir: Pat
     assert not forwarder.queue
 
 
-def relay(console: Console, frames: bytes, supervisord_says: bytes) -> None:
+def relay(console: Console, frames: bytes, supervisord_says: bytes, close: bool = True) -> None:
     """Send ``frames`` as supervisord would, then end supervisord's output."""
     supervisord = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     supervisord.connect(str(console.socket_path))
@@ -98,7 +102,8 @@ def relay(console: Console, frames: bytes, supervisord_says: bytes) -> None:
     os.close(write_end)
     with os.fdopen(read_end, "rb", buffering=0) as output:
         console.relay(output)
-    console.close()
+    if close:
+        console.close()
 
 
 def test_the_console_prints_whole_decoded_prefixed_lines(short_dir: Path) -> None:
@@ -117,7 +122,7 @@ def test_the_console_prints_whole_decoded_prefixed_lines(short_dir: Path) -> Non
     assert sorted(lines) == sorted(
         [
             "supervisord  | supervisord says ✓",
-            "worker       ! bad \ufffd byte",
+            "worker       | bad \ufffd byte",  # stderr: not shown as an error
             "web          | café",
             f"djsupervisor | skipped 42 lines of output: the terminal could not keep up; "
             f"every line is in the log files in {short_dir}",
@@ -149,9 +154,57 @@ def test_colour_only_on_a_terminal_without_no_color() -> None:
     assert not use_color(io.StringIO())
     assert use_color(Terminal()) == (not os.environ.get("NO_COLOR"))
     formatter = Formatter(["web"], color=True)
-    assert (
-        formatter.line("web", "stderr", "x") == "\033[36mweb         \033[0m \033[31m!\033[0m x\n"
-    )
+    assert formatter.line("web", "x") == "\033[36mweb         \033[0m | x\n"
+    stamped = Formatter(["web"], color=False, timestamps=True).line("web", "x", when=0)
+    assert re.fullmatch(r"\d\d:\d\d:\d\d web          \| x\n", stamped)
+
+
+@pytest.mark.parametrize(
+    ("line", "shown"),
+    [
+        ("2026-11-29 18:22:28,932 INFO spawned: 'db' with pid 28381", "db started (pid 28381)"),
+        (
+            "2026-11-29 18:22:29,937 INFO success: db entered RUNNING state, process has "
+            "stayed up for > than 1 seconds (startsecs)",
+            "db is running",
+        ),
+        ("2026-11-29 18:22:40,752 WARN stopped: web (terminated by SIGTERM)", "web stopped"),
+        (
+            "2026-11-29 18:22:30,279 INFO exited: migrate (exit status 0; expected)",
+            "migrate exited (status 0)",
+        ),
+        (
+            "2026-11-29 18:22:40,749 WARN exited: db (exit status 1; not expected)",
+            "warning: db exited unexpectedly (exit status 1)",
+        ),
+        (
+            "2026-11-29 18:22:28,924 CRIT Supervisor is running as root.  Privileges were not "
+            "dropped because no user is specified in the config file.",
+            "running as root",
+        ),
+        ("2026-11-29 18:22:28,928 INFO RPC interface 'supervisor' initialized", None),
+        ("2026-11-29 18:22:28,932 INFO spawned: 'autoreload' with pid 2", None),
+        ("2026-11-29 18:22:28,932 ERRO something odd", "erro: something odd"),
+        ("Error: not a log line", "Error: not a log line"),
+    ],
+)
+def test_supervisords_lines_are_said_quietly(line: str, shown: str | None) -> None:
+    assert quiet(line, internal={"autoreload"}) == shown
+
+
+def test_a_debugger_prompt_is_shown_at_once_and_typed_lines_reach_it(short_dir: Path) -> None:
+    out = io.StringIO()
+    console = Console(short_dir / "console.sock", Formatter(["web"], False), out, short_dir)
+    relay(console, frame(STDOUT, "web", b"> view()\n(Pdb) "), b"", close=False)
+    assert out.getvalue().splitlines() == ["web          | > view()", "web          | (Pdb) "]
+    sent: list[tuple[str, str]] = []
+    typed_read, typed_write = os.pipe()
+    os.write(typed_write, b"p 1 + 1\n")
+    os.close(typed_write)
+    with os.fdopen(typed_read, "rb", buffering=0) as typed:
+        console.take_input(typed, lambda name, text: sent.append((name, text)))
+        relay(console, b"", b"")
+    assert sent == [("web", "p 1 + 1\n")]
 
 
 def test_threads_left_by_forwarders_end() -> None:

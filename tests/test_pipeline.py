@@ -64,6 +64,8 @@ stopsignal=INT
         "directory": str(project),
         "stopasgroup": "true",
         "killasgroup": "true",
+        "stdout_events_enabled": "true",  # for the console and the journal
+        "stderr_events_enabled": "true",
         "stopwaitsecs": "3",  # from beta's [program:__defaults__]
         "command": f"{sys.executable} -c \"print('alpha')\" --app-dir={APPS_DIR / 'alpha'}",
         "autostart": "true",

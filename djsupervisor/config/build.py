@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from django.conf import settings
+
 from ..conf import conf
 from ..errors import NoConfigError
 from ..graph import Graph
@@ -19,6 +21,7 @@ from ..supervisord.running import Running
 from . import ini
 from .dependencies import attach_processes, build_graph
 from .discovery import find_project_dir, find_sources, project_config_path
+from .environment import apply_environment, project_env_file
 from .layers import (
     autoreload_layer,
     builtin_layer,
@@ -62,6 +65,8 @@ class Config:
     # The private socket's password when djsupervisor configured the socket;
     # stored beside it by write().
     secret: str | None = None
+    # The environment= values with what came from environment files masked, by section.
+    masked_environment: dict[str, str] = field(default_factory=dict)
     # Rendered copies of files named with the templated filter, by path.
     copies: dict[Path, str] = field(default_factory=dict)
     # readiness, dependencies and restart rules, for supervisord's orchestrator
@@ -79,6 +84,15 @@ class Config:
     @property
     def text(self) -> str:
         return ini.dump(self.merged.sections)
+
+    def display_text(self, show_secrets: bool = False) -> str:
+        """Return the text ``getconfig`` prints: environment files' values masked, unless asked."""
+        if show_secrets or not self.masked_environment:
+            return self.text
+        sections = {name: dict(options) for name, options in self.merged.sections.items()}
+        for section, environment in self.masked_environment.items():
+            sections[section]["environment"] = environment
+        return ini.dump(sections)
 
     @property
     def process_names(self) -> list[str]:
@@ -145,6 +159,9 @@ def build(options: Options, console: bool | None = None, check: bool = True) -> 
     layers.append(command_line_layer(options))
     merged = apply_program_rules(merge_layers(layers), options)
     graph = build_graph(merged, debug=AUTORELOAD in merged.internal & set(merged.programs))
+    explicit_env = getattr(settings, "SUPERVISOR_ENV_FILE", None) is not None
+    env_file = project_env_file(project_dir, conf.SUPERVISOR_ENV_FILE, explicit_env)
+    masked = apply_environment(merged, env_file)
     merged.sections.setdefault(OWN_RPC_INTERFACE, {})["graph"] = str(runtime.graph)
     secret = None
     if needs_private_server(merged.sections):
@@ -154,7 +171,7 @@ def build(options: Options, console: bool | None = None, check: bool = True) -> 
     check_user(merged.sections, runtime)
     _reserve_descriptors(merged)
     merged.sections = _ordered(merged.sections)
-    config = Config(project_dir, runtime, merged, client, secret, renderer.copies, graph)
+    config = Config(project_dir, runtime, merged, client, secret, masked, renderer.copies, graph)
     if check:
         text = config.text if runtime.logs.is_dir() else ini.dump(_as_if_written(config))
         config.processes, config.autostart = read_with_supervisor(text, merged, runtime.path)

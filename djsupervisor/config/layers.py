@@ -36,7 +36,12 @@ def builtin_layer(project_dir: Path, runtime: RuntimeDir) -> Layer:
                 # a shell's children), so nothing outlives its program.
                 "stopasgroup": "true",
                 "killasgroup": "true",
+                # Each chunk of output to djsupervisor inside supervisord: the
+                # foreground's console and the journal 'logs' reads.
+                "stdout_events_enabled": "true",
+                "stderr_events_enabled": "true",
             },
+            OWN_RPC_INTERFACE: {"journal": str(runtime.journal)},
         },
         origin="djsupervisor's defaults",
         internal=True,
@@ -70,13 +75,7 @@ def console_layer(runtime: RuntimeDir) -> Layer:
     (see supervisord/output.py), which sends it to the console socket.
     """
     return Layer(
-        {
-            "program:__defaults__": {
-                "stdout_events_enabled": "true",
-                "stderr_events_enabled": "true",
-            },
-            OWN_RPC_INTERFACE: {"console": str(runtime.console_socket)},
-        },
+        {OWN_RPC_INTERFACE: {"console": str(runtime.console_socket)}},
         origin="djsupervisor's console",
         internal=True,
     )
@@ -96,6 +95,11 @@ def file_layer(renderer: Renderer, source: Source) -> Layer:
             # supervisord would expand %(here)s to the rendered config's
             # directory; the user meant the directory of the file they wrote.
             options[key] = value.replace("%(here)s", here)
+    for options in sections.values():
+        if "environment_file" in options:  # relative to the file that names it
+            options["environment_file"] = ",".join(
+                os.path.join(here, path.strip()) for path in options["environment_file"].split(",")
+            )
     if "files" in sections.get("include", {}):
         sections["include"]["files"] = " ".join(
             os.path.join(here, pattern) for pattern in sections["include"]["files"].split()

@@ -19,7 +19,10 @@ OVERRIDES = "program:__overrides__"
 # Options that mean something to djsupervisor only: removed before supervisord
 # sees them, since it rejects nothing but would silently ignore them.
 OWN_BOOLEANS = ("exclude", "autoreload", "oneshot", "restart_backoff")
-OWN_OPTIONS = (*OWN_BOOLEANS, "autoreload_signal", "ready", "ready_timeout", "depends_on")
+OWN_OPTIONS = (
+    *OWN_BOOLEANS,
+    *("autoreload_signal", "ready", "ready_timeout", "depends_on", "environment_file"),
+)
 
 
 @dataclass

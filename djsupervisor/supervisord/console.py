@@ -1,8 +1,14 @@
-"""Print supervisord's and its programs' output live, one prefixed line at a time."""
+"""Print supervisord's and its programs' output live, and pass typed lines to a debugger.
+
+The programs' output comes from supervisord in frames (see output.py);
+supervisord's own log from its stdout, through a pipe. Everything is written
+as whole lines, so two programs' output never shares a line, except a
+debugger's prompt, shown at once. A line typed in the terminal goes to the
+program whose debugger prompts for it (``breakpoint()`` in a view).
+"""
 
 from __future__ import annotations
 
-import codecs
 import collections
 import contextlib
 import errno
@@ -11,87 +17,29 @@ import os
 import selectors
 import socket
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection
 from pathlib import Path
 from typing import IO
 
-from .output import NOTICE, SKIPPED, STDERR, FrameReader
+from .formatting import DJSUPERVISOR, SUPERVISORD, Formatter, Stream, quiet
+from .output import NOTICE, SKIPPED, STDOUT, FrameReader
 
-SUPERVISORD = "supervisord"  # the prefix of supervisord's own log lines
-DJSUPERVISOR = "djsupervisor"  # the prefix of the console's own notices
-# A line still unfinished after this long is printed anyway (a prompt, a
-# progress bar), so that nothing waits for a newline that never comes. Long
-# enough not to cut a line that an unbuffered print() writes in pieces.
+# A line still unfinished after this long is printed anyway (a progress bar),
+# so that nothing waits for a newline that never comes. Long enough not to
+# cut a line that an unbuffered print() writes in pieces.
 PARTIAL_LINE_WAIT = 1.0  # seconds
 READ_SIZE = 1 << 20  # bytes
 KEPT_LINES = 20  # of supervisord's own output, for the message if it fails to start
-COLORS = (36, 33, 32, 35, 34, 96, 93, 92, 95, 94)  # ANSI foreground colours for names
-STDERR_COLOR = 31  # red
-SEPARATORS = {"stdout": "|", "stderr": "!"}  # what tells the two streams apart
 
 OnBroken = Callable[[OSError], None]
-
-
-def use_color(stream: IO[str]) -> bool:
-    """Colour only a terminal, and only if the user has not asked for none (no-color.org)."""
-    return stream.isatty() and not os.environ.get("NO_COLOR")
-
-
-class Formatter:
-    """Prefix lines with their program's name, aligned, and colour them on request."""
-
-    def __init__(self, names: Iterable[str], color: bool) -> None:
-        self.width = max(len(name) for name in [SUPERVISORD, DJSUPERVISOR, *names])
-        self.color = color
-        self._colors: dict[str, int] = {}
-
-    def line(self, name: str, channel: str, text: str) -> str:
-        label = f"{name:<{self.width}}"
-        separator = SEPARATORS.get(channel, "|")
-        if self.color:
-            color = self._colors.setdefault(name, COLORS[len(self._colors) % len(COLORS)])
-            label = _colored(label, color)
-            if channel == "stderr":
-                separator = _colored(separator, STDERR_COLOR)
-        return f"{label} {separator} {text}\n"
-
-
-def _colored(text: str, color: int) -> str:
-    return f"\033[{color}m{text}\033[0m"
-
-
-class Stream:
-    """Cut one stream of bytes into whole lines of text.
-
-    A multi-byte character split between two chunks is decoded whole, and
-    bytes that are not UTF-8 become replacement characters in their line.
-    """
-
-    def __init__(self) -> None:
-        self.decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
-        self.pending = ""
-        self.since = 0.0  # when the unfinished line began
-
-    def feed(self, data: bytes) -> list[str]:
-        if not self.pending:
-            self.since = time.monotonic()
-        *lines, self.pending = (self.pending + self.decoder.decode(data)).split("\n")
-        if lines and self.pending:
-            self.since = time.monotonic()
-        return lines
-
-    def take_pending(self) -> str:
-        pending, self.pending = self.pending, ""
-        return pending
+SendInput = Callable[[str, str], None]  # (process name, text)
 
 
 class Console:
-    """Relay output to ``out``: supervisord's own (a pipe) and its programs' (a socket).
+    """Relay output to ``out``, and typed lines from ``typed`` to a prompting program.
 
-    The programs' output comes from supervisord in frames (see output.py).
-    Everything is written as whole lines, so two programs' output never
-    shares a line. If ``out`` fails (a closed pipe, a full disk), ``on_broken``
-    hears it once, and the output goes on in the log files only.
+    If ``out`` fails (a closed pipe, a full disk), ``on_broken`` hears it
+    once, and the output goes on in the log files only.
     """
 
     def __init__(
@@ -101,14 +49,18 @@ class Console:
         out: IO[str],
         logs_dir: Path,
         on_broken: OnBroken | None = None,
+        internal: Collection[str] = (),
     ) -> None:
         self.formatter = formatter
         self.out = out
         self.logs_dir = logs_dir
         self.on_broken = on_broken
+        self.internal = internal  # programs whose coming and going is not shown
         self.broken: OSError | None = None
         self.selector = selectors.DefaultSelector()
-        self.streams: dict[tuple[str, str], Stream] = {}
+        self.streams: dict[tuple[str, int], Stream] = {}  # by process name and stream
+        self.prompting: str | None = None  # the process whose debugger waits for a line
+        self.send_input: SendInput | None = None
         # supervisord's last lines: what it said before failing to start.
         self.supervisord_lines: collections.deque[str] = collections.deque(maxlen=KEPT_LINES)
         self.server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -116,6 +68,11 @@ class Console:
         self.server.listen()
         self.socket_path = socket_path
         self.selector.register(self.server, selectors.EVENT_READ, self._accept)
+
+    def take_input(self, typed: IO[bytes], send: SendInput) -> None:
+        """Pass the lines read from ``typed`` (the terminal) to a prompting program."""
+        self.send_input = send
+        self.selector.register(typed, selectors.EVENT_READ, self._typed)
 
     def relay(self, supervisord_output: IO[bytes]) -> None:
         """Print until supervisord's output ends, i.e. until it has exited."""
@@ -128,15 +85,16 @@ class Console:
             self._flush_partial(older_than=PARTIAL_LINE_WAIT)
         # supervisord sent the programs' last words before it exited: take all
         # that is there (a connection accepted now is read on the next round).
-        while ready := self.selector.select(0):
-            for key, _ in ready:
+        while ready := [key for key, _ in self.selector.select(0) if key.data != self._typed]:
+            for key in ready:
                 key.data(key.fileobj)
         self._flush_partial(older_than=0)
 
     def close(self) -> None:
         for key in list(self.selector.get_map().values()):
             self.selector.unregister(key.fileobj)
-            key.fileobj.close()  # type: ignore[union-attr]
+            if key.data != self._typed:
+                key.fileobj.close()  # type: ignore[union-attr]
         self.selector.close()
         self.socket_path.unlink(missing_ok=True)
 
@@ -158,11 +116,11 @@ class Console:
             lines = []
             for kind, name, chunk in reader.feed(data):
                 if kind == SKIPPED:
-                    lines.append(self.formatter.line(DJSUPERVISOR, "stdout", self._skipped(chunk)))
+                    lines.append(self.formatter.line(DJSUPERVISOR, self._skipped(chunk)))
                 elif kind == NOTICE:
-                    lines.append(self.formatter.line(DJSUPERVISOR, "stdout", chunk.decode()))
+                    lines.append(self.formatter.line(DJSUPERVISOR, chunk.decode()))
                 else:
-                    lines += self._lines(name, "stderr" if kind == STDERR else "stdout", chunk)
+                    lines += self._program(name, kind, chunk)
             self._print("".join(lines))
 
         return read
@@ -173,26 +131,42 @@ class Console:
             f"every line is in the log files in {self.logs_dir}"
         )
 
+    def _program(self, name: str, channel: int, data: bytes) -> list[str]:
+        stream = self.streams.setdefault((name, channel), Stream())
+        lines = [self.formatter.line(name, line) for line in stream.feed(data)]
+        if stream.prompting():  # shown at once: it waits for the user
+            self.prompting = name
+            lines.append(self.formatter.line(name, stream.take_pending()))
+        return lines
+
     def _supervisord(self, output: IO[bytes]) -> None:
         data = os.read(output.fileno(), READ_SIZE)
         if not data:
             self.selector.unregister(output)
             self._supervisord_open = False
             return
-        stream = self.streams.setdefault((SUPERVISORD, "stdout"), Stream())
-        lines = stream.feed(data)
+        lines = self.streams.setdefault((SUPERVISORD, STDOUT), Stream()).feed(data)
         self.supervisord_lines.extend(lines)
-        self._print("".join(self.formatter.line(SUPERVISORD, "stdout", line) for line in lines))
+        shown = (quiet(line, self.internal) for line in lines)
+        self._print("".join(self.formatter.line(SUPERVISORD, text) for text in shown if text))
 
-    def _lines(self, name: str, channel: str, data: bytes) -> list[str]:
-        stream = self.streams.setdefault((name, channel), Stream())
-        return [self.formatter.line(name, channel, line) for line in stream.feed(data)]
+    def _typed(self, typed: IO[bytes]) -> None:
+        data = os.read(typed.fileno(), READ_SIZE)
+        if not data:
+            self.selector.unregister(typed)  # no more input: a closed terminal, /dev/null
+            return
+        if self.prompting is None or self.send_input is None:
+            self._print(self.formatter.line(DJSUPERVISOR, "no program is waiting for input"))
+            return
+        self.send_input(self.prompting, data.decode(errors="replace"))
+        if data.endswith(b"\n"):
+            self.prompting = None  # until the debugger prompts again
 
     def _flush_partial(self, older_than: float) -> None:
         now = time.monotonic()
-        for (name, channel), stream in self.streams.items():
+        for (name, _), stream in self.streams.items():
             if stream.pending and now - stream.since >= older_than:
-                self._print(self.formatter.line(name, channel, stream.take_pending()))
+                self._print(self.formatter.line(name, stream.take_pending()))
 
     def _print(self, text: str) -> None:
         if not text or self.broken:

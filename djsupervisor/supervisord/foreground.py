@@ -11,12 +11,14 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from ..conf import conf
 from ..config.build import Config
 from ..errors import CredentialsError, DjsupervisorError, StartError
 from .client import Client
-from .console import Console, Formatter, is_closed_pipe, use_color
+from .console import Console, is_closed_pipe
 from .daemon import daemon_start_error
 from .forked import Forked, stop_with_parent
+from .formatting import Formatter, use_color
 from .proctable import is_alive, stop_process_groups
 from .stale import project_processes, stop_leftovers
 from .start import prepare_start, supervisord_environment, wait_until_spawned
@@ -49,11 +51,16 @@ class Foreground:
         lock = prepare_start(config, self.report)
         console = Console(
             config.runtime.console_socket,
-            Formatter(config.process_names, use_color(sys.stdout)),
+            Formatter(
+                config.process_names, use_color(sys.stdout), conf.SUPERVISOR_CONSOLE_TIMESTAMPS
+            ),
             sys.stdout,
             config.runtime.logs,
             on_broken=self.output_failed,
+            internal=config.merged.internal,
         )
+        if sys.stdin.isatty():
+            console.take_input(sys.stdin.buffer, self.send_input)
         output, output_end = os.pipe()
         self.process = Forked(partial(run_supervisord, config.path, output_end))
         os.close(output_end)
@@ -117,6 +124,18 @@ class Foreground:
                 self.spawned.set()
         except CredentialsError as exc:
             self.report(str(exc))
+
+    def send_input(self, name: str, text: str) -> None:
+        """Pass ``text`` typed in the terminal to the process ``name`` (a debugger's prompt)."""
+        namespecs = {
+            spec.rpartition(":")[2]: spec
+            for specs in self.config.processes.values()
+            for spec in specs
+        }
+        try:
+            self.config.client.call("supervisor.sendProcessStdin", namespecs.get(name, name), text)
+        except DjsupervisorError as exc:
+            self.report(f"could not pass the input to {name}: {exc}")
 
     def output_failed(self, exc: OSError) -> None:
         """Stop when nobody reads the output any more (``| head``); else say where it goes."""

@@ -17,13 +17,16 @@ dependencies, readiness and restarts (orchestrator.py).
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import Any
 
+from supervisor import events
 from supervisor.rpcinterface import SupervisorNamespaceRPCInterface
 
 from . import output
 from .client import ProcessState
+from .journal import Journal
 from .loop import MainLoop
 from .orchestrator import Orchestrator
 
@@ -82,6 +85,7 @@ class DjsupervisorNamespaceRPCInterface:
 
 _loop: MainLoop | None = None  # this supervisord's, replaced when it reloads
 _orchestrator: Orchestrator | None = None
+_journal: Journal | None = None
 
 
 def make_rpcinterface(supervisord: Any, **config: str) -> DjsupervisorNamespaceRPCInterface:
@@ -92,12 +96,20 @@ def make_rpcinterface(supervisord: Any, **config: str) -> DjsupervisorNamespaceR
     programs' dependencies, readiness checks and restart rules. supervisord
     calls this each time it (re)reads its configuration.
     """
-    global _loop, _orchestrator
+    global _loop, _orchestrator, _journal
     output.forward_to(config.get("console"))
     if _orchestrator is not None:
         _orchestrator.close()
     if _loop is not None:
         _loop.close()
+    if _journal is not None:
+        _journal.close()
+        with contextlib.suppress(ValueError):  # a reload cleared the subscriptions already
+            events.unsubscribe(events.ProcessLogEvent, _journal)
+        _journal = None
+    if config.get("journal"):
+        _journal = Journal(Path(config["journal"]))
+        events.subscribe(events.ProcessLogEvent, _journal)
     logger = supervisord.options.logger
     _loop = MainLoop(supervisord.options.get_socket_map(), logger.error)
 

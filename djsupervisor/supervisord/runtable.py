@@ -6,14 +6,13 @@ djsupervisor's graph and runs modules.
 
 from __future__ import annotations
 
-import contextlib
 from pathlib import Path
 from typing import Any
 
 from supervisor.options import split_namespec
 from supervisor.xmlrpc import RPCError
 
-from ..graph import Graph
+from ..graph import Graph, read_graph
 from .runs import Run
 
 BAD_NAME = 10  # supervisor.xmlrpc.Faults
@@ -33,10 +32,8 @@ class RunTable:
 
         Runs of processes still there are kept, with what is known of them.
         """
-        self.graph = Graph()  # without one, supervisord's own rules hold
-        if self.graph_path is not None:
-            with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
-                self.graph = Graph.from_json(self.graph_path.read_text())
+        # Without one, supervisord's own rules hold.
+        self.graph = read_graph(self.graph_path) if self.graph_path else Graph()
         runs = {}
         for name, program in self.graph.programs.items():
             for namespec in program.processes:

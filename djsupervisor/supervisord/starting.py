@@ -7,8 +7,7 @@ from collections.abc import Callable, Sequence
 
 from ..clock import Clock
 from ..errors import Fault
-from .client import STOPPABLE, UNKNOWN_METHOD, UP, Client, states
-from .ctl import run_supervisorctl
+from .client import STOPPABLE, UP, Client, states
 from .running import Running
 from .start import wait_until_started
 from .status import select
@@ -39,10 +38,8 @@ def start(
     try:
         started = client.start_processes(names)
     except Fault as fault:
-        if fault.code == UNKNOWN_METHOD:  # a supervisord from before dependencies
-            return run_supervisorctl(running, ["start", *names])
         if fault.code != BAD_NAME:
-            raise
+            raise  # UNKNOWN_METHOD: a supervisord from before dependencies
         output(f"{fault.text.partition(': ')[2] or fault.text}: ERROR (no such process)")
         return FAILED
     targets = [name for name in started if name not in up_before or restart]

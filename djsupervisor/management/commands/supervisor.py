@@ -13,6 +13,9 @@ from ...errors import DjsupervisorError
 from ...options import Options, add_arguments
 
 if TYPE_CHECKING:
+    from collections.abc import Callable, Collection
+
+    from ...runtime import RuntimeDir
     from ...supervisord.running import Running
 
 # Each command imports only what it uses: 'status' runs dozens of times a
@@ -77,32 +80,41 @@ class Command(BaseCommand):
         if not ctl_args:
             return self.start(options)
         command, *rest = ctl_args
+        if command == "run":
+            from ...config.build import build
+            from ...config.program import run_as
+
+            run_as(build(options, check=False), rest)  # returns only on errors
         if command == "getconfig" or command in REREAD_COMMANDS:
             return self.build_and_run(options, command, rest)
+        if command == "logs":
+            return self.logs(options, rest)
         running = self.find_running(options)
         if command == "status":
             from ...supervisord.status import status
 
             return status(running.client, rest, self.stdout.write)
-        if command in ("start", "restart"):
-            from ...supervisord.starting import start
-
-            return start(running, rest, self.stdout.write, restart=command == "restart")
         if command == "shutdown" and not rest:
             from ...supervisord.stop import shutdown
 
             shutdown(running, self.report)
             self.stdout.write("Shut down")
             return 0
-        from ...supervisord.ctl import run_supervisorctl
+        from ...supervisord.ctl import Session, run_supervisorctl
 
-        return run_supervisorctl(running, rest if command == "shell" else ctl_args)
+        if command == "shell":
+            return run_supervisorctl(Session(running, self.rebuilder(options)), rest)
+        return run_supervisorctl(Session(running), ctl_args)
 
     def start(self, options: Options) -> int:
         """Start supervisord, in the foreground or as a daemon."""
         from ...config.build import build
 
         config = build(options, console=not options.daemonize)
+        from ...checks import config_warnings
+
+        for warning in config_warnings(config.merged.sections):
+            self.report(f"warning: {warning.msg} ({warning.hint})")
         if not options.daemonize:
             from ...supervisord.foreground import run_foreground
 
@@ -120,27 +132,72 @@ class Command(BaseCommand):
         """Run a command that needs the config built from the project's files."""
         from ...config.build import build
 
-        if command not in REREAD_COMMANDS and args:
-            raise CommandError(f"{command} takes no arguments")
+        show_secrets = command == "getconfig" and args == ["--show-secrets"]
+        if command not in REREAD_COMMANDS and args and not show_secrets:
+            raise CommandError(f"{command} takes no arguments but --show-secrets")
         config = build(options)
         if command == "getconfig":
-            self.stdout.write(config.text, ending="")
+            self.stdout.write(config.display_text(show_secrets), ending="")
             return 0
-        from ...supervisord.ctl import run_supervisorctl
+        from ...supervisord.ctl import Session, run_supervisorctl
 
         config.client.ensure_running()
         config.write()
-        return run_supervisorctl(config.running, [command, *args])
+        return run_supervisorctl(Session(config.running), [command, *args])
 
-    def find_running(self, options: Options) -> Running:
-        """Return how to reach the project's running supervisord."""
+    def rebuilder(self, options: Options) -> Callable[[], Running]:
+        """Return what renders the config anew and writes it, for the shell's reread."""
+        from ...config.build import build
+
+        def rebuild() -> Running:
+            config = build(options)
+            config.write()
+            return config.running
+
+        return rebuild
+
+    def logs(self, options: Options, args: list[str]) -> int:
+        """Print the programs' output from the journal, in time order (``logs``)."""
+        from ...conf import conf
+        from ...graph import read_graph
+        from ...supervisord import logs
+        from ...supervisord.formatting import Formatter, use_color
+
+        parsed = logs.parse(args)
+        runtime = self.runtime_dir(options)
+        graph = read_graph(runtime.graph)
+        try:
+            processes = graph.process_names(parsed.programs) if parsed.programs else None
+        except KeyError as exc:
+            known = ", ".join(sorted(graph.programs)) or "none"
+            raise CommandError(f"logs: no program {exc.args[0]!r} (programs: {known})") from None
+        if not runtime.journal.exists():
+            raise CommandError(
+                f"logs: nothing logged yet ({runtime.journal} does not exist); start the "
+                "programs with 'python manage.py supervisor'"
+            )
+
+        def formatter(names: Collection[str]) -> Formatter:
+            color = use_color(sys.stdout)
+            return Formatter(names, color, conf.SUPERVISOR_CONSOLE_TIMESTAMPS)
+
+        logs.show(runtime.journal, processes, parsed.lines, parsed.follow, formatter, self.stdout)
+        return 0
+
+    def runtime_dir(self, options: Options) -> RuntimeDir:
+        """Return the project's runtime directory, as it is named (created or not)."""
         from ...conf import conf
         from ...config.discovery import find_project_dir
         from ...runtime import RuntimeDir
-        from ...supervisord.running import find_running
 
         project_dir = find_project_dir(options.project_dir)
-        return find_running(RuntimeDir.for_project(project_dir, conf.SUPERVISOR_RUNTIME_DIR))
+        return RuntimeDir.for_project(project_dir, conf.SUPERVISOR_RUNTIME_DIR)
+
+    def find_running(self, options: Options) -> Running:
+        """Return how to reach the project's running supervisord."""
+        from ...supervisord.running import find_running
+
+        return find_running(self.runtime_dir(options))
 
     def report(self, message: str) -> None:
         """Tell the user about something djsupervisor did on its own."""

@@ -1,0 +1,131 @@
+"""``logs [-f] [-n N] [PROG ...]``: the programs' output from the journal, in time order."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+from collections.abc import Callable, Collection
+from pathlib import Path
+from typing import Protocol
+
+from ..clock import Clock
+from ..errors import ConfigError
+from .formatting import Formatter, Stream
+from .journal import NAME, record_length, records
+
+DEFAULT_LINES = 20
+FOLLOW_INTERVAL = 0.1  # seconds between looks at a journal being followed
+Line = tuple[float, str, str]  # (time, process name, text)
+
+
+class Output(Protocol):
+    """Where the lines go: a text stream, or a management command's stdout."""
+
+    def write(self, text: str, /) -> object: ...
+
+    def flush(self) -> None: ...
+
+
+def parse(args: list[str]) -> argparse.Namespace:
+    """Return the options of ``logs``, or raise naming what is wrong with them."""
+    parser = argparse.ArgumentParser(prog="manage.py supervisor logs", add_help=False)
+    parser.add_argument("-f", "--follow", action="store_true")
+    parser.add_argument("-n", "--lines", type=int, default=DEFAULT_LINES)
+    parser.add_argument("programs", nargs="*")
+    try:
+        parsed, unknown = parser.parse_known_args(args)
+    except SystemExit:
+        raise ConfigError("logs: -n takes a number of lines, e.g. 'logs -n 100 web'") from None
+    if unknown:
+        raise ConfigError(f"logs: unknown option {unknown[0]!r}; use -f, -n N and program names")
+    return parsed
+
+
+def show(
+    journal: Path,
+    processes: Collection[str] | None,
+    lines: int,
+    follow: bool,
+    formatter: Callable[[Collection[str]], Formatter],
+    out: Output,
+    clock: Clock = time,
+) -> None:
+    """Print the last ``lines`` lines of ``processes`` (all if None); with ``follow``, the rest."""
+    older = journal.with_name(f"{NAME}.1")
+    data = b"".join(path.read_bytes() for path in (older, journal) if path.exists())
+    assembler = Assembler(processes)
+    shown = assembler.feed(data)[-lines:] if lines > 0 else []
+    names = {name for _, name, _ in shown} | set(processes or ())
+    format_ = formatter(names)
+    _print(out, "".join(format_.line(name, text, when) for when, name, text in shown))
+    if follow:
+        _follow(journal, assembler, format_, out, clock)
+
+
+def _follow(
+    journal: Path, assembler: Assembler, formatter: Formatter, out: Output, clock: Clock
+) -> None:
+    """Print what the journal gets from now on, until interrupted (Ctrl-C)."""
+    identity, offset = _identity(journal), _size(journal)
+    pending = b""
+    while True:
+        clock.sleep(FOLLOW_INTERVAL)
+        if _identity(journal) != identity:  # rotated: start the new file from its beginning
+            identity, offset, pending = _identity(journal), 0, b""
+        if _size(journal) <= offset:
+            continue
+        with journal.open("rb") as file:
+            file.seek(offset)
+            chunk = file.read()
+        offset += len(chunk)
+        pending += chunk
+        whole = _whole(pending)
+        new, pending = pending[:whole], pending[whole:]
+        _print(out, "".join(formatter.line(n, line, when) for when, n, line in assembler.feed(new)))
+
+
+def _print(out: Output, text: str) -> None:
+    if text:  # a command's stdout would print an empty line for nothing
+        out.write(text)
+        out.flush()
+
+
+def _whole(data: bytes) -> int:
+    """Return how many bytes at the start of ``data`` are whole records."""
+    offset = 0
+    while length := record_length(data, offset):
+        offset += length
+    return offset
+
+
+def _identity(path: Path) -> tuple[int, int] | None:
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return info.st_dev, info.st_ino
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except FileNotFoundError:
+        return 0
+
+
+class Assembler:
+    """Turn journal records into whole lines, per process and stream, keeping their time."""
+
+    def __init__(self, processes: Collection[str] | None) -> None:
+        self.processes = processes
+        self.streams: dict[tuple[str, int], Stream] = {}
+
+    def feed(self, data: bytes) -> list[Line]:
+        lines: list[Line] = []
+        for when, channel, name, chunk in records(data):
+            if self.processes is not None and name not in self.processes:
+                continue
+            stream = self.streams.setdefault((name, channel), Stream())
+            lines += [(when, name, line) for line in stream.feed(chunk)]
+        return lines

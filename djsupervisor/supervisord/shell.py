@@ -1,0 +1,99 @@
+"""supervisorctl's commands, with program names, start order and fresh configs (see ctl.py).
+
+Imported only when supervisorctl runs: it imports supervisorctl itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from supervisor.supervisorctl import DefaultControllerPlugin
+
+from ..errors import DjsupervisorError, Fault
+from .client import UNKNOWN_METHOD
+from .ctl import Session, expand_names
+from .starting import start
+
+GENERIC = 1  # supervisorctl's exit status for an error
+
+
+def make_plugin(session: Session) -> Callable[..., DefaultControllerPlugin]:
+    """Return supervisorctl's default command set, made djsupervisor's, for ``session``."""
+
+    class Plugin(DefaultControllerPlugin):  # type: ignore[misc]  # supervisor has no hints
+        def _names(self, command: str, arg: str) -> str | None:
+            try:
+                return " ".join(expand_names(command, arg.split(), session.graph()))
+            except DjsupervisorError as exc:
+                self.ctl.output(f"ERROR: {exc}")
+                self.ctl.exitstatus = GENERIC
+                return None
+
+        def _with_names(self, command: str, method: Callable[[str], None], arg: str) -> None:
+            names = self._names(command, arg)
+            if names is not None:
+                method(names)
+
+        def do_stop(self, arg: str) -> None:
+            self._with_names("stop", super().do_stop, arg)
+
+        def do_clear(self, arg: str) -> None:
+            self._with_names("clear", super().do_clear, arg)
+
+        def do_signal(self, arg: str) -> None:
+            self._with_names("signal", super().do_signal, arg)
+
+        def do_pid(self, arg: str) -> None:
+            self._with_names("pid", super().do_pid, arg)
+
+        def do_tail(self, arg: str) -> None:
+            self._with_names("tail", super().do_tail, arg)
+
+        def do_fg(self, arg: str) -> None:
+            self._with_names("fg", super().do_fg, arg)
+
+        def do_attach(self, arg: str) -> None:
+            self.do_fg(arg)
+
+        def help_attach(self) -> None:
+            self.ctl.output("attach <name>\\tConnect to a process in foreground mode (as fg)")
+            self.ctl.output("\\t\\tCtrl-C to exit")
+
+        def do_start(self, arg: str) -> None:
+            self._start(arg, super().do_start, restart=False)
+
+        def do_restart(self, arg: str) -> None:
+            self._start(arg, super().do_restart, restart=True)
+
+        def _start(self, arg: str, plain: Callable[[str], None], restart: bool) -> None:
+            try:
+                self.ctl.exitstatus = start(session.running, arg.split(), self.ctl.output, restart)
+            except Fault as fault:
+                if fault.code != UNKNOWN_METHOD:
+                    raise
+                plain(arg)  # a supervisord from before dependencies
+
+        def _fresh(self, method: Callable[[str], None], arg: str) -> None:
+            if session.rebuild is not None:  # the shell: the files may have changed since
+                try:
+                    session.running = session.rebuild()
+                except DjsupervisorError as exc:
+                    self.ctl.output(f"ERROR: {exc}")
+                    self.ctl.exitstatus = GENERIC
+                    return
+            method(arg)
+
+        def do_reread(self, arg: str) -> None:
+            self._fresh(super().do_reread, arg)
+
+        def do_update(self, arg: str) -> None:
+            self._fresh(super().do_update, arg)
+
+        def do_reload(self, arg: str) -> None:
+            self._fresh(super().do_reload, arg)
+
+    def factory(controller: Any, **config: Any) -> DefaultControllerPlugin:
+        return Plugin(controller, **config)
+
+    return factory
