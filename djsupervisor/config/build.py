@@ -106,7 +106,7 @@ class Config:
     @property
     def running(self) -> Running:
         """Return how to control the supervisord that runs this config."""
-        return Running.from_sections(self.path, self.merged.sections)
+        return Running.from_sections(self.runtime, self.path, self.merged.sections)
 
     def write(self) -> Path:
         """Create the runtime directory and write the config and its copies; return its path."""

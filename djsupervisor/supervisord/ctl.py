@@ -13,11 +13,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from ..errors import ConfigError
-from ..graph import Graph, read_graph
+from ..graph import Graph
 from .running import Running
 
 # supervisorctl commands, by where their process names are.
-MANY_NAMES = ("stop", "clear", "start", "restart")
+MANY_NAMES = ("stop", "clear", "start", "restart", "status")
 NAMES_AFTER_FIRST = ("signal",)
 ONE_NAME = ("tail", "fg", "attach", "pid")
 
@@ -30,7 +30,7 @@ class Session:
     rebuild: Callable[[], Running] | None = None  # renders and writes the config anew
 
     def graph(self) -> Graph:
-        return read_graph(self.running.path.with_name("graph.json"))
+        return self.running.graph()
 
 
 def run_supervisorctl(session: Session, args: Sequence[str]) -> int:

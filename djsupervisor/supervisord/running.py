@@ -8,6 +8,7 @@ from pathlib import Path
 from ..config.ini import Sections, parse
 from ..config.server import client_of, served_url
 from ..errors import NotRunningError
+from ..graph import Graph, read_graph
 from ..runtime import RuntimeDir
 from .client import Client
 
@@ -24,16 +25,22 @@ class Running:
     # SUPERVISOR_SERVER_URL ('localhost' for an unspecified host), which
     # whatever they start inherits: how their processes are found in /proc.
     server_url: str | None
+    graph_path: Path  # its programs' processes, dependencies and checks
 
     @classmethod
-    def from_sections(cls, path: Path, sections: Sections) -> Running:
+    def from_sections(cls, runtime: RuntimeDir, path: Path, sections: Sections) -> Running:
         return cls(
             path,
             client_of(sections),
             Path(sections["supervisord"]["pidfile"]),
             Path(sections["supervisord"]["logfile"]),
             served_url(sections, unspecified_host="localhost"),
+            runtime.graph,
         )
+
+    def graph(self) -> Graph:
+        """Return the graph of the config it runs: which processes each program has."""
+        return read_graph(self.graph_path)
 
 
 def find_running(runtime: RuntimeDir) -> Running:
@@ -51,4 +58,4 @@ def find_running(runtime: RuntimeDir) -> Running:
             f"supervisord is not running for this project (no config at {runtime.config}); "
             "start it with 'python manage.py supervisor --daemonize'"
         ) from None
-    return Running.from_sections(runtime.config, parse(text, str(runtime.config)))
+    return Running.from_sections(runtime, runtime.config, parse(text, str(runtime.config)))

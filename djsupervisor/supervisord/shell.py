@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from supervisor import supervisorctl
 from supervisor.supervisorctl import DefaultControllerPlugin
 
 from ..errors import DjsupervisorError, Fault
@@ -16,6 +17,17 @@ from .ctl import Session, expand_names
 from .starting import start
 
 GENERIC = 1  # supervisorctl's exit status for an error
+
+
+class _FgThread(supervisorctl.fgthread):  # type: ignore[misc]  # supervisor has no hints
+    """fg's output thread, as a daemon: Ctrl-C must end the command even while it reads."""
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        self.daemon = True
+
+
+supervisorctl.fgthread = _FgThread
 
 
 def make_plugin(session: Session) -> Callable[..., DefaultControllerPlugin]:
@@ -67,6 +79,10 @@ def make_plugin(session: Session) -> Callable[..., DefaultControllerPlugin]:
             self._start(arg, super().do_restart, restart=True)
 
         def _start(self, arg: str, plain: Callable[[str], None], restart: bool) -> None:
+            names = self._names("start", arg)
+            if names is None:
+                return
+            arg = names
             try:
                 self.ctl.exitstatus = start(session.running, arg.split(), self.ctl.output, restart)
             except Fault as fault:

@@ -91,9 +91,11 @@ class Command(BaseCommand):
             return self.logs(options, rest)
         running = self.find_running(options)
         if command == "status":
+            from ...supervisord.ctl import expand_names
             from ...supervisord.status import status
 
-            return status(running.client, rest, self.stdout.write)
+            names = expand_names(command, rest, running.graph())
+            return status(running.client, names, self.stdout.write)
         if command == "shutdown" and not rest:
             from ...supervisord.stop import shutdown
 
