@@ -17,16 +17,15 @@ copyright = "djsupervisor developers"
 release = djsupervisor.__version__
 version = ".".join(release.split(".")[:2])
 
-extensions = ["djsupervisor_help"]
+extensions = ["djsupervisor_help", "sphinx_copybutton"]
 
 root_doc = "index"
 exclude_patterns = ["_build", "Thumbs.db", ".DS_Store"]
 default_role = "literal"
 highlight_language = "text"
 
-html_theme = "alabaster"
-html_theme_options = {
-    "description": "Run a Django project's processes under supervisord",
-    "fixed_sidebar": True,
-}
+# furo scrolls wide code blocks instead of cutting them; copy buttons leave out prompts.
+html_theme = "furo"
+html_title = "djsupervisor"
+copybutton_prompt_text = "$ "
 html_static_path: list[str] = []
