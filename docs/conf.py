@@ -17,7 +17,7 @@ copyright = "djsupervisor developers"
 release = djsupervisor.__version__
 version = ".".join(release.split(".")[:2])
 
-extensions = ["djsupervisor_help", "sphinx_copybutton"]
+extensions = ["djsupervisor_help", "djsupervisor_export", "sphinx_copybutton"]
 
 root_doc = "index"
 exclude_patterns = ["_build", "Thumbs.db", ".DS_Store"]

@@ -21,7 +21,7 @@ from ..supervisord.running import Running
 from . import ini
 from .dependencies import attach_processes, build_graph
 from .discovery import find_project_dir, find_sources, project_config_path
-from .environment import apply_environment, project_env_file
+from .environment import Environment, apply_environment, format_environment, project_env_file
 from .layers import (
     autoreload_layer,
     builtin_layer,
@@ -31,7 +31,7 @@ from .layers import (
 )
 from .merge import Merged, apply_program_rules, merge_layers, process_sections
 from .reader import read_with_supervisor
-from .render import Renderer
+from .render import Host, Renderer
 from .server import (
     OWN_RPC_INTERFACE,
     RPC_INTERFACE,
@@ -65,8 +65,8 @@ class Config:
     # The private socket's password when djsupervisor configured the socket;
     # stored beside it by write().
     secret: str | None = None
-    # The environment= values with what came from environment files masked, by section.
-    masked_environment: dict[str, str] = field(default_factory=dict)
+    # Programs' variables from environment files and their own, by section.
+    environments: dict[str, Environment] = field(default_factory=dict)
     # Rendered copies of files named with the templated filter, by path.
     copies: dict[Path, str] = field(default_factory=dict)
     # readiness, dependencies and restart rules, for supervisord's orchestrator
@@ -87,11 +87,12 @@ class Config:
 
     def display_text(self, show_secrets: bool = False) -> str:
         """Return the text ``getconfig`` prints: environment files' values masked, unless asked."""
-        if show_secrets or not self.masked_environment:
+        if show_secrets or not self.environments:
             return self.text
         sections = {name: dict(options) for name, options in self.merged.sections.items()}
-        for section, environment in self.masked_environment.items():
-            sections[section]["environment"] = environment
+        for section, environment in self.environments.items():
+            program = section.partition(":")[2]
+            sections[section]["environment"] = format_environment(environment.masked(), program)
         return ini.dump(sections)
 
     @property
@@ -130,12 +131,15 @@ class Config:
         self.client = replace(self.client, password=stored)
 
 
-def build(options: Options, console: bool | None = None, check: bool = True) -> Config:
+def build(
+    options: Options, console: bool | None = None, check: bool = True, host: Host | None = None
+) -> Config:
     """Return the project's merged config for ``options``, without writing anything.
 
     ``console`` says whether programs' output goes to a foreground command;
     ``None`` means yes if one is running, which keeps it when ``reload``
-    rewrites the config. ``check=False`` skips reading the result with
+    rewrites the config. ``host`` renders the files for another machine (an
+    image, for ``export``); ``check=False`` skips reading the result with
     supervisor's own reader (the slowest step: 0.1 s for 500 programs, see
     bench/scale.py); ``Config.processes`` and ``Config.autostart`` are then empty.
     """
@@ -149,10 +153,14 @@ def build(options: Options, console: bool | None = None, check: bool = True) -> 
             "[program:NAME] section for each process to run"
         )
     runtime = RuntimeDir.for_project(project_dir, conf.SUPERVISOR_RUNTIME_DIR)
-    renderer = Renderer(project_dir, runtime.templated, options)
+    renderer = Renderer(project_dir, runtime.templated, options, host=host)
     if console is None:
         console = runtime.console_socket.exists()
-    layers = [builtin_layer(project_dir, runtime), autoreload_layer(project_dir, options)]
+    programs_dir = Path(host.project_dir) if host else project_dir
+    layers = [
+        builtin_layer(project_dir, runtime, programs_dir),
+        autoreload_layer(project_dir, options),
+    ]
     if console:
         layers.append(console_layer(runtime))
     layers += [file_layer(renderer, source) for source in sources]
@@ -161,7 +169,7 @@ def build(options: Options, console: bool | None = None, check: bool = True) -> 
     graph = build_graph(merged, debug=AUTORELOAD in merged.internal & set(merged.programs))
     explicit_env = getattr(settings, "SUPERVISOR_ENV_FILE", None) is not None
     env_file = project_env_file(project_dir, conf.SUPERVISOR_ENV_FILE, explicit_env)
-    masked = apply_environment(merged, env_file)
+    environments = apply_environment(merged, env_file)
     merged.sections.setdefault(OWN_RPC_INTERFACE, {})["graph"] = str(runtime.graph)
     secret = None
     if needs_private_server(merged.sections):
@@ -171,7 +179,9 @@ def build(options: Options, console: bool | None = None, check: bool = True) -> 
     check_user(merged.sections, runtime)
     _reserve_descriptors(merged)
     merged.sections = _ordered(merged.sections)
-    config = Config(project_dir, runtime, merged, client, secret, masked, renderer.copies, graph)
+    config = Config(
+        project_dir, runtime, merged, client, secret, environments, renderer.copies, graph
+    )
     if check:
         text = config.text if runtime.logs.is_dir() else ini.dump(_as_if_written(config))
         config.processes, config.autostart = read_with_supervisor(text, merged, runtime.path)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
 from supervisor.datatypes import dict_of_key_value_pairs
@@ -21,13 +22,31 @@ from .merge import Merged, process_sections
 MASK = "********"
 
 
-def apply_environment(merged: Merged, project_env: Path | None) -> dict[str, str]:
+@dataclass(frozen=True)
+class Environment:
+    """A program's variables: from environment files (secrets), and its own ``environment=``."""
+
+    from_files: dict[str, str]
+    explicit: dict[str, str]
+
+    @property
+    def secrets(self) -> dict[str, str]:
+        """Return the files' variables its ``environment=`` does not override."""
+        return {k: v for k, v in self.from_files.items() if k not in self.explicit}
+
+    def masked(self) -> dict[str, str]:
+        return {**{key: MASK for key in self.secrets}, **self.explicit}
+
+
+def apply_environment(merged: Merged, project_env: Path | None) -> dict[str, Environment]:
     """Put the files' variables into each program's ``environment=``.
 
-    Return the masked ``environment=`` values, by section, for ``getconfig``.
+    Return each program's variables by where they came from, by section
+    (those with none from files left out): ``getconfig`` masks the secrets,
+    ``export`` puts them in an environment file or a Secret.
     """
     base = dotenv.read(project_env, os.environ) if project_env else {}
-    masked = {}
+    environments = {}
     for section, name in process_sections(merged.sections):
         options = merged.sections[section]
         files = merged.own.get(name, {}).get("environment_file", "")
@@ -37,12 +56,9 @@ def apply_environment(merged: Merged, project_env: Path | None) -> dict[str, str
         if not from_files:
             continue
         explicit = dict_of_key_value_pairs(options.get("environment", ""))
-        environment = {**from_files, **explicit}
-        options["environment"] = format_environment(environment, name)
-        masked[section] = format_environment(
-            {k: v if k in explicit else MASK for k, v in environment.items()}, name
-        )
-    return masked
+        options["environment"] = format_environment({**from_files, **explicit}, name)
+        environments[section] = Environment(from_files, explicit)
+    return environments
 
 
 def _paths(value: str) -> Iterable[Path]:

@@ -20,8 +20,12 @@ from .render import Renderer
 from .server import OWN_RPC_INTERFACE
 
 
-def builtin_layer(project_dir: Path, runtime: RuntimeDir) -> Layer:
-    """Return the defaults that every config starts from."""
+def builtin_layer(project_dir: Path, runtime: RuntimeDir, programs_dir: Path) -> Layer:
+    """Return the defaults that every config starts from.
+
+    Programs run in ``programs_dir``: the project directory, or where it is
+    on the machine a config is exported for.
+    """
     return Layer(
         {
             "supervisord": {
@@ -31,7 +35,7 @@ def builtin_layer(project_dir: Path, runtime: RuntimeDir) -> Layer:
                 "directory": str(project_dir),
             },
             "program:__defaults__": {
-                "directory": str(project_dir),
+                "directory": str(programs_dir),
                 # Stop what a program started too (runserver's reloader child,
                 # a shell's children), so nothing outlives its program.
                 "stopasgroup": "true",

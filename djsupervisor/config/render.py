@@ -21,6 +21,18 @@ from ..options import Options
 from .quoting import mark, unmark
 
 
+@dataclass(frozen=True)
+class Host:
+    """Where the rendered config runs: the project's directory and Python there.
+
+    Exporting for a container renders the files as they are inside the image
+    (``--workdir``, ``--python``); otherwise they are this machine's.
+    """
+
+    project_dir: str
+    python: str = sys.executable
+
+
 @dataclass
 class Renderer:
     """Render files with one shared context; keep ``templated`` copies for ``copies_dir``.
@@ -32,6 +44,7 @@ class Renderer:
     project_dir: Path
     copies_dir: Path
     options: Options = field(default_factory=Options)
+    host: Host | None = None  # None: this machine
     copies: dict[Path, str] = field(default_factory=dict)  # rendered text by destination
     rendering: list[Path] = field(default_factory=list)  # the files being rendered, outermost first
 
@@ -39,11 +52,11 @@ class Renderer:
         """Return the template context of SPEC section 2."""
         # Paths are marked: on a command line they come out quoted (quoting.py).
         return {
-            "PROJECT_DIR": mark(str(self.project_dir)),
+            "PROJECT_DIR": mark(self.host.project_dir if self.host else str(self.project_dir)),
             "APP_DIR": mark(str(app_dir)) if app_dir else "",
             # sys.executable, not its resolved target: inside a virtualenv it is
             # the venv's python, which can import the project's packages.
-            "PYTHON": mark(sys.executable),
+            "PYTHON": mark(self.host.python if self.host else sys.executable),
             "SUPERVISOR_OPTIONS": self.options.as_command_line(),
             "settings": settings,
             "environ": os.environ,

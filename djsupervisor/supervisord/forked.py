@@ -28,24 +28,30 @@ class Forked:
         if self.pid == 0:
             os._exit(_run(target))
 
-    def poll(self) -> int | None:
-        if self.returncode is None:
-            pid, status = os.waitpid(self.pid, os.WNOHANG)
-            if pid:
-                self.returncode = os.waitstatus_to_exitcode(status)
-        return self.returncode
+    def running(self) -> bool:
+        """Tell whether the child has not exited yet.
+
+        It is not reaped here (WNOWAIT): only :meth:`wait` reaps it, so a
+        thread that checks it before signalling never takes its exit status
+        from the thread waiting for it.
+        """
+        if self.returncode is not None:
+            return False
+        try:
+            exited = os.waitid(os.P_PID, self.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+        except ChildProcessError:
+            return False  # wait() has just reaped it
+        return exited is None or exited.si_pid == 0
 
     def wait(self) -> int:
-        while self.returncode is None:
-            try:
-                _, status = os.waitpid(self.pid, 0)
-            except ChildProcessError:
-                break  # reaped elsewhere
+        """Wait for the child to exit, reap it and return its exit status."""
+        if self.returncode is None:
+            _, status = os.waitpid(self.pid, 0)
             self.returncode = os.waitstatus_to_exitcode(status)
-        return self.returncode if self.returncode is not None else 1
+        return self.returncode
 
     def send_signal(self, signum: int) -> None:
-        if self.poll() is None:
+        if self.running():
             os.kill(self.pid, signum)
 
     def kill(self) -> None:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from ..needs import require
 from ..support import REPO, WAIT, alive, free_port, http_get, wait_for
 from .conftest import Project
 
@@ -202,8 +203,7 @@ def in_namespace_with_watches(limit: int) -> list[str]:
 
     The limit a big project can hit, without touching the machine's settings.
     """
-    if not shutil.which("unshare"):
-        pytest.skip("needs unshare(1)")
+    require(shutil.which("unshare"), "unshare(1)")
     script = f'echo {limit} > /proc/sys/user/max_inotify_watches && exec "$@"'
     launcher = ["unshare", "--user", "--map-root-user", "sh", "-c", script, "sh"]
     probe = subprocess.run([*launcher, "true"], capture_output=True)

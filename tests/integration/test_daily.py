@@ -224,9 +224,9 @@ def test_attach_from_another_terminal(project: Project) -> None:
     terminal.wait_for(r"Press Ctrl-C to exit")
     time.sleep(0.5)  # its output thread has connected
     terminal.type("p x + 1\n")
-    terminal.wait_for(r"42")
-    os.killpg(attach.pid, signal.SIGINT)
-    attach.wait(WAIT)
+    terminal.wait_for(r"\n42\r?\n")
+    terminal.type("\x04")  # end of input, as Ctrl-D in a terminal: attach leaves
+    assert attach.wait(WAIT) == 0
     os.close(master)
 
 

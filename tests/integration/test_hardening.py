@@ -362,7 +362,7 @@ def test_hundreds_of_programs_under_the_default_descriptor_limit(project: Projec
 
 def test_output_goes_on_after_a_reload(project: Project) -> None:
     project.write("supervisord.conf", TICKER)
-    command = project.start_foreground(stdout=subprocess.PIPE, text=False)
+    command = project.start_foreground(stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=False)
     assert command.stdout is not None
     output = Lines(command.stdout)
     before = project.wait_running("ticker")["ticker"]
@@ -373,4 +373,4 @@ def test_output_goes_on_after_a_reload(project: Project) -> None:
     # The restarted ticker counts from 0 again, on the same console.
     output.wait_for(r"^ticker +\| tick 0$", count=2)
     command.send_signal(signal.SIGTERM)
-    assert command.wait(WAIT) == 0
+    assert command.wait(WAIT) == 0, output.lines[-20:]

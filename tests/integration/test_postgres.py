@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from ..needs import require
 from ..support import WAIT, free_port, http_get
 from .conftest import Project
 
@@ -20,8 +21,7 @@ psycopg = pytest.importorskip("psycopg", reason="needs psycopg (pip install psyc
 SERVERS = sorted(glob.glob("/usr/lib/postgresql/*/bin/postgres")) or list(
     filter(None, [shutil.which("postgres")])
 )
-if not SERVERS:
-    pytest.skip("needs PostgreSQL's server (postgres, initdb)", allow_module_level=True)
+require(SERVERS, "PostgreSQL's server (postgres, initdb)")
 BIN = Path(SERVERS[-1]).parent
 AS_ROOT = os.getuid() == 0  # PostgreSQL refuses to run as root: then as its own user
 

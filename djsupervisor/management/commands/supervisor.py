@@ -89,6 +89,8 @@ class Command(BaseCommand):
             return self.build_and_run(options, command, rest)
         if command == "logs":
             return self.logs(options, rest)
+        if command == "export":
+            return self.export(options, rest)
         running = self.find_running(options)
         if command == "status":
             from ...supervisord.ctl import expand_names
@@ -184,6 +186,18 @@ class Command(BaseCommand):
             return Formatter(names, color, conf.SUPERVISOR_CONSOLE_TIMESTAMPS)
 
         logs.show(runtime.journal, processes, parsed.lines, parsed.follow, formatter, self.stdout)
+        return 0
+
+    def export(self, options: Options, args: list[str]) -> int:
+        """Write the programs in another platform's format (``export``)."""
+        from ...config.discovery import find_project_dir
+        from ...export.writer import export, parse
+
+        parsed = parse(args, find_project_dir(options.project_dir).name)
+        written, warnings = export(options, parsed)
+        for warning in warnings:
+            self.report(f"warning: {warning}")
+        self.stdout.write(f"wrote {', '.join(path.name for path in written)} to {parsed.output}")
         return 0
 
     def runtime_dir(self, options: Options) -> RuntimeDir:

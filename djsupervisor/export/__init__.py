@@ -1,0 +1,1 @@
+"""Export the project's programs to a Procfile, systemd units, Docker Compose or Kubernetes."""

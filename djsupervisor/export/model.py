@@ -1,0 +1,130 @@
+"""Each program as the export formats see it: what it runs, where, how it stops and starts."""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import signal
+import socket
+from dataclasses import dataclass, field
+
+from supervisor.datatypes import dict_of_key_value_pairs, signal_number
+from supervisor.options import expand
+
+from ..config.build import Config
+from ..config.merge import process_sections
+from ..graph import Check
+
+DEFAULT_STOPWAITSECS = 10  # supervisord's
+INSTANCE = "\0"  # stands for the process number in a systemd template unit's command
+
+
+@dataclass
+class Service:
+    """One program, with supervisord's defaults filled in and its expansions done."""
+
+    name: str
+    command: str  # the command line, for the first process
+    argv: list[str]
+    directory: str
+    environment: dict[str, str]  # its own environment=: written inline
+    secrets: dict[str, str]  # from environment files: never inline
+    user: str | None = None
+    numprocs: int = 1
+    per_process: bool = False  # the command differs between processes (%(process_num)s)
+    template_command: str = ""  # with the process number as INSTANCE, if it can be
+    autostart: bool = True
+    autorestart: str = "unexpected"
+    stopsignal: str = "TERM"
+    stopwaitsecs: int = DEFAULT_STOPWAITSECS
+    oneshot: bool = False
+    depends_on: list[tuple[str, str]] = field(default_factory=list)
+    ready: Check | None = None
+    ready_timeout: float = 60.0
+    uses_environ: bool = False  # %(ENV_X)s, expanded with this machine's environment
+
+    def instances(self) -> list[int]:
+        return list(range(self.numprocs))
+
+
+def services(config: Config, project_dir: str) -> list[Service]:
+    """Return the project's programs (not djsupervisor's own) as services.
+
+    ``project_dir`` is where the project is on the target: paths under this
+    machine's project directory are moved there.
+    """
+    found = []
+    for section, name in process_sections(config.merged.sections):
+        if name in config.merged.internal or not section.startswith("program:"):
+            continue
+        found.append(_service(config, section, name, project_dir))
+    return found
+
+
+def _service(config: Config, section: str, name: str, project_dir: str) -> Service:
+    options = config.merged.sections[section]
+    program = config.graph.programs[name]
+    numprocs = int(options.get("numprocs", "1") or 1)
+    raw = options["command"]
+    first, second = (_expand(raw, name, numprocs, number) for number in (0, 1))
+    here = str(config.project_dir)
+
+    def moved(value: str) -> str:
+        return value.replace(here, project_dir)
+
+    environment = config.environments.get(section)
+    explicit = environment.explicit if environment else _explicit(options)
+    return Service(
+        name=name,
+        command=moved(first),
+        argv=[moved(word) for word in shlex.split(first)],
+        directory=moved(options.get("directory", here)),
+        environment={key: moved(value) for key, value in explicit.items()},
+        secrets=environment.secrets if environment else {},
+        user=options.get("user"),
+        numprocs=numprocs,
+        per_process=numprocs > 1 and first != second,
+        template_command=moved(_as_systemd_instance(raw, name, numprocs)),
+        autostart=program.autostart,
+        autorestart=program.autorestart,
+        stopsignal=_signal_name(options.get("stopsignal", "TERM")),
+        stopwaitsecs=int(options.get("stopwaitsecs", DEFAULT_STOPWAITSECS)),
+        oneshot=program.oneshot,
+        depends_on=list(program.depends_on),
+        ready=program.ready,
+        ready_timeout=program.ready_timeout,
+        uses_environ="%(ENV_" in raw,
+    )
+
+
+def _expansions(name: str, numprocs: int, number: int) -> dict[str, object]:
+    return {
+        **{f"ENV_{key}": value for key, value in os.environ.items()},
+        "program_name": name,
+        "group_name": name,
+        "process_num": number,
+        "numprocs": numprocs,
+        "host_node_name": socket.gethostname(),
+    }
+
+
+def _expand(command: str, name: str, numprocs: int, number: int) -> str:
+    return str(expand(command, _expansions(name, numprocs, number), "command"))
+
+
+def _as_systemd_instance(command: str, name: str, numprocs: int) -> str:
+    """Return the command with the process number as INSTANCE, or '' if it is formatted (02d)."""
+    plain = command.replace("%(process_num)d", "%(process_num)s")
+    if re.search(r"%\(process_num\)(?!s)", plain):
+        return ""
+    expansions = {**_expansions(name, numprocs, 0), "process_num": INSTANCE}
+    return str(expand(plain, expansions, "command"))
+
+
+def _explicit(options: dict[str, str]) -> dict[str, str]:
+    return dict(dict_of_key_value_pairs(options.get("environment", "")))
+
+
+def _signal_name(value: str) -> str:
+    return signal.Signals(signal_number(value)).name.removeprefix("SIG")

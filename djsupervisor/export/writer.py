@@ -1,0 +1,100 @@
+"""``export FORMAT --output DIR``: render the format's templates and write its files there.
+
+The templates are Django templates under ``djsupervisor/export/``: a project
+overrides one by putting a file of the same name in one of its template
+directories. Nothing is written outside the output directory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+from django.core.exceptions import ImproperlyConfigured
+from django.template import Context, Engine, TemplateDoesNotExist, loader
+
+from ..config.build import build
+from ..config.render import Host
+from ..errors import ConfigError
+from ..options import Options
+from .formats import CONTAINER_FORMATS, FORMATS, Target
+from .model import services
+
+TEMPLATES = Path(__file__).parents[1] / "templates"
+TEMPLATE_PREFIX = "djsupervisor/export/"
+
+
+def parse(args: list[str], project_name: str) -> argparse.Namespace:
+    """Return ``export``'s options, or raise naming what is wrong with them."""
+    parser = argparse.ArgumentParser(prog="manage.py supervisor export", add_help=False)
+    parser.add_argument("format")
+    parser.add_argument("--output", required=True)
+    parser.add_argument("--name", default=project_name)
+    parser.add_argument("--image", default="")
+    parser.add_argument("--workdir", default="/app")
+    parser.add_argument("--python", default="python")
+    try:
+        parsed, unknown = parser.parse_known_args(args)
+    except SystemExit:
+        raise ConfigError(
+            f"export: give a format ({', '.join(FORMATS)}) and --output DIR, e.g. "
+            "'export systemd --output deploy/systemd'"
+        ) from None
+    if unknown:
+        raise ConfigError(f"export: unknown option {unknown[0]!r}")
+    if parsed.format not in FORMATS:
+        raise ConfigError(f"export: unknown format {parsed.format!r}; use {', '.join(FORMATS)}")
+    if Path(parsed.output).exists() and not Path(parsed.output).is_dir():
+        raise ConfigError(f"export: --output {parsed.output} is a file; name a directory")
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", parsed.name):
+        raise ConfigError(f"export: --name {parsed.name!r}: use letters, digits, '.', '_', '-'")
+    return parsed
+
+
+def export(options: Options, parsed: argparse.Namespace) -> tuple[list[Path], list[str]]:
+    """Write the format's files; return them, and the warnings for what it could not say."""
+    container = parsed.format in CONTAINER_FORMATS
+    host = Host(parsed.workdir, parsed.python) if container else None
+    config = build(options, console=False, host=host)
+    output = Path(parsed.output).absolute()
+    workdir = parsed.workdir if container else str(config.project_dir)
+    target = Target(
+        parsed.name, parsed.image or f"{parsed.name}:latest", workdir, parsed.python, str(output)
+    )
+    result = FORMATS[parsed.format](services(config, workdir), target)
+    warnings = list(result.warnings)
+    if config.copies:
+        warnings.append(
+            "files named with the templated filter are not exported: render them where "
+            "the programs run"
+        )
+    output.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, (template, context, mode) in result.files.items():
+        path = output / name
+        _write(path, render(template, context), mode)
+        written.append(path)
+    return written, warnings
+
+
+def render(name: str, context: dict[str, Any]) -> str:
+    """Render ``djsupervisor/export/NAME``: the project's own copy if it has one."""
+    try:
+        return str(loader.get_template(TEMPLATE_PREFIX + name).render(context))
+    except (TemplateDoesNotExist, ImproperlyConfigured):
+        # A project without TEMPLATES (or not loading app templates): the package's.
+        engine = Engine(
+            dirs=[str(TEMPLATES)],
+            libraries={"djsupervisor_export": "djsupervisor.templatetags.djsupervisor_export"},
+        )
+        return str(engine.get_template(TEMPLATE_PREFIX + name).render(Context(context)))
+
+
+def _write(path: Path, text: str, mode: int) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    with os.fdopen(fd, "w", encoding="utf-8") as file:
+        file.write(text)
+    os.chmod(path, mode)  # an existing file keeps its mode otherwise

@@ -1,0 +1,165 @@
+"""export, checked by the real tools: systemd-analyze, docker-compose, kubernetes-validate."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from ..needs import require
+from ..support import REPO, WAIT
+from .conftest import Project
+
+pytestmark = pytest.mark.integration
+FORMATS = ("procfile", "systemd", "compose", "kubernetes")
+SECRET = "never-inline-7f3a"
+DEPLOY = REPO / "deploy" / "systemd"
+PLACEHOLDER_DIR = "/srv/mysite"  # where deploy/'s units say the example project is
+PLACEHOLDER_PYTHON = f"{PLACEHOLDER_DIR}/.venv/bin/python"
+
+EVERYTHING = """
+[program:web]
+command={{ PYTHON }} manage.py runserver --noreload 127.0.0.1:8000
+environment=MODE="prod"
+user=nobody
+autorestart=true
+stopsignal=INT
+stopwaitsecs=30
+ready=http://127.0.0.1:8000/
+depends_on=migrate:done, db:ready
+
+[program:worker]
+command=sleep %(process_num)s000
+numprocs=2
+process_name=%(program_name)s_%(process_num)s
+depends_on=db
+
+[program:migrate]
+command={{ PYTHON }} manage.py migrate --noinput
+oneshot=true
+depends_on=db:ready
+
+[program:db]
+command=sleep 1000
+ready=tcp:5432
+"""
+
+
+def validate(fmt: str, output: Path) -> None:
+    """Check the files of ``fmt`` with the real tool."""
+    if fmt == "systemd":
+        units = sorted(str(p) for p in output.iterdir() if p.suffix in (".service", ".target"))
+        tool = ["systemd-analyze", "verify", "--man=false", *units]
+    elif fmt == "compose":
+        tool = ["docker-compose", "-f", str(output / "compose.yaml"), "config", "-q"]
+    elif fmt == "kubernetes":
+        require(importlib.util.find_spec("kubernetes_validate"), "kubernetes-validate")
+        tool = [sys.executable, "-m", "kubernetes_validate", "--strict", "kubernetes.yaml"]
+    else:
+        return  # a Procfile has no validator
+    require(shutil.which(tool[0]), tool[0])
+    done = subprocess.run(tool, capture_output=True, text=True, timeout=WAIT, cwd=output)
+    said = done.stdout + done.stderr
+    assert done.returncode == 0, said
+    # systemd-analyze exits 0 on unknown keys and bad values: it says 'ignoring'.
+    assert not re.search(r"ignoring|Unknown|invalid|error", said, re.IGNORECASE), said
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_every_mapped_option_exports_valid_files(project: Project, fmt: str) -> None:
+    project.write("supervisord.conf", EVERYTHING)
+    project.write(".env", f"API_KEY={SECRET}\n")
+    output = project.path.parent / "out"
+    done = project.run("export", fmt, "--output", str(output), "--image", "shop:1")
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr
+    validate(fmt, output)
+    for path in output.iterdir():
+        text = path.read_text()
+        if fmt == "kubernetes":
+            assert all(SECRET not in d or "\nkind: Secret\n" in d for d in text.split("\n---\n"))
+        else:
+            assert (SECRET in text) == (path.name.endswith(".env")), path
+
+
+def tree(path: Path) -> set[Path]:
+    return set(path.rglob("*"))
+
+
+def test_export_creates_nothing_but_its_output(project: Project) -> None:
+    project.write("supervisord.conf", EVERYTHING)
+    with tempfile.TemporaryDirectory(prefix="djs-") as scratch:
+        base = Path(scratch) / "fresh"
+        project.add_settings(f"SUPERVISOR_RUNTIME_DIR = {str(base)!r}\n")
+        project.env["PYTHONDONTWRITEBYTECODE"] = "1"
+        before = tree(project.path)
+        output = Path(scratch) / "out"
+        assert project.run("export", "systemd", "--output", str(output)).returncode == 0
+        assert not base.exists()
+        assert tree(project.path) == before
+        assert {p.name for p in output.iterdir()} >= {"proj.target", "proj-web.service"}
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (("export", "nomad", "--output", "x"), "export: unknown format 'nomad'"),
+        (("export", "systemd", "--output", "manage.py"), "is a file; name a directory"),
+    ],
+)
+def test_export_mistakes_are_one_line(project: Project, args: tuple[str, ...], says: str) -> None:
+    project.write("supervisord.conf", EVERYTHING)
+    done = project.run(*args)
+    assert done.returncode == 1
+    assert done.stderr.strip().splitlines() == [done.stderr.strip()]
+    assert says in done.stderr and "Traceback" not in done.stderr
+
+
+def example_export(project: Project, fmt: str) -> Path:
+    """Export the example project (in production: gunicorn, no autoreload) to a new directory."""
+    shutil.rmtree(project.path)
+    shutil.copytree(
+        REPO / "example_project", project.path, ignore=shutil.ignore_patterns("*.sqlite3")
+    )
+    project.env["DJANGO_DEBUG"] = "0"
+    output = project.path.parent / f"example-{fmt}"
+    done = project.run("export", fmt, "--output", str(output), "--name", "mysite")
+    assert done.returncode == 0, done.stderr
+    return output
+
+
+@pytest.mark.smoke
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_the_example_project_exports_valid_files(project: Project, fmt: str) -> None:
+    pytest.importorskip("django_tasks_db", reason="the example needs the [example] extra")
+    validate(fmt, example_export(project, fmt))
+
+
+@pytest.mark.smoke
+def test_deploy_holds_the_example_projects_systemd_export(project: Project) -> None:
+    pytest.importorskip("django_tasks_db", reason="the example needs the [example] extra")
+    output = example_export(project, "systemd")
+    exported = {
+        path.name: path.read_text()
+        .replace(str(output), f"{PLACEHOLDER_DIR}/deploy/systemd")
+        .replace(sys.executable, PLACEHOLDER_PYTHON)
+        .replace(str(project.path), PLACEHOLDER_DIR)
+        for path in output.iterdir()
+    }
+    if os.environ.get("DJSUPERVISOR_REGENERATE"):
+        for path in DEPLOY.iterdir():
+            path.unlink()
+        for name, text in exported.items():
+            (DEPLOY / name).write_text(text)
+    shipped = {path.name: path.read_text() for path in DEPLOY.iterdir()}
+    assert shipped == exported, (
+        "deploy/systemd differs from the export: regenerate it with "
+        "DJSUPERVISOR_REGENERATE=1 pytest tests/integration/test_export.py -k deploy"
+    )

@@ -1,0 +1,282 @@
+"""Export: one test per row of the mapping table (docs/exporting.rst), every format in each."""
+
+from __future__ import annotations
+
+import stat
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.test import override_settings
+
+from djsupervisor.errors import ConfigError
+from djsupervisor.export.formats import CONTAINER_FORMATS, FORMATS
+from djsupervisor.export.writer import export, parse
+from djsupervisor.options import Options
+
+yaml = pytest.importorskip("yaml")
+
+CONF = """
+[program:web]
+command={{ PYTHON }} {{ PROJECT_DIR }}/manage.py runserver --noreload 127.0.0.1:8000
+directory={{ PROJECT_DIR }}/src
+environment=MODE="prod"
+user=nobody
+autorestart=true
+stopsignal=INT
+stopwaitsecs=30
+ready=http://127.0.0.1:8000/health/
+ready_timeout=20
+depends_on=migrate:done, db:ready
+
+[program:worker]
+command=worker --slot %(process_num)s
+numprocs=2
+process_name=%(program_name)s_%(process_num)s
+autorestart=false
+depends_on=db
+
+[program:migrate]
+command={{ PYTHON }} manage.py migrate
+oneshot=true
+depends_on=db:ready
+
+[program:db]
+command=postgres -D data
+user=65534
+ready=tcp:5432
+
+[program:tail]
+command=tail -f x.log
+ready=log:started
+"""
+SECRET = "do-not-print-me"
+CONTAINER_ARGS = ["--image", "shop:1", "--workdir", "/srv", "--python", "python3"]
+
+
+@pytest.fixture
+def project(tmp_path: Path, short_dir: Path) -> Iterator[Path]:
+    path = tmp_path / "shop"
+    (path / "src").mkdir(parents=True)
+    (path / "manage.py").write_text("")
+    (path / "supervisord.conf").write_text(CONF)
+    (path / ".env").write_text(f"API_KEY={SECRET}\n")
+    with override_settings(
+        INSTALLED_APPS=["djsupervisor"], SUPERVISOR_RUNTIME_DIR=str(short_dir), DEBUG=False
+    ):
+        yield path
+
+
+class Exported:
+    """The project exported in every format: files by name, warnings, parsed views."""
+
+    def __init__(self, project: Path) -> None:
+        self.project = project
+        self.files: dict[str, dict[str, Path]] = {}
+        self.warnings: dict[str, list[str]] = {}
+        for fmt in FORMATS:
+            output = project.parent / f"out-{fmt}"
+            parsed = parse([fmt, "--output", str(output), *CONTAINER_ARGS], "shop")
+            written, warnings = export(Options(project_dir=str(project)), parsed)
+            self.files[fmt] = {path.name: path for path in written}
+            self.warnings[fmt] = warnings
+        lines = self.files["procfile"]["Procfile"].read_text().splitlines()
+        self.procfile = dict(line.split(": ", 1) for line in lines)
+        self.compose = yaml.safe_load(self.files["compose"]["compose.yaml"].read_text())
+        documents = yaml.safe_load_all(self.files["kubernetes"]["kubernetes.yaml"].read_text())
+        self.kubernetes = {(d["kind"], d["metadata"]["name"]): d for d in documents if d}
+
+    def unit(self, name: str) -> str:
+        return self.files["systemd"][name].read_text()
+
+    def service(self, name: str) -> dict[str, Any]:
+        service: dict[str, Any] = self.compose["services"][name]
+        return service
+
+    def pod(self, name: str, kind: str = "Deployment") -> dict[str, Any]:
+        spec: dict[str, Any] = self.kubernetes[kind, f"shop-{name}"]["spec"]["template"]["spec"]
+        return spec
+
+    def container(self, name: str, kind: str = "Deployment") -> dict[str, Any]:
+        containers: list[dict[str, Any]] = self.pod(name, kind)["containers"]
+        (container,) = containers
+        return container
+
+    def warned(self, fmt: str, program: str, option: str) -> bool:
+        """Tell whether ``fmt`` said it cannot express ``option`` of ``program``."""
+        said = f"program {program!r}: {option} cannot be expressed in "
+        return any(warning.startswith(said) for warning in self.warnings[fmt])
+
+
+@pytest.fixture
+def exported(project: Path) -> Exported:
+    return Exported(project)
+
+
+def test_command(exported: Exported) -> None:
+    project = exported.project
+    line = f"{sys.executable} {project}/manage.py runserver --noreload 127.0.0.1:8000"
+    assert exported.procfile["web"].endswith(f" {line}")
+    assert f'ExecStart="{sys.executable}" "{project}/manage.py" "runserver"' in exported.unit(
+        "shop-web.service"
+    )
+    # Inside the image: --python and --workdir instead of this machine's paths.
+    argv = ["python3", "/srv/manage.py", "runserver", "--noreload", "127.0.0.1:8000"]
+    assert exported.service("web")["command"] == argv
+    assert exported.container("web")["command"] == argv
+
+
+def test_directory(exported: Exported) -> None:
+    project = exported.project
+    assert exported.procfile["web"].startswith(f"cd {project}/src && ")
+    assert exported.procfile["db"].startswith("postgres")  # the project directory: no cd
+    assert f"WorkingDirectory={project}/src\n" in exported.unit("shop-web.service")
+    assert exported.service("web")["working_dir"] == "/srv/src"
+    assert exported.container("web")["workingDir"] == "/srv/src"
+
+
+def test_environment(exported: Exported) -> None:
+    assert exported.procfile["web"].startswith(f"cd {exported.project}/src && MODE=prod ")
+    assert 'Environment="MODE=prod"' in exported.unit("shop-web.service")
+    assert exported.service("web")["environment"] == {"MODE": "prod"}
+    assert exported.container("web")["env"] == [{"name": "MODE", "value": "prod"}]
+
+
+def test_env_files_go_to_owner_only_files_or_secrets(exported: Exported) -> None:
+    for fmt, files in exported.files.items():
+        for path in files.values():
+            text = path.read_text()
+            if fmt == "kubernetes":
+                documents = text.split("\n---\n")
+                assert all(SECRET not in d or "\nkind: Secret\n" in d for d in documents)
+            else:
+                assert (SECRET in text) == (path.suffix == ".env" or path.name == ".env"), path
+            if SECRET in text:
+                assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
+    assert exported.files["procfile"][".env"].read_text() == f'API_KEY="{SECRET}"\n'
+    env_file = exported.project.parent / "out-systemd" / "shop-web.env"
+    assert f"EnvironmentFile={env_file}\n" in exported.unit("shop-web.service")
+    assert env_file.read_text() == f'API_KEY="{SECRET}"\n'
+    assert exported.service("web")["env_file"] == ["web.env"]
+    assert exported.kubernetes["Secret", "shop-web-env"]["stringData"] == {"API_KEY": SECRET}
+    assert exported.container("web")["envFrom"] == [{"secretRef": {"name": "shop-web-env"}}]
+
+
+def test_user(exported: Exported) -> None:
+    assert exported.warned("procfile", "web", "user")
+    assert "User=nobody\n" in exported.unit("shop-web.service")
+    assert exported.service("web")["user"] == "nobody"
+    assert exported.warned("kubernetes", "web", "user")  # runAsUser takes a number
+    assert exported.container("db")["securityContext"] == {"runAsUser": 65534}
+
+
+def test_numprocs(exported: Exported) -> None:
+    assert exported.warned("procfile", "worker", "numprocs")
+    worker = exported.unit("shop-worker@.service")  # a template unit: one instance per process
+    assert '"--slot" "%i"' in worker
+    assert "shop-worker@0.service shop-worker@1.service" in exported.unit("shop.target")
+    assert exported.service("worker")["deploy"] == {"replicas": 2}
+    assert exported.kubernetes["Deployment", "shop-worker"]["spec"]["replicas"] == 2
+    # Containers run one command for every replica: the process number is lost.
+    for fmt in CONTAINER_FORMATS:
+        assert exported.warned(fmt, "worker", "%(process_num) in command")
+
+
+def test_autorestart(exported: Exported) -> None:
+    assert exported.warned("procfile", "web", "autorestart")  # true: nothing restarts
+    assert not exported.warned("procfile", "db", "autorestart")  # unexpected: the default
+    assert "Restart=always\n" in exported.unit("shop-web.service")
+    assert "Restart=on-failure\n" in exported.unit("shop-db.service")
+    assert "Restart=no\n" in exported.unit("shop-worker@.service")
+    assert exported.service("web")["restart"] == "always"
+    assert exported.service("db")["restart"] == "on-failure"
+    assert exported.service("worker")["restart"] == "no"
+    assert exported.warned("kubernetes", "worker", "autorestart")  # false: pods always restart
+    assert not exported.warned("kubernetes", "web", "autorestart")
+
+
+def test_stopsignal(exported: Exported) -> None:
+    assert exported.warned("procfile", "web", "stopsignal")
+    assert "KillSignal=SIGINT\n" in exported.unit("shop-web.service")
+    assert "KillSignal=SIGTERM\n" in exported.unit("shop-db.service")
+    assert exported.service("web")["stop_signal"] == "SIGINT"
+    assert exported.warned("kubernetes", "web", "stopsignal")
+    assert not exported.warned("kubernetes", "db", "stopsignal")
+
+
+def test_stopwaitsecs(exported: Exported) -> None:
+    assert exported.warned("procfile", "web", "stopwaitsecs")
+    assert "TimeoutStopSec=30\n" in exported.unit("shop-web.service")
+    assert exported.service("web")["stop_grace_period"] == "30s"
+    assert exported.pod("web")["terminationGracePeriodSeconds"] == 30
+    assert exported.pod("db")["terminationGracePeriodSeconds"] == 10  # supervisord's default
+
+
+def test_oneshot(exported: Exported) -> None:
+    assert exported.procfile["release"].endswith("manage.py migrate")
+    assert "migrate" not in exported.procfile
+    assert "Type=oneshot\nRemainAfterExit=yes\n" in exported.unit("shop-migrate.service")
+    assert exported.service("migrate")["restart"] == "no"
+    assert exported.pod("migrate", "Job")["restartPolicy"] == "Never"
+    assert ("Deployment", "shop-migrate") not in exported.kubernetes
+
+
+def test_depends_on(exported: Exported) -> None:
+    assert exported.warned("procfile", "web", "depends_on")
+    web = exported.unit("shop-web.service")
+    assert "Requires=shop-migrate.service shop-db.service\n" in web
+    assert "After=shop-migrate.service shop-db.service\n" in web
+    assert exported.service("web")["depends_on"] == {
+        "migrate": {"condition": "service_completed_successfully"},
+        "db": {"condition": "service_healthy"},
+    }
+    assert exported.service("worker")["depends_on"] == {"db": {"condition": "service_started"}}
+    assert exported.warned("kubernetes", "web", "depends_on")
+
+
+def test_ready(exported: Exported) -> None:
+    assert exported.warned("procfile", "web", "ready")
+    assert exported.warned("systemd", "web", "ready")
+    web = exported.service("web")["healthcheck"]
+    assert web["test"][:3] == ["CMD", "python3", "-c"]
+    assert "http://127.0.0.1:8000/health/" in web["test"][3]
+    assert web["retries"] == 10  # ready_timeout 20 s, one check every 2 s
+    db = exported.service("db")["healthcheck"]["test"][3]
+    assert "socket.create_connection(('127.0.0.1', 5432)" in db
+    probe = exported.container("web")["readinessProbe"]
+    assert probe["httpGet"] == {"path": "/health/", "port": 8000}
+    assert probe["failureThreshold"] == 10
+    assert exported.container("db")["readinessProbe"]["tcpSocket"] == {"port": 5432}
+    for fmt in CONTAINER_FORMATS:  # a log line has no container equivalent
+        assert exported.warned(fmt, "tail", "ready=log:")
+        assert not exported.warned(fmt, "web", "ready")
+
+
+def test_one_warning_per_program_and_option(exported: Exported) -> None:
+    for fmt, warnings in exported.warnings.items():
+        said = [w.split(" cannot be expressed")[0] for w in warnings]
+        assert len(said) == len(set(said)), fmt
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["nomad", "--output", "x"],
+            "unknown format 'nomad'; use procfile, systemd, compose, kubernetes",
+        ),
+        (["systemd"], "give a format"),
+        (["systemd", "--output", "x", "--name", "my shop"], "--name 'my shop'"),
+    ],
+)
+def test_mistakes_are_named(args: list[str], message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        parse(args, "shop")
+
+
+def test_an_output_that_is_a_file(tmp_path: Path) -> None:
+    (tmp_path / "f").write_text("")
+    with pytest.raises(ConfigError, match="is a file; name a directory"):
+        parse(["systemd", "--output", str(tmp_path / "f")], "shop")

@@ -1,0 +1,62 @@
+"""Forked: a forked child's status, seen by poll() in one thread and wait() in another."""
+
+from __future__ import annotations
+
+import signal
+import threading
+import time
+
+from djsupervisor.supervisord.forked import Forked
+
+from .support import wait_for
+
+
+def exit_with(code: int) -> None:
+    raise SystemExit(code)
+
+
+def test_running_sees_the_exit_and_leaves_the_status_to_wait() -> None:
+    child = Forked(lambda: exit_with(3))
+    assert wait_for(lambda: not child.running(), "the child's exit")
+    assert not child.running()
+    assert child.wait() == 3
+    assert child.wait() == 3
+
+
+def test_a_signalling_thread_never_takes_the_waiters_status() -> None:
+    # The foreground command waits for supervisord in its main thread while
+    # other threads check it before signalling it: none may take its status.
+    statuses: list[int] = []
+    failures: list[BaseException] = []
+    for _ in range(100):
+        child = Forked(lambda: time.sleep(0.002))
+        waited = threading.Event()
+
+        def check_until_waited(child: Forked = child, waited: threading.Event = waited) -> None:
+            try:
+                while not waited.is_set():
+                    child.running()
+                assert not child.running()
+            except BaseException as exc:
+                failures.append(exc)
+
+        checkers = [threading.Thread(target=check_until_waited) for _ in range(2)]
+        for checker in checkers:
+            checker.start()
+        try:
+            statuses.append(child.wait())
+        finally:
+            waited.set()
+        for checker in checkers:
+            checker.join()
+    assert not failures
+    assert set(statuses) == {0}
+
+
+def test_a_killed_child() -> None:
+    child = Forked(lambda: time.sleep(30))
+    assert child.running()
+    child.kill()
+    assert child.wait() == -signal.SIGKILL
+    child.kill()  # already gone: nothing is signalled
+    assert not child.running()
