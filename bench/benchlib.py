@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import configparser
+import contextlib
 import os
 import platform
 import signal
@@ -117,11 +118,14 @@ def project_env() -> dict[str, str]:
     return env
 
 
-def manage(project: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+def manage(
+    project: Path, *args: str, check: bool = True, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run a manage.py command in ``project`` (with ``env`` added to its environment)."""
     return subprocess.run(
         [sys.executable, "manage.py", *args],
         cwd=project,
-        env=project_env(),
+        env=project_env() | (env or {}),
         capture_output=True,
         text=True,
         check=check,
@@ -162,6 +166,18 @@ def start(project: Path, command: list[str]) -> subprocess.Popen[str]:
         start_new_session=True,
         text=True,
     )
+
+
+def stop_everything(project: Path, supervisord: int | None) -> None:
+    """Stop supervisord and its programs by pid, without waiting for a slow shutdown."""
+    if supervisord is None:
+        return
+    status = manage(project, "supervisor", "--noreload", "status", check=False).stdout
+    pids = [int(word.rstrip(",")) for word in status.split() if word.rstrip(",").isdigit()]
+    os.kill(supervisord, signal.SIGKILL)
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
 
 
 def stop_session(process: subprocess.Popen[str]) -> None:

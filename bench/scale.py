@@ -15,10 +15,8 @@ same supervisord, taking turns.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -34,6 +32,7 @@ from benchlib import (
     print_table,
     project_env,
     raw_supervisorctl,
+    stop_everything,
     time_in_turns,
     wait_until,
 )
@@ -143,18 +142,6 @@ def manage_python(project: Path, script: str) -> str:
         timeout=TIMEOUT,
     )
     return done.stdout
-
-
-def stop_everything(project: Path, supervisord: int | None) -> None:
-    """Stop supervisord and its programs by pid, without waiting for a slow shutdown."""
-    if supervisord is None:
-        return
-    status = manage(project, "supervisor", "--noreload", "status", check=False).stdout
-    pids = [int(word.rstrip(",")) for word in status.split() if word.rstrip(",").isdigit()]
-    os.kill(supervisord, signal.SIGKILL)
-    for pid in pids:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGKILL)
 
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@ from django.apps import AppConfig
 
 class DjSupervisorConfig(AppConfig):
     name = "djsupervisor"
-    verbose_name = "supervisord integration"
+    verbose_name = "Supervisor"
 
     def ready(self) -> None:
         from . import checks  # noqa: F401  (registers the system checks)

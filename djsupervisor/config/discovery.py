@@ -15,6 +15,8 @@ from django.conf import settings
 from ..errors import ConfigError, MissingFileError
 
 PROJECT_CONFIG = "supervisord.conf"
+# Set by supervisord for its programs: the project whose supervisord runs them.
+PROJECT_DIR_VARIABLE = "DJSUPERVISOR_PROJECT_DIR"
 APP_CONFIG = os.path.join("management", "supervisord.conf")
 
 
@@ -30,8 +32,9 @@ def find_project_dir(explicit: str | None = None) -> Path:
     """Return the directory holding manage.py.
 
     Use ``explicit`` if given; else the directory of the running ``manage.py``;
-    else walk up from the settings module looking for ``manage.py``; else the
-    current directory. The path is the one the project was reached by,
+    else, in a program supervisord runs (gunicorn), the project of that
+    supervisord; else walk up from the settings module looking for
+    ``manage.py``; else the current directory. The path is the one the project was reached by,
     symbolic links and all: a deployment's ``current -> releases/r1``
     switched to ``r2`` is still the same project, whose supervisord is found
     again and whose programs restart into the new release.
@@ -44,6 +47,9 @@ def find_project_dir(explicit: str | None = None) -> Path:
     script = Path(sys.argv[0]) if sys.argv and sys.argv[0] else None
     if script and script.name == "manage.py" and script.is_file():
         return absolute(script).parent
+    supervised = os.environ.get(PROJECT_DIR_VARIABLE)
+    if supervised and os.path.isdir(supervised):
+        return Path(supervised)
     spec = find_spec(settings.SETTINGS_MODULE) if settings.SETTINGS_MODULE else None
     if spec and spec.origin:
         for parent in absolute(Path(spec.origin)).parents:

@@ -42,6 +42,8 @@ class ProcessState:
     statename: str  # 'RUNNING', 'STOPPED', ...
     description: str  # 'pid 12, uptime 0:01:02', 'Exited too quickly', ...
     readiness: str = ""  # 'ready', 'waiting for db (ready)', ... where there is something to say
+    pid: int = 0  # 0 unless it runs
+    started: int = 0  # when it last started (seconds since the epoch), 0 if never
 
     @property
     def namespec(self) -> str:
@@ -50,11 +52,35 @@ class ProcessState:
     @classmethod
     def from_info(cls, info: dict[str, Any]) -> ProcessState:
         """Return the state in ``supervisor.getAllProcessInfo``'s ``info``."""
-        return cls(info["group"], info["name"], info["statename"], info["description"])
+        return cls(
+            info["group"],
+            info["name"],
+            info["statename"],
+            info["description"],
+            pid=int(info["pid"]),
+            started=int(info["start"]),
+        )
 
-    def row(self) -> list[str]:
+    @classmethod
+    def from_row(cls, row: Sequence[Any]) -> ProcessState:
+        """Return the state ``djsupervisor.getProcessStates`` sent as ``row``."""
+        group, name, statename, description, readiness, *numbers = row
+        pid, started = (int(number) for number in numbers) if numbers else (0, 0)
+        return cls(
+            str(group), str(name), str(statename), str(description), str(readiness), pid, started
+        )
+
+    def row(self) -> list[Any]:
         """Return the fields as ``djsupervisor.getProcessStates`` sends them."""
-        return [self.group, self.name, self.statename, self.description, self.readiness]
+        return [
+            self.group,
+            self.name,
+            self.statename,
+            self.description,
+            self.readiness,
+            self.pid,
+            self.started,
+        ]
 
 
 def namespec(group: str, name: str) -> str:
@@ -156,7 +182,7 @@ class Client:
                 for info in self.call("supervisor.getAllProcessInfo")
             ],
         )
-        return [ProcessState(*map(str, row)) for row in rows]
+        return [ProcessState.from_row(row) for row in rows]
 
     def group_priorities(self) -> dict[str, int]:
         """Return the priority of every process group, by group name."""
@@ -186,6 +212,10 @@ class Client:
     def start_processes(self, names: Sequence[str]) -> list[str]:
         """Start ``names`` after what they depend on; return the processes started."""
         return [str(name) for name in self.call("djsupervisor.startProcesses", list(names))]
+
+    def restart_processes(self, names: Sequence[str]) -> list[str]:
+        """Stop ``names`` and start them again once stopped, without waiting for either."""
+        return [str(name) for name in self.call("djsupervisor.restartProcesses", list(names))]
 
     def call_each(self, method: str, calls: Iterable[Sequence[Any]]) -> list[tuple[str, str]]:
         """Call ``supervisor.<method>`` with each params in one round trip.

@@ -46,7 +46,7 @@ def start_daemon(config: Config, report: Reporter, clock: Clock = time) -> int:
 def _launch(config: Config, clock: Clock) -> int:
     launcher = subprocess.run(
         supervisord_command(config),
-        env=supervisord_environment(),
+        env=supervisord_environment(config.project_dir),
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

@@ -62,7 +62,7 @@ class Foreground:
         if sys.stdin.isatty():
             console.take_input(sys.stdin.buffer, self.send_input)
         output, output_end = os.pipe()
-        self.process = Forked(partial(run_supervisord, config.path, output_end))
+        self.process = Forked(partial(run_supervisord, config.path, config.project_dir, output_end))
         os.close(output_end)
         # supervisord spawns its programs only after its first 1 s wait for
         # activity; talking to it makes that wait end at once (bench/startup.py
@@ -153,7 +153,7 @@ def run_foreground(config: Config, report: Reporter) -> int:
     return Foreground(config, report).run()
 
 
-def run_supervisord(config_path: Path, output: int) -> None:
+def run_supervisord(config_path: Path, project_dir: Path, output: int) -> None:
     """Run supervisord in the foreground, in this (forked) process, writing to ``output``."""
     # Out of the terminal's process group: a Ctrl-C must reach the command
     # alone, which stops the programs faster than supervisord's own shutdown
@@ -164,7 +164,7 @@ def run_supervisord(config_path: Path, output: int) -> None:
     os.dup2(output, 1)
     os.dup2(output, 2)
     # supervisord closes every other inherited descriptor itself.
-    os.environ.update(supervisord_environment())
+    os.environ.update(supervisord_environment(project_dir))
     from supervisor import options, supervisord
 
     from . import output as program_output

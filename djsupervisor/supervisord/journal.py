@@ -54,7 +54,7 @@ class Journal:
     def _open(self, rotate: bool) -> None:
         self.close()
         if rotate:
-            os.replace(self.path, self.path.with_name(f"{NAME}.1"))
+            os.replace(self.path, previous(self.path))
         self.fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         self.size = os.fstat(self.fd).st_size
 
@@ -85,3 +85,25 @@ def record_length(data: bytes, offset: int) -> int:
     _, _, name_length, data_length = HEADER.unpack_from(data, offset)
     length = HEADER.size + name_length + data_length
     return length if offset + length <= len(data) else 0
+
+
+def whole_length(data: bytes) -> int:
+    """Return how many bytes at the start of ``data`` are whole records."""
+    offset = 0
+    while length := record_length(data, offset):
+        offset += length
+    return offset
+
+
+def previous(journal: Path) -> Path:
+    """Return where the journal's older records are once it has been rotated."""
+    return journal.with_name(f"{NAME}.1")
+
+
+def identity(path: Path) -> tuple[int, int] | None:
+    """Return the file's (device, inode), which stay with it when it is rotated; None if absent."""
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return info.st_dev, info.st_ino

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import time
 from collections.abc import Callable, Collection
 from pathlib import Path
@@ -12,7 +11,7 @@ from typing import Protocol
 from ..clock import Clock
 from ..errors import ConfigError
 from .formatting import Formatter, Stream
-from .journal import NAME, record_length, records
+from .journal import identity, previous, records, whole_length
 
 DEFAULT_LINES = 20
 FOLLOW_INTERVAL = 0.1  # seconds between looks at a journal being followed
@@ -52,7 +51,7 @@ def show(
     clock: Clock = time,
 ) -> None:
     """Print the last ``lines`` lines of ``processes`` (all if None); with ``follow``, the rest."""
-    older = journal.with_name(f"{NAME}.1")
+    older = previous(journal)
     data = b"".join(path.read_bytes() for path in (older, journal) if path.exists())
     assembler = Assembler(processes)
     shown = assembler.feed(data)[-lines:] if lines > 0 else []
@@ -67,12 +66,12 @@ def _follow(
     journal: Path, assembler: Assembler, formatter: Formatter, out: Output, clock: Clock
 ) -> None:
     """Print what the journal gets from now on, until interrupted (Ctrl-C)."""
-    identity, offset = _identity(journal), _size(journal)
+    followed, offset = identity(journal), _size(journal)
     pending = b""
     while True:
         clock.sleep(FOLLOW_INTERVAL)
-        if _identity(journal) != identity:  # rotated: start the new file from its beginning
-            identity, offset, pending = _identity(journal), 0, b""
+        if identity(journal) != followed:  # rotated: start the new file from its beginning
+            followed, offset, pending = identity(journal), 0, b""
         if _size(journal) <= offset:
             continue
         with journal.open("rb") as file:
@@ -80,7 +79,7 @@ def _follow(
             chunk = file.read()
         offset += len(chunk)
         pending += chunk
-        whole = _whole(pending)
+        whole = whole_length(pending)
         new, pending = pending[:whole], pending[whole:]
         _print(out, "".join(formatter.line(n, line, when) for when, n, line in assembler.feed(new)))
 
@@ -89,22 +88,6 @@ def _print(out: Output, text: str) -> None:
     if text:  # a command's stdout would print an empty line for nothing
         out.write(text)
         out.flush()
-
-
-def _whole(data: bytes) -> int:
-    """Return how many bytes at the start of ``data`` are whole records."""
-    offset = 0
-    while length := record_length(data, offset):
-        offset += length
-    return offset
-
-
-def _identity(path: Path) -> tuple[int, int] | None:
-    try:
-        info = os.stat(path)
-    except FileNotFoundError:
-        return None
-    return info.st_dev, info.st_ino
 
 
 def _size(path: Path) -> int:

@@ -29,6 +29,7 @@ from supervisor.rpcinterface import SupervisorNamespaceRPCInterface
 from supervisor.states import getProcessStateDescription
 from supervisor.xmlrpc import RPCError
 
+from .client import UP
 from .loop import MainLoop
 from .runs import Prober, Run, environment_of, owners_of
 from .runtable import RunTable
@@ -92,6 +93,29 @@ class Orchestrator:
         for run in targets:
             self.table.want(run, requested=True)
         self.evaluate()
+        return [run.namespec for run in targets]
+
+    def start_again(self, run: Run) -> None:
+        """Start a process that was stopped to be restarted, after what it depends on."""
+        self.table.want(run, requested=True)
+        self.evaluate()
+
+    def restart(self, names: Iterable[str]) -> list[str]:
+        """Stop the processes ``names``; start each again once it has stopped.
+
+        Unlike the ``restart`` command, this does not wait: the stop and the
+        start happen in supervisord's loop (the admin's Restart button).
+        """
+        targets = [run for name in names for run in self.table.resolve(name)]
+        for run in targets:
+            run.done = False  # a one-shot restarted runs again
+            if run.state in UP:
+                # Before stopping it: a process in BACKOFF is STOPPED at once.
+                run.restart_pending = True
+                if run.state != "STOPPING":
+                    self.rpc.stopProcess(run.namespec, False)
+            else:
+                self.start_again(run)
         return [run.namespec for run in targets]
 
     def evaluate(self) -> None:
@@ -191,6 +215,11 @@ class Orchestrator:
         run.wanted = run.ready = False
         run.restart_at = None
         self._stop_probe(run)
+        if run.restart_pending:
+            # supervisord forgets the old pid only after telling of the
+            # stop, and refuses a start until then: start it right after.
+            run.restart_pending = False
+            self.loop.call_later(0, partial(self.start_again, run))
 
     def _fatal(self, run: Run, process: Any, event: Any) -> None:
         self._stop_probe(run)
@@ -213,9 +242,9 @@ class Orchestrator:
         if delay is None:
             self.tell_once(run, "awaiting", f"{run.namespec} {status} and {run.readiness()}")
         else:
-            self.loop.call_later(delay, partial(self.restart, run))
+            self.loop.call_later(delay, partial(self.restart_crashed, run))
 
-    def restart(self, run: Run) -> None:
+    def restart_crashed(self, run: Run) -> None:
         """Restart a crashed process once its backoff delay is over."""
         if run.restart_at is None or self.stopping or run.state not in ("EXITED", "FATAL"):
             return

@@ -18,6 +18,7 @@ dependencies, readiness and restarts (orchestrator.py).
 from __future__ import annotations
 
 import contextlib
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -39,16 +40,16 @@ class DjsupervisorNamespaceRPCInterface:
         self._supervisor = SupervisorNamespaceRPCInterface(supervisord)
         self._orchestrator = orchestrator
 
-    def getProcessStates(self) -> list[list[str]]:  # camelCase, as XML-RPC names go
-        """Get the group, name, state, description and readiness of every process.
+    def getProcessStates(self) -> list[list[Any]]:  # camelCase, as XML-RPC names go
+        """Get the group, name, state, description, readiness, pid and start of every process.
 
-        @return array result  An array of [group, name, statename, description, readiness]
+        @return array result  Arrays of [group, name, statename, description, readiness, pid, start]
         """
         rows = []
         for info in self._supervisor.getAllProcessInfo():
             state = ProcessState.from_info(info)
             readiness = self._orchestrator.table.readiness(state.namespec)
-            rows.append([*state.row()[:4], readiness])
+            rows.append(replace(state, readiness=readiness).row())
         return rows
 
     def getGroupPriorities(self) -> dict[str, int]:  # camelCase, as XML-RPC names go
@@ -74,6 +75,14 @@ class DjsupervisorNamespaceRPCInterface:
         @return array result  The names of the processes started
         """
         return self._orchestrator.start(names)
+
+    def restartProcesses(self, names: list[str]) -> list[str]:  # camelCase, as XML-RPC names go
+        """Stop processes and start them again once stopped, after what they depend on.
+
+        @param array names  Process names, 'group:*', program names or 'all'
+        @return array result  The names of the processes restarting
+        """
+        return self._orchestrator.restart(names)
 
     def getDependencies(self) -> dict[str, list[str]]:  # camelCase, as XML-RPC names go
         """Get the processes each process depends on.

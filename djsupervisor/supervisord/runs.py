@@ -33,6 +33,7 @@ class Run:
     program: Program
     wanted: bool = False  # someone wants it running: autostart, a start, a dependent
     start_requested: bool = False  # start it even if it has exited or failed
+    restart_pending: bool = False  # being stopped to be started again
     state: str = "STOPPED"
     started_at: float = 0.0  # monotonic time of its last start
     ready: bool = False

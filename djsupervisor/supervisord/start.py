@@ -6,9 +6,11 @@ import fcntl
 import os
 import time
 from collections.abc import Callable, Collection, Sequence
+from pathlib import Path
 
 from ..clock import Clock
 from ..config.build import Config
+from ..config.discovery import PROJECT_DIR_VARIABLE
 from ..errors import AlreadyRunningError, Fault, NotRunningError
 from .client import Startup, Supervisor, states
 from .stale import clear_stale_state
@@ -66,11 +68,14 @@ def _recover_and_write(config: Config, report: Reporter) -> None:
     config.write()
 
 
-def supervisord_environment() -> dict[str, str]:
+def supervisord_environment(project_dir: Path) -> dict[str, str]:
     """Return the environment for supervisord, which its programs inherit."""
     # Python programs would otherwise buffer output written to a pipe, and
     # their print()s would show up in bursts; a program can set it back.
-    return {"PYTHONUNBUFFERED": "1", **os.environ}
+    # The project directory tells a web process that is not started by
+    # manage.py (gunicorn) which project's supervisord to reach (the admin's
+    # Processes page).
+    return {"PYTHONUNBUFFERED": "1", **os.environ, PROJECT_DIR_VARIABLE: str(project_dir)}
 
 
 def wait_until_started(

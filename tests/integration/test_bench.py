@@ -33,6 +33,11 @@ BENCH_TIMEOUT = 300  # seconds
             ["honcho, wait loops", "floor (one script)", "raw supervisord"],
         ),
         ("console", ["--programs", "5", "--lines", "20"], ["djsupervisor  100/100", "honcho"]),
+        (
+            "admin",
+            ["--programs", "4", "--talkers", "2", "--runs", "2"],
+            ["5 processes", "page refresh, server time", "manage.py supervisor status"],
+        ),
         ("startup", ["--runs", "1"], ["supervisord -n (raw)", "honcho start", "Django twice"]),
         (
             "scale",

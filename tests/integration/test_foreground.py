@@ -54,6 +54,11 @@ class Lines:
         except OSError:
             pass  # a pseudo-terminal whose other end has closed
 
+    def last(self, count: int = 20) -> str:
+        """Return the last ``count`` lines, once the stream has ended (or WAIT has passed)."""
+        self._thread.join(WAIT)
+        return "\n".join(self.lines[-count:])
+
     def wait_for(self, pattern: str, count: int = 1) -> list[str]:
         """Wait until ``count`` lines match ``pattern``; return them."""
 

@@ -1,0 +1,118 @@
+"""What the admin's Processes page shows and does, apart from Django's views.
+
+The page's web process talks to the project's supervisord over the private
+control socket, as the user it runs as, the way ``manage.py supervisor
+status`` does: the runtime directory of the project (found as every command
+finds it) holds the config supervisord runs with and the journal of the
+programs' output.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from .conf import conf
+from .config.discovery import find_project_dir
+from .errors import DjsupervisorError, Fault
+from .runtime import RuntimeDir
+from .supervisord.client import Client, ProcessState
+from .supervisord.running import find_running
+from .supervisord.tail import read_tail
+
+START_COMMAND = "python manage.py supervisor --daemonize"
+ACTIONS = {"start": "starting", "stop": "stopping", "restart": "restarting"}  # what each says
+SHOWN_STATES_WITH_PID = frozenset({"STARTING", "RUNNING", "STOPPING"})
+
+
+class ActionError(DjsupervisorError):
+    """An action the page asked for that supervisord refused, or that makes no sense."""
+
+
+@dataclass(frozen=True)
+class Supervisord:
+    """The project's supervisord as the page reaches it."""
+
+    runtime: RuntimeDir
+    client: Client
+
+    @classmethod
+    def find(cls) -> Supervisord:
+        """Return the project's supervisord; raise NotRunningError if it was never started."""
+        runtime = RuntimeDir.for_project(find_project_dir(), conf.SUPERVISOR_RUNTIME_DIR)
+        return cls(runtime, find_running(runtime).client)
+
+
+def snapshot(cursor: str | None, now: float | None = None) -> dict[str, Any]:
+    """Return the page's data: every process, the output since ``cursor``, or why there is none.
+
+    It never raises for a supervisord that is not there: the page says so.
+    """
+    try:
+        supervisord = Supervisord.find()
+        states = supervisord.client.process_states()
+    except DjsupervisorError as exc:
+        return {"running": False, "problem": str(exc), "start": START_COMMAND}
+    tail = read_tail(supervisord.runtime.journal, cursor)
+    when = time.time() if now is None else now
+    return {
+        "running": True,
+        "processes": [_row(state, when) for state in states],
+        "cursor": tail.cursor,
+        "reset": tail.reset,
+        "output": {
+            name: {
+                "restart": output.restart,
+                # Bytes as code points 0-255: the browser decodes them as
+                # UTF-8, a character split between two reads included.
+                "chunks": [[stream, data.decode("latin-1")] for stream, data in output.chunks],
+            }
+            for name, output in tail.output.items()
+        },
+    }
+
+
+def _row(state: ProcessState, now: float) -> dict[str, Any]:
+    shows_pid = state.statename in SHOWN_STATES_WITH_PID and state.pid
+    return {
+        "name": state.namespec,
+        "process": state.name,
+        "state": state.statename,
+        "pid": state.pid if shows_pid else None,
+        "uptime": format_uptime(now - state.started) if shows_pid and state.started else "",
+        "ready": state.readiness,
+        # For a running process supervisord describes its pid and uptime,
+        # which have their own columns.
+        "description": "" if shows_pid else state.description,
+    }
+
+
+def format_uptime(seconds: float) -> str:
+    """Return a duration as supervisord shows uptimes: '0:01:02', '3 days, 4:05:06'."""
+    minutes, second = divmod(max(int(seconds), 0), 60)
+    hours, minute = divmod(minutes, 60)
+    days, hour = divmod(hours, 24)
+    clock = f"{hour}:{minute:02d}:{second:02d}"
+    if not days:
+        return clock
+    return f"{days} day{'s' if days > 1 else ''}, {clock}"
+
+
+def act(action: str, name: str) -> str:
+    """Start, stop or restart the process ``name`` without waiting; return what happens."""
+    if action not in ACTIONS:
+        raise ActionError(f"unknown action {action!r}; use {', '.join(ACTIONS)}")
+    client = Supervisord.find().client
+    try:
+        if action == "start":
+            client.start_processes([name])
+        elif action == "restart":
+            client.restart_processes([name])
+        else:
+            refused = client.call_each("stopProcess", [(name, False)])
+            if refused:
+                raise ActionError(f"{name}: {refused[0][1]}")
+    except Fault as fault:
+        raise ActionError(f"{name}: {fault.text}") from None
+    return f"{name}: {ACTIONS[action]}"

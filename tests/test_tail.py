@@ -1,0 +1,116 @@
+"""Reading the journal on from a cursor, as the admin's Processes page does."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from djsupervisor.supervisord.journal import STDERR, STDOUT, Journal
+from djsupervisor.supervisord.tail import Cursor, read_tail
+
+
+@dataclass
+class Config:
+    name: str
+
+
+@dataclass
+class Process:
+    config: Config
+
+
+@dataclass
+class OutputEvent:
+    """What supervisord hands the journal for a chunk of output (a ProcessLogEvent's fields)."""
+
+    process: Process
+    channel: str
+    data: bytes
+
+
+@pytest.fixture
+def journal(tmp_path: Path) -> Journal:
+    return Journal(tmp_path / "journal")
+
+
+def write(journal: Journal, name: str, data: bytes, channel: str = "stdout") -> None:
+    journal(OutputEvent(Process(Config(name)), channel, data))
+
+
+def joined(chunks: list[tuple[int, bytes]]) -> bytes:
+    return b"".join(data for _, data in chunks)
+
+
+def test_a_first_read_gives_each_process_its_last_lines(journal: Journal) -> None:
+    for number in range(10):
+        write(journal, "web", b"line %d\n" % number)
+    write(journal, "worker", b"oops\n", "stderr")
+    tail = read_tail(journal.path, None, lines=3)
+    assert tail.reset
+    assert joined(tail.output["web"].chunks) == b"line 7\nline 8\nline 9\n"
+    assert tail.output["web"].restart
+    assert tail.output["worker"].chunks == [(STDERR, b"oops\n")]
+
+
+def test_later_reads_give_only_what_is_new(journal: Journal) -> None:
+    write(journal, "web", b"one\n")
+    first = read_tail(journal.path, None)
+    assert read_tail(journal.path, first.cursor).output == {}
+    write(journal, "web", b"two")  # a line in two writes: the reader joins them
+    write(journal, "web", b" halves\n")
+    second = read_tail(journal.path, first.cursor)
+    assert not second.reset and not second.output["web"].restart
+    assert second.output["web"].chunks == [(STDOUT, b"two"), (STDOUT, b" halves\n")]
+
+
+def test_a_chunk_cut_in_the_middle_keeps_the_unfinished_line(journal: Journal) -> None:
+    write(journal, "web", b"a\nb\nc\nd\nunfinished")
+    tail = read_tail(journal.path, None, lines=2)
+    assert joined(tail.output["web"].chunks) == b"c\nd\nunfinished"
+
+
+def test_a_flood_since_the_last_read_is_cut_and_said_so(journal: Journal) -> None:
+    first = read_tail(journal.path, None)
+    write(journal, "web", b"".join(b"%d\n" % n for n in range(500)))
+    tail = read_tail(journal.path, first.cursor, lines=2)
+    assert tail.output["web"].restart
+    assert joined(tail.output["web"].chunks) == b"498\n499\n"
+
+
+def test_reads_go_on_across_a_rotation(tmp_path: Path) -> None:
+    journal = Journal(tmp_path / "journal", max_bytes=200)
+    write(journal, "web", b"before\n")
+    first = read_tail(journal.path, None)
+    written = [b"after %d %s\n" % (number, b"x" * 20) for number in range(5)]
+    for data in written:  # the fifth record goes to a new file
+        write(journal, "web", data)
+    assert (tmp_path / "journal.1").exists()
+    tail = read_tail(journal.path, first.cursor)
+    assert not tail.reset and joined(tail.output["web"].chunks) == b"".join(written)
+    for _ in range(10):  # two more rotations: the cursor's file is gone
+        write(journal, "web", written[0])
+    assert read_tail(journal.path, tail.cursor).reset
+
+
+def test_a_lost_cursor_starts_over(journal: Journal) -> None:
+    write(journal, "web", b"one\n")
+    for cursor in ("12.0011223344556677-3", "garbled"):
+        tail = read_tail(journal.path, cursor)
+        assert tail.reset and joined(tail.output["web"].chunks) == b"one\n"
+
+
+def test_no_journal_yet(tmp_path: Path) -> None:
+    tail = read_tail(tmp_path / "journal", None)
+    assert tail.reset and tail.output == {} and Cursor.parse(tail.cursor) is None
+
+
+def test_a_record_being_written_waits_for_the_next_read(journal: Journal) -> None:
+    write(journal, "web", b"whole\n")
+    with journal.path.open("ab") as file:
+        file.write(b"\x00\x01")  # the start of a record's header
+    tail = read_tail(journal.path, None)
+    assert joined(tail.output["web"].chunks) == b"whole\n"
+    cursor = Cursor.parse(tail.cursor)
+    assert cursor is not None and cursor.offset == journal.path.stat().st_size - 2
