@@ -28,6 +28,9 @@ import urllib.request
 from pathlib import Path
 
 from benchlib import (
+    ADMIN_SETTINGS,
+    ADMIN_URLS,
+    CREATE_SUPERUSER,
     free_port,
     getconfig,
     http_get,
@@ -41,40 +44,11 @@ from benchlib import (
     wait_until,
 )
 
-ADMIN = """
-DEBUG = False
-INSTALLED_APPS = [
-    "django.contrib.admin",
-    "django.contrib.auth",
-    "django.contrib.contenttypes",
-    "django.contrib.sessions",
-    "django.contrib.messages",
-    "djsupervisor",
-]
-MIDDLEWARE = [
-    "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
-]
-TEMPLATES = [{
-    "BACKEND": "django.template.backends.django.DjangoTemplates",
-    "APP_DIRS": True,
-    "OPTIONS": {"context_processors": [
-        "django.template.context_processors.request",
-        "django.contrib.auth.context_processors.auth",
-        "django.contrib.messages.context_processors.messages",
-    ]},
-}]
-DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": "db.sqlite3"}}
-DEFAULT_AUTO_FIELD = "django.db.models.AutoField"
-"""
-URLS = """
-from django.contrib import admin
-from django.urls import path
-
-urlpatterns = [path("admin/", admin.site.urls)]
-"""
+ADMIN = (
+    "from pathlib import Path\nBASE_DIR = Path(__file__).resolve().parent\n"
+    + ADMIN_SETTINGS
+    + "DEBUG = False\n"
+)
 WEB = """
 [program:web]
 command={{{{ PYTHON }}}} manage.py runserver --noreload 127.0.0.1:{port}
@@ -141,22 +115,13 @@ def main() -> None:
     base = f"http://127.0.0.1:{port}"
     workdir = Path(tempfile.mkdtemp(prefix="djs-bench-"))
     project = make_project(workdir / "project", "", ADMIN)
-    (project / "urls.py").write_text(URLS)
+    (project / "urls.py").write_text(ADMIN_URLS)
     write_config(project, args.programs, args.talkers, port)
     supervisord = None
     try:
         manage(project, "migrate", "-v0")
         superuser = {"DJANGO_SUPERUSER_PASSWORD": PASSWORD}
-        manage(
-            project,
-            "createsuperuser",
-            "--noinput",
-            "--username",
-            "admin",
-            "--email",
-            "admin@example.com",
-            env=superuser,
-        )
+        manage(project, *CREATE_SUPERUSER, env=superuser)
         manage(project, "supervisor", "--daemonize")
         supervisord = int(Path(getconfig(project)["supervisord"]["pidfile"]).read_text())
         wait_until(lambda: http_get(port, "/admin/login/"), "the admin", timeout=600)

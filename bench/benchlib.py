@@ -22,7 +22,10 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # the helpers the tests share, and djsupervisor itself
 
 from tests.support import (  # noqa: E402
+    ADMIN_SETTINGS,
+    ADMIN_URLS,
     CLOCK_TICKS,
+    CREATE_SUPERUSER,
     ProcessId,
     children,
     command_lines,
@@ -36,7 +39,10 @@ from tests.support import (  # noqa: E402
 )
 
 __all__ = [
+    "ADMIN_SETTINGS",
+    "ADMIN_URLS",
     "CLOCK_TICKS",
+    "CREATE_SUPERUSER",
     "ProcessId",
     "children",
     "command_lines",

@@ -10,6 +10,7 @@ import os
 from collections.abc import Iterable
 from typing import Any
 
+from django.apps import apps
 from django.core.checks import CheckMessage, Error, Warning, register
 
 from .conf import Settings, conf
@@ -61,12 +62,23 @@ def check_supervisor_config(app_configs: Any = None, **kwargs: Any) -> list[Chec
         config = build(Options())  # writes nothing
     except ConfigError as exc:
         return [message_for(exc)]
-    return config_warnings(config.merged.sections)
+    return config_messages(config.merged.sections)
 
 
-def config_warnings(sections: dict[str, dict[str, str]]) -> list[CheckMessage]:
-    """Return what looks wrong in a config that works: typos, runserver's own reloader."""
-    return [*unknown_options(sections), *reloading_runservers(sections)]
+def config_messages(sections: dict[str, dict[str, str]]) -> list[CheckMessage]:
+    """Return what is wrong in a config that builds: typos, runserver's own reloader, presets'.
+
+    The presets' checks (djsupervisor.contrib) see the merged config: two
+    programs running one queue's scheduler, for one.
+    """
+    from .contrib.preset import PresetConfig
+
+    presets = [app for app in apps.get_app_configs() if isinstance(app, PresetConfig)]
+    return [
+        *unknown_options(sections),
+        *reloading_runservers(sections),
+        *(message for preset in presets for message in preset.check_config(sections)),
+    ]
 
 
 def setting_errors() -> Iterable[ConfigError]:

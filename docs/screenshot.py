@@ -26,7 +26,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # the browser helpers the tests use, and djsupervisor
 
 from tests import browser as chromium  # noqa: E402
-from tests.support import free_port, http_get, wait_for  # noqa: E402
+from tests.support import CREATE_SUPERUSER, free_port, http_get, wait_for  # noqa: E402
 
 SHOTS = REPO / "docs" / "_static"
 PASSWORD = "screenshot"
@@ -53,7 +53,7 @@ def photograph(url: str, path: Path, dark: bool) -> None:
     try:
         chromium.log_in(browser, url, "admin", PASSWORD)
         browser.find_element(By.LINK_TEXT, "Processes").click()
-        worker = 'tr.djs-process[data-name="worker"] + tr summary'
+        worker = 'tr.djs-process[data-name="db_worker"] + tr summary'
         wait_for(lambda: browser.find_elements(By.CSS_SELECTOR, worker), "the worker's row")
         browser.find_element(By.CSS_SELECTOR, worker).click()
         time.sleep(SETTLE)
@@ -80,16 +80,7 @@ def main() -> None:
     env.pop("DJANGO_SETTINGS_MODULE", None)
     try:
         manage(project, env, "migrate", "-v0")
-        manage(
-            project,
-            env,
-            "createsuperuser",
-            "--noinput",
-            "--username",
-            "admin",
-            "--email",
-            "admin@example.com",
-        )
+        manage(project, env, *CREATE_SUPERUSER)
         manage(project, env, "supervisor", "--daemonize")
         url = f"http://127.0.0.1:{port}"
         wait_for(lambda: http_get(port, "/"), "the example's web page")

@@ -27,6 +27,47 @@ T = TypeVar("T")
 
 __all__ = ["ProcessId"]  # re-exported for the bench scripts
 
+# Settings and URLs that add Django's admin (and so djsupervisor's Processes
+# page) to a generated project whose settings define BASE_DIR.
+ADMIN_SETTINGS = """
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "djsupervisor",
+]
+MIDDLEWARE = [
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+]
+TEMPLATES = [{
+    "BACKEND": "django.template.backends.django.DjangoTemplates",
+    "APP_DIRS": True,
+    "OPTIONS": {"context_processors": [
+        "django.template.context_processors.request",
+        "django.contrib.auth.context_processors.auth",
+        "django.contrib.messages.context_processors.messages",
+    ]},
+}]
+DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": BASE_DIR / "db.sqlite3"}}
+DEFAULT_AUTO_FIELD = "django.db.models.AutoField"
+"""
+ADMIN_URLS = """
+from django.contrib import admin
+from django.urls import path
+
+urlpatterns = [path("admin/", admin.site.urls)]
+"""
+# manage.py arguments that create the superuser 'admin' (DJANGO_SUPERUSER_PASSWORD: its password).
+CREATE_SUPERUSER = [
+    *("createsuperuser", "--noinput", "--username", "admin", "--email", "admin@example.com")
+]
+
 
 def wait_for(
     predicate: Callable[[], T | Literal[False] | None], what: str, timeout: float = WAIT

@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 from django.template import Context, Engine, TemplateSyntaxError
 from django.template.backends.django import get_installed_libraries
 
@@ -142,6 +144,13 @@ def engine() -> Engine:
         libraries=get_installed_libraries(),
         builtins=["djsupervisor.templatetags.djsupervisor"],
     )
+
+
+@receiver(setting_changed)
+def forget_engine(*, setting: str, **kwargs: Any) -> None:
+    """Make the engine anew when INSTALLED_APPS changes (override_settings), as Django's are."""
+    if setting == "INSTALLED_APPS":
+        engine.cache_clear()
 
 
 def render_string(source: str, context: Mapping[str, Any], origin: str) -> str:

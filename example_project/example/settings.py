@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from pathlib import Path
 
@@ -19,10 +20,12 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "djsupervisor",
-    "django_tasks",
+    "djsupervisor.contrib.django_tasks",  # the db_worker program
     "django_tasks_db",
     "jobs",
 ]
+if importlib.util.find_spec("django_tasks"):  # the tasks framework's backport, before Django 6
+    INSTALLED_APPS.insert(INSTALLED_APPS.index("django_tasks_db"), "django_tasks")
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import os
 
-from django_tasks import task
+try:
+    from django.tasks import task  # Django 6
+except ImportError:
+    from django_tasks import task  # the backport
 
 
 @task()

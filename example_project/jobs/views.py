@@ -9,8 +9,13 @@ from uuid import UUID
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
-from django_tasks import TaskResult, TaskResultStatus
-from django_tasks.exceptions import TaskResultDoesNotExist, TaskResultMismatch
+
+try:  # Django 6
+    from django.tasks import TaskResult, TaskResultStatus
+    from django.tasks.exceptions import TaskResultDoesNotExist, TaskResultMismatch
+except ImportError:  # the backport
+    from django_tasks import TaskResult, TaskResultStatus
+    from django_tasks.exceptions import TaskResultDoesNotExist, TaskResultMismatch
 from django_tasks_db.models import DBTaskResult
 
 from jobs.forms import CountWordsForm

@@ -9,6 +9,7 @@ permissions and use the page as a person would.
 from __future__ import annotations
 
 import importlib.util
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -21,40 +22,16 @@ import pytest
 
 from .. import browser as chromium
 from ..needs import require
-from ..support import free_port, http_get, wait_for
+from ..support import ADMIN_SETTINGS, ADMIN_URLS, free_port, http_get, wait_for
 from .conftest import Project
 
 pytestmark = pytest.mark.integration
 if chromium.missing() is None:  # else the browser fixture says what is missing
     from selenium.webdriver.common.by import By
 
-ADMIN_SETTINGS = """
-INSTALLED_APPS = [
-    "django.contrib.admin",
-    "django.contrib.auth",
-    "django.contrib.contenttypes",
-    "django.contrib.sessions",
-    "django.contrib.messages",
-    "djsupervisor",
-]
-MIDDLEWARE = [
-    "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.common.CommonMiddleware",
-    "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
-]
-TEMPLATES = [{
-    "BACKEND": "django.template.backends.django.DjangoTemplates",
-    "APP_DIRS": True,
-    "OPTIONS": {"context_processors": [
-        "django.template.context_processors.request",
-        "django.contrib.auth.context_processors.auth",
-        "django.contrib.messages.context_processors.messages",
-    ]},
-}]
-DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": BASE_DIR / "db.sqlite3"}}
-DEFAULT_AUTO_FIELD = "django.db.models.AutoField"
+PROJECT_SETTINGS = (
+    ADMIN_SETTINGS
+    + """
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast logins
 
 import django
@@ -68,13 +45,7 @@ if django.VERSION >= (6, 0):  # a strict Content-Security-Policy: inline code ne
     }
     TEMPLATES[0]["OPTIONS"]["context_processors"].append("django.template.context_processors.csp")
 """
-
-URLS = """
-from django.contrib import admin
-from django.urls import path
-
-urlpatterns = [path("admin/", admin.site.urls)]
-"""
+)
 
 WSGI = """
 import os
@@ -126,8 +97,8 @@ class Site:
 def admin_project(project: Project, server: str | None) -> Site:
     """Make ``project`` an admin project with users; its web program runs ``server`` (or none)."""
     port = free_port()
-    project.add_settings(ADMIN_SETTINGS)
-    project.write("urls.py", URLS)
+    project.add_settings(PROJECT_SETTINGS)
+    project.write("urls.py", ADMIN_URLS)
     project.write("wsgi.py", WSGI)
     project.write("worker.py", WORKER)
     programs = "[program:worker]\ncommand={{ PYTHON }} worker.py\n"
@@ -181,6 +152,10 @@ def shown(browser: Any, name: str, column: str, value: str) -> bool:
         return False
 
 
+def button(browser: Any, name: str, action: str) -> Any:
+    return row(browser, name).find_element(By.CSS_SELECTOR, f'button[data-action="{action}"]')
+
+
 def output_lines(browser: Any, name: str) -> list[str]:
     pre = row(browser, name).find_element(By.XPATH, "following-sibling::tr[1]//pre")
     lines: list[str] = pre.get_attribute("textContent").splitlines()
@@ -222,7 +197,7 @@ def test_see_restart_and_read_processes_from_the_admin(
     assert browser.execute_script("return window.djsPwned") is None
 
     # Restart: a new pid on the page, without a reload.
-    row(browser, "worker").find_element(By.CSS_SELECTOR, 'button[data-action="restart"]').click()
+    button(browser, "worker", "restart").click()
     restarted = wait_for(
         lambda: (
             site.pid("worker") != worker
@@ -232,6 +207,15 @@ def test_see_restart_and_read_processes_from_the_admin(
         "the worker to be restarted",
     )
     wait_for(lambda: shown(browser, "worker", "pid", str(restarted)), "the new pid on the page")
+    assert re.fullmatch(r"\d+:\d\d:\d\d", cell(browser, "worker", "uptime"))
+
+    # Stop, then Start: the row follows, the description says when it stopped.
+    button(browser, "worker", "stop").click()
+    wait_for(partial(shown, browser, "worker", "state", "STOPPED"), "the worker STOPPED")
+    assert cell(browser, "worker", "pid") == "" and cell(browser, "worker", "description")
+    assert button(browser, "worker", "stop").get_attribute("disabled")
+    button(browser, "worker", "start").click()
+    wait_for(partial(shown, browser, "worker", "state", "RUNNING"), "the worker RUNNING again")
     assert browser.execute_script("return window.djsMarker") == 42
 
 

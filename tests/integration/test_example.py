@@ -36,7 +36,7 @@ def test_web_enqueues_and_worker_runs_the_task(example: Project) -> None:
     started = example.run("--daemonize")
     assert started.returncode == 0, started.stderr
     assert "done" in example.run("status", "migrate").stdout
-    pids = example.wait_running("web", "worker")
+    pids = example.wait_running("web", "db_worker")
     base = f"http://127.0.0.1:{example.env['PORT']}"
     opener = urllib.request.build_opener(
         urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar())
@@ -63,4 +63,4 @@ def test_web_enqueues_and_worker_runs_the_task(example: Project) -> None:
         return answer if answer["status"] == "SUCCESSFUL" else None
 
     done = wait_for(result, "the worker to run the task")
-    assert done["return_value"] == {"words": 3, "pid": pids["worker"]}
+    assert done["return_value"] == {"words": 3, "pid": pids["db_worker"]}

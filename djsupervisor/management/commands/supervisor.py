@@ -115,9 +115,12 @@ class Command(BaseCommand):
         from ...config.build import build
 
         config = build(options, console=not options.daemonize)
-        from ...checks import config_warnings
+        from ...checks import config_messages
 
-        for warning in config_warnings(config.merged.sections):
+        messages = config_messages(config.merged.sections)
+        for error in (message for message in messages if message.is_serious()):
+            raise CommandError(f"{error.msg}; {error.hint} ({error.id})")
+        for warning in messages:
             self.report(f"warning: {warning.msg} ({warning.hint})")
         if not options.daemonize:
             from ...supervisord.foreground import run_foreground

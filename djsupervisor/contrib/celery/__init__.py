@@ -1,0 +1,1 @@
+"""Preset: a Celery worker and Celery beat, its one scheduler, under supervisord."""

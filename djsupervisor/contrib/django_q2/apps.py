@@ -1,0 +1,12 @@
+"""The django_q2 preset's app: its program is in management/supervisord.conf."""
+
+from __future__ import annotations
+
+from ..preset import PresetConfig
+
+
+class DjangoQ2PresetConfig(PresetConfig):
+    default = True  # not PresetConfig, which this module imports
+    name = "djsupervisor.contrib.django_q2"
+    label = "djsupervisor_django_q2"
+    verbose_name = "Supervisor preset: django-q2"

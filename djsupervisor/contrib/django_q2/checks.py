@@ -1,0 +1,39 @@
+"""What would keep the django_q2 preset's cluster from running tasks, or schedule them twice."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from django.apps import AppConfig
+from django.conf import settings
+from django.core.checks import CheckMessage, Error
+
+from ...config.ini import Sections
+from ..preset import missing_app, one_scheduler
+
+QUEUE_APP = "django_q"  # django-q2's app
+
+
+def check_config(preset: AppConfig, sections: Sections) -> Iterator[CheckMessage]:
+    missing = missing_app(
+        preset, QUEUE_APP, "django-q2's qcluster", "django-q2", "djsupervisor.E121"
+    )
+    if missing:
+        yield from missing
+        return
+    cluster = getattr(settings, "Q_CLUSTER", None)
+    if not isinstance(cluster, dict) or not cluster:
+        yield Error(
+            "settings.Q_CLUSTER is not set: qcluster would look for Redis on localhost",
+            hint='Q_CLUSTER = {"name": "myproject", "orm": "default"} (or a "redis" broker)',
+            id="djsupervisor.E122",
+        )
+        return
+    if cluster.get("scheduler", True):
+        yield from one_scheduler(
+            sections, runs_qcluster, "django-q2's scheduler (qcluster)", "djsupervisor.E123"
+        )
+
+
+def runs_qcluster(words: list[str]) -> bool:
+    return "qcluster" in words

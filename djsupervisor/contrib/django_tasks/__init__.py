@@ -1,0 +1,1 @@
+"""Preset: django-tasks' database worker (``db_worker``) under supervisord."""

@@ -1,0 +1,1 @@
+"""Preset: a huey consumer (``run_huey``), workers and periodic tasks, under supervisord."""

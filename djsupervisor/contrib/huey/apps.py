@@ -1,0 +1,12 @@
+"""The huey preset's app: its program is in management/supervisord.conf."""
+
+from __future__ import annotations
+
+from ..preset import PresetConfig
+
+
+class HueyPresetConfig(PresetConfig):
+    default = True  # not PresetConfig, which this module imports
+    name = "djsupervisor.contrib.huey"
+    label = "djsupervisor_huey"  # not 'huey'
+    verbose_name = "Supervisor preset: huey"

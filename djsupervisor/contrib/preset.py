@@ -1,0 +1,77 @@
+"""What the presets share: their app config class and the checks of the config they add to."""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Callable, Iterable
+from importlib import import_module
+
+from django.apps import AppConfig, apps
+from django.core.checks import CheckMessage, Error
+
+from ..config.ini import Sections
+from ..config.merge import process_sections
+
+
+class PresetConfig(AppConfig):
+    """A preset's app. Its ``checks`` module's ``check_config`` sees the merged config.
+
+    The messages are reported by ``manage.py check`` and when supervisord
+    starts, where an error stops the start.
+    """
+
+    def check_config(self, sections: Sections) -> Iterable[CheckMessage]:
+        """Return what is wrong with this preset in the merged config ``sections``."""
+        checks = import_module(f"{self.name}.checks")
+        messages: Iterable[CheckMessage] = checks.check_config(self, sections)
+        return messages
+
+
+def missing_app(
+    preset: AppConfig, app: str, command: str, package: str, check_id: str
+) -> list[CheckMessage]:
+    """Return an error if ``app``, whose ``command`` the preset's program runs, is not installed."""
+    if apps.is_installed(app):
+        return []
+    return [
+        Error(
+            f"{preset.name} runs {command}, but {app!r} is not in INSTALLED_APPS",
+            hint=f"pip install {package} and add {app!r} to INSTALLED_APPS",
+            id=check_id,
+        )
+    ]
+
+
+def programs_running(sections: Sections, runs: Callable[[list[str]], bool]) -> dict[str, int]:
+    """Return the programs whose command ``runs`` says yes to, with their number of processes."""
+    found = {}
+    for section, name in process_sections(sections):
+        options = sections[section]
+        try:
+            words = shlex.split(options.get("command", ""))
+        except ValueError:
+            continue  # djsupervisor.E010 says so
+        if runs(words):
+            found[name] = int(options.get("numprocs", "1") or 1)
+    return found
+
+
+def one_scheduler(
+    sections: Sections, runs: Callable[[list[str]], bool], what: str, check_id: str
+) -> list[CheckMessage]:
+    """Return an error if more than one process of the config runs ``what``'s scheduler."""
+    schedulers = programs_running(sections, runs)
+    if sum(schedulers.values()) <= 1:
+        return []
+    programs = ", ".join(
+        f"{name!r}" + (f" ({count} processes)" if count > 1 else "")
+        for name, count in schedulers.items()
+    )
+    return [
+        Error(
+            f"{sum(schedulers.values())} processes run {what} ({programs}): each would run "
+            "every scheduled task",
+            hint="keep one process: numprocs=1, and no other program running it",
+            id=check_id,
+        )
+    ]
