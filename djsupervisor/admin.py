@@ -40,19 +40,23 @@ class ProcessAdmin(ModelAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: Process | None = None) -> bool:
         return False
 
+    @property
+    def url_prefix(self) -> str:
+        """The start of the page's URL names: ``djsupervisor_process``, as the admin names them."""
+        return f"{self.opts.app_label}_{self.opts.model_name}"
+
     def get_urls(self) -> list[URLPattern]:
-        prefix = f"{self.opts.app_label}_{self.opts.model_name}"
         view = self.admin_site.admin_view
         return [
-            path("", view(self.processes_view), name=f"{prefix}_changelist"),
-            path("state/", view(self.state_view), name=f"{prefix}_state"),
-            path("<str:action>/", view(self.action_view), name=f"{prefix}_action"),
+            path("", view(self.processes_view), name=f"{self.url_prefix}_changelist"),
+            path("state/", view(self.state_view), name=f"{self.url_prefix}_state"),
+            path("<str:action>/", view(self.action_view), name=f"{self.url_prefix}_action"),
         ]
 
     def processes_view(self, request: HttpRequest) -> HttpResponse:
         if not self.has_view_permission(request):
             raise PermissionDenied
-        prefix = f"{self.admin_site.name}:{self.opts.app_label}_{self.opts.model_name}"
+        prefix = f"{self.admin_site.name}:{self.url_prefix}"
         page = {
             "stateUrl": reverse(f"{prefix}_state"),
             "actionUrl": reverse(f"{prefix}_action", args=["ACTION"]),

@@ -52,7 +52,9 @@ def snapshot(cursor: str | None, now: float | None = None) -> dict[str, Any]:
     try:
         supervisord = Supervisord.find()
         states = supervisord.client.process_states()
-    except DjsupervisorError as exc:
+    except (DjsupervisorError, OSError) as exc:
+        # OSError: the runtime directory is another user's (the web process
+        # runs as someone else than supervisord).
         return {"running": False, "problem": str(exc), "start": START_COMMAND}
     tail = read_tail(supervisord.runtime.journal, cursor)
     when = time.time() if now is None else now
@@ -110,9 +112,7 @@ def act(action: str, name: str) -> str:
         elif action == "restart":
             client.restart_processes([name])
         else:
-            refused = client.call_each("stopProcess", [(name, False)])
-            if refused:
-                raise ActionError(f"{name}: {refused[0][1]}")
+            client.stop_processes([name])
     except Fault as fault:
         raise ActionError(f"{name}: {fault.text}") from None
     return f"{name}: {ACTIONS[action]}"

@@ -59,16 +59,17 @@ def log_in(browser: Any, base_url: str, username: str, password: str) -> None:
     WebDriverWait(browser, PAGE_TIMEOUT).until(lambda page: "/login/" not in page.current_url)
 
 
-def fetch(browser: Any, url: str, method: str = "GET", body: str | None = None) -> int:
-    """Return the status of a request the page itself makes (its cookies, no CSRF token)."""
+def fetch(browser: Any, url: str, method: str = "GET", body: str | None = None) -> tuple[int, str]:
+    """Return the status and text of a request the page makes (its cookies, no CSRF token)."""
     script = """
         const [url, method, body, done] = arguments;
         fetch(url, {method, body, credentials: "same-origin", redirect: "manual",
                     headers: {"Content-Type": "application/x-www-form-urlencoded"}})
-            .then((answer) => done(answer.status), (error) => done(String(error)));
+            .then(async (answer) => done([answer.status, await answer.text()]),
+                  (error) => done([0, String(error)]));
     """
-    status: int = browser.execute_async_script(script, url, method, body)
-    return status
+    status, text = browser.execute_async_script(script, url, method, body)
+    return int(status), str(text)
 
 
 def header(browser: Any, url: str, name: str) -> str | None:

@@ -11,8 +11,10 @@ from typing import Any
 import pytest
 from django.test import override_settings
 
+from djsupervisor.config.dependencies import parse_check
 from djsupervisor.errors import ConfigError
-from djsupervisor.export.formats import CONTAINER_FORMATS, FORMATS
+from djsupervisor.export.formats import CONTAINER_FORMATS, FORMATS, probe
+from djsupervisor.export.model import Service
 from djsupervisor.export.writer import export, parse
 from djsupervisor.options import Options
 
@@ -49,15 +51,27 @@ user=65534
 ready=tcp:5432
 
 [program:tail]
-command=tail -f x.log
+command=sh -c 'tail -f $HOME/x.log'
 ready=log:started
+autostart=false
+
+[program:beat]
+command=beat --every 60
+depends_on=worker
+environment=TOKEN="%(ENV_DJS_EXPORT_TOKEN)s"
+
+[eventlistener:listener]
+command=listen
+events=PROCESS_STATE
 """
+TOKEN = "from-this-machines-environment"
 SECRET = "do-not-print-me"
 CONTAINER_ARGS = ["--image", "shop:1", "--workdir", "/srv", "--python", "python3"]
 
 
 @pytest.fixture
-def project(tmp_path: Path, short_dir: Path) -> Iterator[Path]:
+def project(tmp_path: Path, short_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    monkeypatch.setenv("DJS_EXPORT_TOKEN", TOKEN)
     path = tmp_path / "shop"
     (path / "src").mkdir(parents=True)
     (path / "manage.py").write_text("")
@@ -77,11 +91,7 @@ class Exported:
         self.files: dict[str, dict[str, Path]] = {}
         self.warnings: dict[str, list[str]] = {}
         for fmt in FORMATS:
-            output = project.parent / f"out-{fmt}"
-            parsed = parse([fmt, "--output", str(output), *CONTAINER_ARGS], "shop")
-            written, warnings = export(Options(project_dir=str(project)), parsed)
-            self.files[fmt] = {path.name: path for path in written}
-            self.warnings[fmt] = warnings
+            self.files[fmt], self.warnings[fmt] = run_export(project, fmt, CONTAINER_ARGS)
         lines = self.files["procfile"]["Procfile"].read_text().splitlines()
         self.procfile = dict(line.split(": ", 1) for line in lines)
         self.compose = yaml.safe_load(self.files["compose"]["compose.yaml"].read_text())
@@ -148,20 +158,33 @@ def test_env_files_go_to_owner_only_files_or_secrets(exported: Exported) -> None
     for fmt, files in exported.files.items():
         for path in files.values():
             text = path.read_text()
-            if fmt == "kubernetes":
-                documents = text.split("\n---\n")
-                assert all(SECRET not in d or "\nkind: Secret\n" in d for d in documents)
-            else:
-                assert (SECRET in text) == (path.suffix == ".env" or path.name == ".env"), path
-            if SECRET in text:
+            for secret in (SECRET, TOKEN):
+                if fmt == "kubernetes":
+                    documents = text.split("\n---\n")
+                    assert all(secret not in d or "\nkind: Secret\n" in d for d in documents)
+                elif path.suffix != ".env" and path.name != ".env":
+                    assert secret not in text, path
+            if SECRET in text or TOKEN in text:
                 assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
-    assert exported.files["procfile"][".env"].read_text() == f'API_KEY="{SECRET}"\n'
+    assert exported.files["procfile"][".env"].read_text() == (
+        f'API_KEY="{SECRET}"\nTOKEN="{TOKEN}"\n'
+    )
     env_file = exported.project.parent / "out-systemd" / "shop-web.env"
     assert f"EnvironmentFile={env_file}\n" in exported.unit("shop-web.service")
     assert env_file.read_text() == f'API_KEY="{SECRET}"\n'
     assert exported.service("web")["env_file"] == ["web.env"]
     assert exported.kubernetes["Secret", "shop-web-env"]["stringData"] == {"API_KEY": SECRET}
     assert exported.container("web")["envFrom"] == [{"secretRef": {"name": "shop-web-env"}}]
+
+
+def test_environment_from_this_machine_is_a_secret(exported: Exported) -> None:
+    # %(ENV_X)s can only be this machine's value: with the secrets, and said.
+    env_file = (exported.project.parent / "out-systemd" / "shop-beat.env").read_text()
+    assert f'TOKEN="{TOKEN}"\n' in env_file
+    assert exported.kubernetes["Secret", "shop-beat-env"]["stringData"]["TOKEN"] == TOKEN
+    assert "environment" not in exported.service("beat")
+    for fmt in FORMATS:
+        assert any("'beat': TOKEN comes from %(ENV_...)s" in w for w in exported.warnings[fmt])
 
 
 def test_user(exported: Exported) -> None:
@@ -214,6 +237,13 @@ def test_stopwaitsecs(exported: Exported) -> None:
     assert exported.pod("db")["terminationGracePeriodSeconds"] == 10  # supervisord's default
 
 
+def test_autostart(exported: Exported) -> None:
+    assert exported.warned("procfile", "tail", "autostart")
+    assert "shop-tail.service" not in exported.unit("shop.target")  # not wanted: start it
+    assert exported.service("tail")["profiles"] == ["manual"]  # docker compose up tail
+    assert exported.kubernetes["Deployment", "shop-tail"]["spec"]["replicas"] == 0
+
+
 def test_oneshot(exported: Exported) -> None:
     assert exported.procfile["release"].endswith("manage.py migrate")
     assert "migrate" not in exported.procfile
@@ -233,6 +263,9 @@ def test_depends_on(exported: Exported) -> None:
         "db": {"condition": "service_healthy"},
     }
     assert exported.service("worker")["depends_on"] == {"db": {"condition": "service_started"}}
+    # On a numprocs program: on each of its instances.
+    beat = exported.unit("shop-beat.service")
+    assert "Requires=shop-worker@0.service shop-worker@1.service\n" in beat
     assert exported.warned("kubernetes", "web", "depends_on")
 
 
@@ -246,12 +279,38 @@ def test_ready(exported: Exported) -> None:
     db = exported.service("db")["healthcheck"]["test"][3]
     assert "socket.create_connection(('127.0.0.1', 5432)" in db
     probe = exported.container("web")["readinessProbe"]
-    assert probe["httpGet"] == {"path": "/health/", "port": 8000}
+    assert probe["httpGet"] == {"path": "/health/", "port": 8000, "scheme": "HTTP"}
     assert probe["failureThreshold"] == 10
     assert exported.container("db")["readinessProbe"]["tcpSocket"] == {"port": 5432}
     for fmt in CONTAINER_FORMATS:  # a log line has no container equivalent
         assert exported.warned(fmt, "tail", "ready=log:")
         assert not exported.warned(fmt, "web", "ready")
+
+
+def test_compose_keeps_dollars_as_written(exported: Exported) -> None:
+    # Compose would put its own environment's HOME there: $$ is a literal $.
+    assert exported.service("tail")["command"] == ["sh", "-c", "tail -f $$HOME/x.log"]
+
+
+def test_what_no_format_has_a_place_for_is_said(exported: Exported) -> None:
+    for fmt in FORMATS:
+        assert "[eventlistener:listener] is not exported" in " ".join(exported.warnings[fmt])
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("http://127.0.0.1:8000/", {"path": "/", "port": 8000, "scheme": "HTTP"}),
+        (
+            "https://localhost/health?full=1",
+            {"path": "/health?full=1", "port": 443, "scheme": "HTTPS"},
+        ),
+        ("http://localhost/x", {"path": "/x", "port": 80, "scheme": "HTTP"}),
+    ],
+)
+def test_kubernetes_http_probes(url: str, expected: dict[str, object]) -> None:
+    service = Service("web", "run", ["run"], "/app", {}, {}, ready=parse_check(url, "web"))
+    assert probe(service) == {"httpGet": expected}
 
 
 def test_one_warning_per_program_and_option(exported: Exported) -> None:
@@ -267,7 +326,8 @@ def test_one_warning_per_program_and_option(exported: Exported) -> None:
             ["nomad", "--output", "x"],
             "unknown format 'nomad'; use procfile, systemd, compose, kubernetes",
         ),
-        (["systemd"], "give a format"),
+        (["systemd"], "the following arguments are required: --output"),
+        (["systemd", "--output", "x", "--image"], "argument --image: expected one argument"),
         (["systemd", "--output", "x", "--name", "my shop"], "--name 'my shop'"),
     ],
 )
@@ -280,3 +340,44 @@ def test_an_output_that_is_a_file(tmp_path: Path) -> None:
     (tmp_path / "f").write_text("")
     with pytest.raises(ConfigError, match="is a file; name a directory"):
         parse(["systemd", "--output", str(tmp_path / "f")], "shop")
+
+
+def test_a_project_template_overrides_a_shipped_one(project: Path) -> None:
+    # As the docs show: extend the shipped template, fill one of its blocks.
+    override = project / "templates" / "djsupervisor" / "export" / "systemd" / "program.service"
+    override.parent.mkdir(parents=True)
+    override.write_text(
+        '{% extends "djsupervisor/export/systemd/program.service" %}'
+        "{% block service %}{{ block.super }}LimitNOFILE=65536\n{% endblock %}"
+    )
+    templates = [
+        {
+            "BACKEND": "django.template.backends.django.DjangoTemplates",
+            "DIRS": [str(project / "templates")],
+            "APP_DIRS": True,
+        }
+    ]
+    with override_settings(TEMPLATES=templates):
+        files, _ = run_export(project, "systemd")
+    web = files["shop-web.service"].read_text()
+    assert "TimeoutStopSec=30\nLimitNOFILE=65536\n\n[Install]\n" in web
+    assert web.startswith("# shop-web: the program 'web' of shop")
+    assert "LimitNOFILE" not in files["shop.target"].read_text()
+
+
+def test_the_projects_env_file_is_never_overwritten(project: Path) -> None:
+    before = (project / ".env").read_text()
+    with pytest.raises(ConfigError, match=r"\.env is an environment file the programs read"):
+        run_export(project, "procfile", output=project)
+    assert (project / ".env").read_text() == before
+    assert not (project / "Procfile").exists()
+
+
+def run_export(
+    project: Path, fmt: str, args: list[str] | None = None, output: Path | None = None
+) -> tuple[dict[str, Path], list[str]]:
+    """Export ``project`` in ``fmt``; return the files written by name, and the warnings."""
+    out = output or project.parent / f"out-{fmt}"
+    parsed = parse([fmt, "--output", str(out), *(args or [])], "shop")
+    written, warnings = export(Options(project_dir=str(project)), parsed)
+    return {path.name: path for path in written}, warnings

@@ -9,7 +9,6 @@ project's ``.env``. ``getconfig`` shows them masked.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,6 +27,7 @@ class Environment:
 
     from_files: dict[str, str]
     explicit: dict[str, str]
+    files: tuple[Path, ...] = ()  # the files they came from (the project's first)
 
     @property
     def secrets(self) -> dict[str, str]:
@@ -57,11 +57,12 @@ def apply_environment(merged: Merged, project_env: Path | None) -> dict[str, Env
             continue
         explicit = dict_of_key_value_pairs(options.get("environment", ""))
         options["environment"] = format_environment({**from_files, **explicit}, name)
-        environments[section] = Environment(from_files, explicit)
+        read = ([project_env] if base and project_env else []) + _paths(files)
+        environments[section] = Environment(from_files, explicit, tuple(read))
     return environments
 
 
-def _paths(value: str) -> Iterable[Path]:
+def _paths(value: str) -> list[Path]:
     return [Path(part.strip()) for part in value.split(",") if part.strip()]
 
 

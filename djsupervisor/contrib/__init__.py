@@ -2,5 +2,5 @@
 
 Each is an app to add to ``INSTALLED_APPS``; its ``management/supervisord.conf``
 defines the queue's worker (and scheduler) programs, which the project
-overrides or excludes like any app's. See docs/presets.rst.
+overrides or excludes like any app's. See docs/presets/index.rst.
 """

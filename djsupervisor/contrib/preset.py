@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import shlex
+from argparse import Namespace
 from collections.abc import Callable, Iterable
 from importlib import import_module
 
 from django.apps import AppConfig, apps
 from django.core.checks import CheckMessage, Error
+from django.core.management import get_commands, load_command_class
 
 from ..config.ini import Sections
 from ..config.merge import process_sections
@@ -20,11 +22,32 @@ class PresetConfig(AppConfig):
     starts, where an error stops the start.
     """
 
+    programs: tuple[str, ...] = ()  # the programs its management/supervisord.conf defines
+
     def check_config(self, sections: Sections) -> Iterable[CheckMessage]:
         """Return what is wrong with this preset in the merged config ``sections``."""
+        if not any(f"program:{name}" in sections for name in self.programs):
+            return []  # the project excluded them all: nothing of the preset runs
         checks = import_module(f"{self.name}.checks")
         messages: Iterable[CheckMessage] = checks.check_config(self, sections)
         return messages
+
+
+def management_options(sections: Sections, program: str, command: str) -> Namespace | None:
+    """Return the options ``program`` gives ``manage.py COMMAND``, parsed by that command.
+
+    None if the program does not run that command (the project changed it);
+    Django's CommandError, saying what, if the command refuses its options.
+    """
+    try:
+        words = shlex.split(sections.get(f"program:{program}", {}).get("command", ""))
+    except ValueError:
+        return None  # djsupervisor.E010 says so
+    app = get_commands().get(command)
+    if command not in words or app is None:
+        return None
+    parser = load_command_class(app, command).create_parser("manage.py", command)
+    return parser.parse_args(words[words.index(command) + 1 :])
 
 
 def missing_app(

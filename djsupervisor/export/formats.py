@@ -10,7 +10,8 @@ from __future__ import annotations
 import math
 import re
 import shlex
-from collections.abc import Callable
+import urllib.parse
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,6 +20,7 @@ from .model import DEFAULT_STOPWAITSECS, Service
 SECRET_MODE = 0o600  # environment files: secrets, readable by their owner only
 FILE_MODE = 0o644
 PROBE_PERIOD = 2  # seconds between a container's readiness checks
+LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 
 
 @dataclass
@@ -36,6 +38,14 @@ class Export:
             f"program {service.name!r}: {option} cannot be expressed in {fmt}"
             + (f"; {hint}" if hint else "")
         )
+
+    def cannot_any(
+        self, service: Service, fmt: str, rows: Iterable[tuple[str, object, str]]
+    ) -> None:
+        """Warn about each (option, used, hint) row whose option the service uses."""
+        for option, used, hint in rows:
+            if used:
+                self.cannot(service, option, fmt, hint)
 
 
 @dataclass(frozen=True)
@@ -65,6 +75,11 @@ def _common_warnings(export: Export, service: Service) -> None:
             f"program {service.name!r}: %(ENV_...)s in command was expanded with this "
             "machine's environment"
         )
+    for key in service.from_environ:
+        export.warnings.append(
+            f"program {service.name!r}: {key} comes from %(ENV_...)s: this machine's value "
+            "is written with the environment files' values (never inline)"
+        )
 
 
 def procfile(services: list[Service], target: Target) -> Export:
@@ -88,32 +103,43 @@ def procfile(services: list[Service], target: Target) -> Export:
             if secrets.get(key, value) != value:
                 export.cannot(service, f"its own value of {key}", "a Procfile's shared .env")
             secrets.setdefault(key, value)
-        for option, used, hint in (
-            ("user", service.user, ""),
-            ("numprocs", service.numprocs > 1, f"use 'honcho start -c {service.name}=N'"),
-            ("stopsignal", service.stopsignal != "TERM", ""),
-            ("stopwaitsecs", service.stopwaitsecs != DEFAULT_STOPWAITSECS, ""),
-            ("autorestart", service.autorestart == "true", "processes are not restarted"),
-            ("depends_on", service.depends_on, "processes all start at once"),
-            ("ready", service.ready, ""),
-        ):
-            if used:
-                export.cannot(service, option, "a Procfile", hint)
+        export.cannot_any(
+            service,
+            "a Procfile",
+            [
+                ("user", service.user, ""),
+                ("numprocs", service.numprocs > 1, f"use 'honcho start -c {service.name}=N'"),
+                ("stopsignal", service.stopsignal != "TERM", ""),
+                ("stopwaitsecs", service.stopwaitsecs != DEFAULT_STOPWAITSECS, ""),
+                ("autorestart", service.autorestart == "true", "processes are not restarted"),
+                ("autostart", not service.autostart, "every line starts"),
+                ("depends_on", service.depends_on, "processes all start at once"),
+                ("ready", service.ready, ""),
+            ],
+        )
     export.add("Procfile", "procfile/Procfile", {"lines": lines})
     if secrets:
         export.add(".env", "env", {"text": env_lines(secrets)}, SECRET_MODE)
     return export
 
 
-SYSTEMD_RESTART = {"unexpected": "on-failure", "true": "always", "false": "no"}
+# supervisord's autorestart, as systemd's Restart= and Compose's restart: say it.
+RESTART = {"unexpected": "on-failure", "true": "always", "false": "no"}
 
 
 def systemd(services: list[Service], target: Target) -> Export:
     export = Export()
-    units = []
+    # A numprocs program is a template unit: its processes are its instances.
+    templated = {s.name: s.numprocs > 1 and bool(s.template_command) for s in services}
+    units = {
+        s.name: [f"{target.name}-{s.name}@{n}.service" for n in s.instances()]
+        if templated[s.name]
+        else [f"{target.name}-{s.name}.service"]
+        for s in services
+    }
     for service in services:
         _common_warnings(export, service)
-        template = service.numprocs > 1 and bool(service.template_command)
+        template = templated[service.name]
         unit = f"{target.name}-{service.name}"
         env_file = f"{unit}.env" if service.secrets else ""
         if service.per_process and not template:
@@ -131,24 +157,26 @@ def systemd(services: list[Service], target: Target) -> Export:
             "target": target,
             "unit": unit,
             "command": service.template_command if template else service.command,
-            "restart": "no" if service.oneshot else SYSTEMD_RESTART[service.autorestart],
-            "requires": [f"{target.name}-{d}.service" for d, _ in service.depends_on],
+            "restart": "no" if service.oneshot else RESTART[service.autorestart],
+            "requires": [
+                name for dependency, _ in service.depends_on for name in units[dependency]
+            ],
             "env_file": f"{target.output}/{env_file}" if env_file else "",
         }
-        name = f"{unit}@.service" if template else f"{unit}.service"
-        export.add(name, "systemd/program.service", context)
+        export.add(
+            f"{unit}@.service" if template else f"{unit}.service",
+            "systemd/program.service",
+            context,
+        )
         if env_file:
             export.add(env_file, "env", {"text": env_lines(service.secrets)}, SECRET_MODE)
-        if service.autostart:
-            instances = [f"{unit}@{n}.service" for n in service.instances()] if template else []
-            units += instances or [f"{unit}.service"]
+    wanted = [name for service in services if service.autostart for name in units[service.name]]
     export.add(
-        f"{target.name}.target", "systemd/project.target", {"target": target, "units": units}
+        f"{target.name}.target", "systemd/project.target", {"target": target, "units": wanted}
     )
     return export
 
 
-COMPOSE_RESTART = {"unexpected": "on-failure", "true": "always", "false": "no"}
 COMPOSE_CONDITIONS = {
     "started": "service_started",
     "ready": "service_healthy",
@@ -187,7 +215,7 @@ def compose(services: list[Service], target: Target) -> Export:
         entries.append(
             {
                 "service": service,
-                "restart": "no" if service.oneshot else COMPOSE_RESTART[service.autorestart],
+                "restart": "no" if service.oneshot else RESTART[service.autorestart],
                 "env_file": env_file,
                 "healthcheck": test,
                 "retries": math.ceil(service.ready_timeout / PROBE_PERIOD),
@@ -206,8 +234,9 @@ def probe(service: Service) -> dict[str, Any] | None:
     if check.kind == "tcp":
         return {"tcpSocket": {"port": check.port}}
     if check.kind == "http":
-        path = check.target.split(str(check.port), 1)[-1] or "/"
-        return {"httpGet": {"path": path, "port": check.port}}
+        url = urllib.parse.urlsplit(check.target)
+        path = (url.path or "/") + (f"?{url.query}" if url.query else "")
+        return {"httpGet": {"path": path, "port": check.port, "scheme": url.scheme.upper()}}
     return {"exec": {"command": shlex.split(check.target)}}
 
 
@@ -217,18 +246,27 @@ def kubernetes(services: list[Service], target: Target) -> Export:
     for service in services:
         _common_warnings(export, service)
         _container_warnings(export, service, "Kubernetes")
-        for option, used, hint in (
-            ("depends_on", service.depends_on, "pods start at once; use an init container"),
-            ("stopsignal", service.stopsignal != "TERM", "Kubernetes sends SIGTERM"),
-            (
-                "autorestart",
-                service.autorestart == "false" and not service.oneshot,
-                "a Deployment's pods are always restarted",
-            ),
-            ("user", service.user and not service.user.isdigit(), "runAsUser takes a number"),
-        ):
-            if used:
-                export.cannot(service, option, "Kubernetes", hint)
+        export.cannot_any(
+            service,
+            "Kubernetes",
+            [
+                ("depends_on", service.depends_on, "pods start at once; use an init container"),
+                ("stopsignal", service.stopsignal != "TERM", "Kubernetes sends SIGTERM"),
+                (
+                    "autorestart",
+                    service.autorestart == "false" and not service.oneshot,
+                    "a Deployment's pods are always restarted",
+                ),
+                ("user", service.user and not service.user.isdigit(), "runAsUser takes a number"),
+                ("autostart=false", not service.autostart and service.oneshot, "a Job runs"),
+                ("numprocs", service.numprocs > 1 and service.oneshot, "a Job runs one pod"),
+                (
+                    f"ready on {service.ready.host if service.ready else ''}",
+                    service.ready and service.ready.host in LOOPBACK,
+                    "the kubelet checks the pod's address: listen on 0.0.0.0 in the container",
+                ),
+            ],
+        )
         resource = _dns_name(f"{target.name}-{service.name}")
         secret = _dns_name(f"{resource}-env") if service.secrets else ""
         container: dict[str, Any] = {
@@ -263,7 +301,7 @@ def kubernetes(services: list[Service], target: Target) -> Export:
 
 def _dns_name(name: str) -> str:
     """Return ``name`` as Kubernetes names resources: lower case, digits and dashes."""
-    return re.sub(r"[^a-z0-9-]+", "-", name.lower()).strip("-")[:63]
+    return re.sub(r"[^a-z0-9-]+", "-", name.lower()).strip("-")[:63].rstrip("-")
 
 
 def _container_warnings(export: Export, service: Service, fmt: str) -> None:

@@ -17,7 +17,11 @@ from ..config.merge import process_sections
 from ..graph import Check
 
 DEFAULT_STOPWAITSECS = 10  # supervisord's
-INSTANCE = "\0"  # stands for the process number in a systemd template unit's command
+# Stands for the process number in a systemd template unit's command: put
+# there by supervisor's own expansion of %(process_num)s (no other character
+# survives it unchanged), turned into systemd's %i by the export templates'
+# systemd filters (templatetags/djsupervisor_export.py).
+INSTANCE = "\0"
 
 
 @dataclass
@@ -42,7 +46,8 @@ class Service:
     depends_on: list[tuple[str, str]] = field(default_factory=list)
     ready: Check | None = None
     ready_timeout: float = 60.0
-    uses_environ: bool = False  # %(ENV_X)s, expanded with this machine's environment
+    uses_environ: bool = False  # %(ENV_X)s in the command, expanded with this machine's
+    from_environ: list[str] = field(default_factory=list)  # variables set from %(ENV_X)s
 
     def instances(self) -> list[int]:
         return list(range(self.numprocs))
@@ -62,6 +67,15 @@ def services(config: Config, project_dir: str) -> list[Service]:
     return found
 
 
+def not_exported(config: Config) -> list[str]:
+    """Return a warning for each section of the config that no format has a place for."""
+    return [
+        f"[{section}] is not exported: only [program:x] sections are"
+        for section, name in process_sections(config.merged.sections)
+        if name not in config.merged.internal and not section.startswith("program:")
+    ]
+
+
 def _service(config: Config, section: str, name: str, project_dir: str) -> Service:
     options = config.merged.sections[section]
     program = config.graph.programs[name]
@@ -75,13 +89,18 @@ def _service(config: Config, section: str, name: str, project_dir: str) -> Servi
 
     environment = config.environments.get(section)
     explicit = environment.explicit if environment else _explicit(options)
+    # %(ENV_X)s takes a value from supervisord's environment: the export can
+    # only take this machine's, which may be a secret. It goes with the
+    # environment files' values, never inline.
+    taken = {k: _expand(v, name, numprocs, 0) for k, v in explicit.items() if "%(ENV_" in v}
     return Service(
         name=name,
         command=moved(first),
         argv=[moved(word) for word in shlex.split(first)],
         directory=moved(options.get("directory", here)),
-        environment={key: moved(value) for key, value in explicit.items()},
-        secrets=environment.secrets if environment else {},
+        environment={k: moved(v) for k, v in explicit.items() if k not in taken},
+        secrets={**(environment.secrets if environment else {}), **taken},
+        from_environ=sorted(taken),
         user=options.get("user"),
         numprocs=numprocs,
         per_process=numprocs > 1 and first != second,

@@ -11,7 +11,7 @@ import argparse
 import os
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from django.core.exceptions import ImproperlyConfigured
 from django.template import Context, Engine, TemplateDoesNotExist, loader
@@ -21,28 +21,32 @@ from ..config.render import Host
 from ..errors import ConfigError
 from ..options import Options
 from .formats import CONTAINER_FORMATS, FORMATS, Target
-from .model import services
+from .model import not_exported, services
 
 TEMPLATES = Path(__file__).parents[1] / "templates"
 TEMPLATE_PREFIX = "djsupervisor/export/"
 
 
+class Parser(argparse.ArgumentParser):
+    """An argument parser that raises what it would print (one line, no usage)."""
+
+    def error(self, message: str) -> NoReturn:
+        raise ConfigError(
+            f"export: {message}; e.g. 'export systemd --output deploy/systemd' "
+            f"(formats: {', '.join(FORMATS)})"
+        )
+
+
 def parse(args: list[str], project_name: str) -> argparse.Namespace:
     """Return ``export``'s options, or raise naming what is wrong with them."""
-    parser = argparse.ArgumentParser(prog="manage.py supervisor export", add_help=False)
+    parser = Parser(prog="manage.py supervisor export", add_help=False)
     parser.add_argument("format")
     parser.add_argument("--output", required=True)
     parser.add_argument("--name", default=project_name)
     parser.add_argument("--image", default="")
     parser.add_argument("--workdir", default="/app")
     parser.add_argument("--python", default="python")
-    try:
-        parsed, unknown = parser.parse_known_args(args)
-    except SystemExit:
-        raise ConfigError(
-            f"export: give a format ({', '.join(FORMATS)}) and --output DIR, e.g. "
-            "'export systemd --output deploy/systemd'"
-        ) from None
+    parsed, unknown = parser.parse_known_args(args)
     if unknown:
         raise ConfigError(f"export: unknown option {unknown[0]!r}")
     if parsed.format not in FORMATS:
@@ -65,12 +69,23 @@ def export(options: Options, parsed: argparse.Namespace) -> tuple[list[Path], li
         parsed.name, parsed.image or f"{parsed.name}:latest", workdir, parsed.python, str(output)
     )
     result = FORMATS[parsed.format](services(config, workdir), target)
-    warnings = list(result.warnings)
+    warnings = [*not_exported(config), *result.warnings]
     if config.copies:
         warnings.append(
             "files named with the templated filter are not exported: render them where "
             "the programs run"
         )
+    env_files = {
+        (config.project_dir / path).resolve()
+        for environment in config.environments.values()
+        for path in environment.files
+    }
+    for name in result.files:
+        if (output / name).resolve() in env_files:
+            raise ConfigError(
+                f"export: {output / name} is an environment file the programs read; "
+                "export to another directory (--output)"
+            )
     output.mkdir(parents=True, exist_ok=True)
     written = []
     for name, (template, context, mode) in result.files.items():
@@ -94,7 +109,9 @@ def render(name: str, context: dict[str, Any]) -> str:
 
 
 def _write(path: Path, text: str, mode: int) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT, mode)
+    # An existing file keeps its mode otherwise: change it before a secret is in it.
+    os.fchmod(fd, mode)
+    os.ftruncate(fd, 0)
     with os.fdopen(fd, "w", encoding="utf-8") as file:
         file.write(text)
-    os.chmod(path, mode)  # an existing file keeps its mode otherwise

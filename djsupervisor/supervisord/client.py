@@ -213,6 +213,10 @@ class Client:
         """Start ``names`` after what they depend on; return the processes started."""
         return [str(name) for name in self.call("djsupervisor.startProcesses", list(names))]
 
+    def stop_processes(self, names: Sequence[str]) -> list[str]:
+        """Stop ``names`` without waiting; a restart under way is cancelled."""
+        return [str(name) for name in self.call("djsupervisor.stopProcesses", list(names))]
+
     def restart_processes(self, names: Sequence[str]) -> list[str]:
         """Stop ``names`` and start them again once stopped, without waiting for either."""
         return [str(name) for name in self.call("djsupervisor.restartProcesses", list(names))]

@@ -29,7 +29,7 @@ from supervisor.rpcinterface import SupervisorNamespaceRPCInterface
 from supervisor.states import getProcessStateDescription
 from supervisor.xmlrpc import RPCError
 
-from .client import UP
+from .client import STOPPABLE, UP
 from .loop import MainLoop
 from .runs import Prober, Run, environment_of, owners_of
 from .runtable import RunTable
@@ -116,6 +116,16 @@ class Orchestrator:
                     self.rpc.stopProcess(run.namespec, False)
             else:
                 self.start_again(run)
+        return [run.namespec for run in targets]
+
+    def stop(self, names: Iterable[str]) -> list[str]:
+        """Stop the processes ``names`` that run, without waiting; cancel a restart under way."""
+        targets = [run for name in names for run in self.table.resolve(name)]
+        for run in targets:
+            run.restart_pending = False
+            run.wanted = False
+            if run.state in STOPPABLE:
+                self.rpc.stopProcess(run.namespec, False)
         return [run.namespec for run in targets]
 
     def evaluate(self) -> None:

@@ -84,6 +84,14 @@ class DjsupervisorNamespaceRPCInterface:
         """
         return self._orchestrator.restart(names)
 
+    def stopProcesses(self, names: list[str]) -> list[str]:  # camelCase, as XML-RPC names go
+        """Stop processes without waiting, and cancel their restart if one is under way.
+
+        @param array names  Process names, 'group:*', program names or 'all'
+        @return array result  The names of the processes
+        """
+        return self._orchestrator.stop(names)
+
     def getDependencies(self) -> dict[str, list[str]]:  # camelCase, as XML-RPC names go
         """Get the processes each process depends on.
 

@@ -1,4 +1,4 @@
-"""Filters for the export templates: YAML values, and systemd's quoting.
+"""Filters for the export templates: YAML values (Compose's too), and systemd's quoting.
 
 ``{% load djsupervisor_export %}`` in a template of your own that overrides
 one of ``djsupervisor/export/...``.
@@ -29,6 +29,29 @@ def yaml(value: Any) -> str:
 def yaml_block(value: Any, indent: int = 0) -> str:
     """Return a mapping or list as block YAML, each line indented by ``indent`` spaces."""
     return "\n".join(" " * int(indent) + line for line in _block(value))
+
+
+def _dollars(value: Any) -> Any:
+    """Return ``value`` with ``$`` doubled in every string: Compose reads ``$X`` as a variable."""
+    if isinstance(value, str):
+        return value.replace("$", "$$")
+    if isinstance(value, dict):
+        return {_dollars(key): _dollars(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_dollars(item) for item in value]
+    return value
+
+
+@register.filter
+def compose(value: Any) -> str:
+    """Return ``value`` as a YAML value of a Compose file: its own ``$`` kept, not interpolated."""
+    return yaml(_dollars(value))
+
+
+@register.filter
+def compose_block(value: Any, indent: int = 0) -> str:
+    """Return a mapping or list as block YAML for a Compose file (``$`` kept)."""
+    return yaml_block(_dollars(value), indent)
 
 
 def _key(key: str) -> str:

@@ -49,6 +49,11 @@ depends_on=db:ready
 [program:db]
 command=sleep 1000
 ready=tcp:5432
+
+[program:beat]
+command=sh -c 'sleep 1000 && echo $HOME'
+depends_on=worker
+autostart=false
 """
 
 
@@ -81,30 +86,40 @@ def test_every_mapped_option_exports_valid_files(project: Project, fmt: str) -> 
     assert done.returncode == 0, done.stderr
     assert "Traceback" not in done.stderr
     validate(fmt, output)
+    assert_secret_only_in_env_files(fmt, output)
+
+
+def assert_secret_only_in_env_files(fmt: str, output: Path) -> None:
+    """Check that SECRET is in the export, and only in env files or Kubernetes Secrets."""
+    found = False
     for path in output.iterdir():
         text = path.read_text()
+        found = found or SECRET in text
         if fmt == "kubernetes":
             assert all(SECRET not in d or "\nkind: Secret\n" in d for d in text.split("\n---\n"))
         else:
             assert (SECRET in text) == (path.name.endswith(".env")), path
+    assert found, f"no {fmt} file holds the env file's value"
 
 
 def tree(path: Path) -> set[Path]:
     return set(path.rglob("*"))
 
 
-def test_export_creates_nothing_but_its_output(project: Project) -> None:
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_export_creates_nothing_but_its_output(project: Project, fmt: str) -> None:
     project.write("supervisord.conf", EVERYTHING)
+    project.write(".env", f"API_KEY={SECRET}\n")
     with tempfile.TemporaryDirectory(prefix="djs-") as scratch:
         base = Path(scratch) / "fresh"
         project.add_settings(f"SUPERVISOR_RUNTIME_DIR = {str(base)!r}\n")
         project.env["PYTHONDONTWRITEBYTECODE"] = "1"
         before = tree(project.path)
         output = Path(scratch) / "out"
-        assert project.run("export", "systemd", "--output", str(output)).returncode == 0
+        assert project.run("export", fmt, "--output", str(output)).returncode == 0
         assert not base.exists()
         assert tree(project.path) == before
-        assert {p.name for p in output.iterdir()} >= {"proj.target", "proj-web.service"}
+        assert tree(Path(scratch)) == {output, *output.iterdir()}
 
 
 @pytest.mark.parametrize(
@@ -122,13 +137,15 @@ def test_export_mistakes_are_one_line(project: Project, args: tuple[str, ...], s
     assert says in done.stderr and "Traceback" not in done.stderr
 
 
-def example_export(project: Project, fmt: str) -> Path:
+def example_export(project: Project, fmt: str, secret: bool = False) -> Path:
     """Export the example project (in production: gunicorn, no autoreload) to a new directory."""
     shutil.rmtree(project.path)
     shutil.copytree(
         REPO / "example_project", project.path, ignore=shutil.ignore_patterns("*.sqlite3")
     )
     project.env["DJANGO_DEBUG"] = "0"
+    if secret:
+        project.write(".env", f"DJANGO_SECRET_KEY={SECRET}\n")  # as in production
     output = project.path.parent / f"example-{fmt}"
     done = project.run("export", fmt, "--output", str(output), "--name", "mysite")
     assert done.returncode == 0, done.stderr
@@ -139,7 +156,9 @@ def example_export(project: Project, fmt: str) -> Path:
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_the_example_project_exports_valid_files(project: Project, fmt: str) -> None:
     pytest.importorskip("django_tasks_db", reason="the example needs the [example] extra")
-    validate(fmt, example_export(project, fmt))
+    output = example_export(project, fmt, secret=True)
+    validate(fmt, output)
+    assert_secret_only_in_env_files(fmt, output)
 
 
 @pytest.mark.smoke

@@ -11,10 +11,12 @@ supervised program of the project (Debian's redis-server).
 from __future__ import annotations
 
 import importlib.util
+import re
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import django
 import pytest
 
 from ..needs import require
@@ -23,6 +25,7 @@ from .conftest import Project
 
 pytestmark = pytest.mark.integration
 
+SLOW_TASK = 12  # seconds: longer than supervisord's default grace period (stopwaitsecs=10)
 RECORDER = """
 import os, time
 from pathlib import Path
@@ -220,7 +223,9 @@ def enqueue(name, seconds):
 
 def preset_project(project: Project, preset: Preset) -> int:
     """Make ``project`` use ``preset``; return the port of its web program."""
-    pytest.importorskip(preset.package, reason=f"needs {preset.package}")
+    if preset.package == "django_tasks_db" and django.VERSION < (5, 2):
+        pytest.skip("django-tasks-db needs Django 5.2 or later")
+    require(importlib.util.find_spec(preset.package), preset.package)
     redis, web = free_port(), free_port()
     project.add_settings(SETTINGS.format(redis=redis))
     project.add_settings(f"INSTALLED_APPS.append({preset.app!r})\n")
@@ -259,8 +264,9 @@ def test_the_worker_runs_tasks_and_finishes_one_when_stopped(project: Project, n
     done = wait_for(lambda: read(results / "quick.done"), "the quick task to be done")
     assert str(pid) in done.split()
 
-    # Stopped while a task runs: the task finishes within the grace period.
-    assert http_get(web, "/enqueue/slow/3/") == "queued"
+    # Stopped while a task runs: the task finishes within the preset's grace
+    # period, longer than supervisord's default of 10 s.
+    assert http_get(web, f"/enqueue/slow/{SLOW_TASK}/") == "queued"
     wait_for(lambda: read(results / "slow.started"), "the slow task to start")
     stopped = project.run("stop", worker)
     assert stopped.returncode == 0, stopped.stderr + stopped.stdout
@@ -289,7 +295,7 @@ def test_check_names_what_is_missing(project: Project) -> None:
 
 
 def test_two_schedulers_are_refused_before_anything_starts(project: Project) -> None:
-    pytest.importorskip("celery", reason="needs celery")
+    require(importlib.util.find_spec("celery"), "celery")
     preset = PRESETS["celery"]
     project.add_settings(SETTINGS.format(redis=free_port()))
     project.add_settings(f"INSTALLED_APPS.append({preset.app!r})\n{preset.settings}")
@@ -309,3 +315,56 @@ def test_two_schedulers_are_refused_before_anything_starts(project: Project) -> 
     assert started.stderr.strip().splitlines() == [started.stderr.strip()]
     assert "djsupervisor.E114" in started.stderr and "Traceback" not in started.stderr
     assert project.client().state() is None  # nothing started
+
+
+BROKEN = """
+INSTALLED_APPS += ["django_q", "django_rq", "huey.contrib.djhuey"]
+SUPERVISOR_CELERY_APP = "jobs.tasks"  # a Celery app without a broker
+RQ_QUEUES = {"default": {"URL": "redis://127.0.0.1:1/0"}}
+HUEY = {"huey_class": "huey.MemoryHuey", "immediate": True}
+"""
+DUMMY_TASKS = """
+TASKS = {"default": {"BACKEND": (
+    "django_tasks" if importlib.util.find_spec("django_tasks") else "django.tasks"
+) + ".backends.dummy.DummyBackend"}}
+"""
+BROKEN_CONFIG = """
+[program:rqworker]
+command={{ PYTHON }} manage.py rqworker high
+[program:huey]
+numprocs=2
+process_name=%(program_name)s_%(process_num)s
+"""
+
+
+def test_check_names_what_would_break_each_preset(project: Project) -> None:
+    for package in ("celery", "django_q", "django_rq", "huey"):
+        require(importlib.util.find_spec(package), package)
+    project.add_settings(SETTINGS.format(redis=free_port()))
+    for preset in PRESETS.values():
+        project.add_settings(f"INSTALLED_APPS.append({preset.app!r})\n")
+    project.add_settings(BROKEN)
+    expected = ["E113", "E122", "E132", "E142", "E143"]
+    config = BROKEN_CONFIG
+    if importlib.util.find_spec("django_tasks_db"):  # Django 5.2 and later
+        project.add_settings(PRESETS["django_tasks"].settings)
+        project.add_settings(DUMMY_TASKS)
+        expected.append("E102")
+    else:  # E101 otherwise; excluded, its checks are not run
+        config += "[program:db_worker]\nexclude=true\n"
+    project.write("supervisord.conf", config)
+    project.write("jobs/__init__.py", "")
+    project.write("jobs/tasks.py", "from celery import Celery\n\napp = Celery('jobs')\n")
+    checked = project.run_manage("check")
+    assert checked.returncode == 1
+    found = sorted(set(re.findall(r"djsupervisor\.(E1\d\d)", checked.stderr)))
+    assert found == sorted(expected), checked.stderr
+    assert "'high' queue" in checked.stderr and "Traceback" not in checked.stderr
+
+
+def test_a_preset_whose_programs_are_excluded_is_not_checked(project: Project) -> None:
+    # The django_tasks preset without django-tasks-db would be djsupervisor.E101.
+    project.add_settings(f"INSTALLED_APPS.append({PRESETS['django_tasks'].app!r})\n")
+    project.write("supervisord.conf", "[program:db_worker]\nexclude=true\n")
+    checked = project.run_manage("check")
+    assert checked.returncode == 0, checked.stderr

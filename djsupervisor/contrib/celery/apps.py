@@ -10,3 +10,4 @@ class CeleryPresetConfig(PresetConfig):
     name = "djsupervisor.contrib.celery"
     label = "djsupervisor_celery"  # not 'celery', which a project may use itself
     verbose_name = "Supervisor preset: Celery"
+    programs = ("celery_worker", "celery_beat")

@@ -10,3 +10,4 @@ class DjangoQ2PresetConfig(PresetConfig):
     name = "djsupervisor.contrib.django_q2"
     label = "djsupervisor_django_q2"
     verbose_name = "Supervisor preset: django-q2"
+    programs = ("qcluster",)

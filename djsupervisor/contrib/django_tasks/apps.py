@@ -11,3 +11,4 @@ class DjangoTasksPresetConfig(PresetConfig):
     # Not 'django_tasks', the label of the django-tasks package's own app.
     label = "djsupervisor_django_tasks"
     verbose_name = "Supervisor preset: django-tasks"
+    programs = ("db_worker",)

@@ -7,9 +7,10 @@ from collections.abc import Iterator
 from django.apps import AppConfig
 from django.conf import settings
 from django.core.checks import CheckMessage, Error
+from django.core.management.base import CommandError
 
 from ...config.ini import Sections
-from ..preset import missing_app
+from ..preset import management_options, missing_app
 
 WORKER_APP = "django_tasks_db"  # the app whose db_worker command the program runs
 BACKEND = "django_tasks_db.DatabaseBackend"
@@ -22,10 +23,22 @@ def check_config(preset: AppConfig, sections: Sections) -> Iterator[CheckMessage
     if missing:
         yield from missing
         return
-    backends = getattr(settings, "TASKS", {})
-    if not any(options.get("BACKEND") == BACKEND for options in backends.values()):
+    try:
+        options = management_options(sections, "db_worker", "db_worker")
+    except CommandError as exc:  # db_worker's own check of its backend, among others
         yield Error(
-            f"no backend in settings.TASKS is {BACKEND!r}: db_worker would never get a task",
-            hint=f'TASKS = {{"default": {{"BACKEND": "{BACKEND}"}}}}',
+            f"db_worker refuses the db_worker program's options: {exc}",
+            hint=f'TASKS = {{"default": {{"BACKEND": "{BACKEND}"}}}}, or --backend NAME',
+            id="djsupervisor.E102",
+        )
+        return
+    if options is None:
+        return  # the project runs something else there
+    backend = getattr(settings, "TASKS", {}).get(options.backend_name, {}).get("BACKEND")
+    if backend != BACKEND:
+        yield Error(
+            f"the db_worker program works on the tasks backend {options.backend_name!r}, "
+            f"which is {backend!r}, not {BACKEND!r}: it would never get a task",
+            hint=f'TASKS = {{"{options.backend_name}": {{"BACKEND": "{BACKEND}"}}}}',
             id="djsupervisor.E102",
         )

@@ -10,3 +10,4 @@ class HueyPresetConfig(PresetConfig):
     name = "djsupervisor.contrib.huey"
     label = "djsupervisor_huey"  # not 'huey'
     verbose_name = "Supervisor preset: huey"
+    programs = ("huey",)

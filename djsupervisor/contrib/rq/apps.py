@@ -10,3 +10,4 @@ class RQPresetConfig(PresetConfig):
     name = "djsupervisor.contrib.rq"
     label = "djsupervisor_rq"  # not 'rq'
     verbose_name = "Supervisor preset: RQ"
+    programs = ("rqworker",)

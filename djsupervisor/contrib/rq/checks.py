@@ -7,12 +7,13 @@ from collections.abc import Iterator
 from django.apps import AppConfig
 from django.conf import settings
 from django.core.checks import CheckMessage, Error
+from django.core.management.base import CommandError
 
 from ...config.ini import Sections
-from ..preset import missing_app
+from ..preset import management_options, missing_app
 
 QUEUE_APP = "django_rq"  # the app whose rqworker command the program runs
-QUEUE = "default"  # the queue rqworker works on when given none
+QUEUE = "default"  # the queue rqworker works on when it names none
 
 
 def check_config(preset: AppConfig, sections: Sections) -> Iterator[CheckMessage]:
@@ -22,10 +23,19 @@ def check_config(preset: AppConfig, sections: Sections) -> Iterator[CheckMessage
     if missing:
         yield from missing
         return
-    queues = getattr(settings, "RQ_QUEUES", None)
-    if not isinstance(queues, dict) or QUEUE not in queues:
+    try:
+        options = management_options(sections, "rqworker", "rqworker")
+    except CommandError:
+        return  # rqworker says what at start; the queues are this check's concern
+    if options is None:
+        return  # the project runs something else there
+    configured = getattr(settings, "RQ_QUEUES", None)
+    configured = configured if isinstance(configured, dict) else {}
+    missing = [queue for queue in options.args or [QUEUE] if queue not in configured]
+    if missing:
         yield Error(
-            f"settings.RQ_QUEUES has no {QUEUE!r} queue, which rqworker works on",
-            hint='RQ_QUEUES = {"default": {"URL": "redis://127.0.0.1:6379/0"}}',
+            f"settings.RQ_QUEUES has no {', '.join(map(repr, missing))} queue, which the "
+            "rqworker program works on",
+            hint=f'RQ_QUEUES = {{"{missing[0]}": {{"URL": "redis://127.0.0.1:6379/0"}}}}',
             id="djsupervisor.E132",
         )
