@@ -49,6 +49,7 @@ depends_on=db:ready
 command=postgres -D data
 user=65534
 ready=tcp:5432
+stopasgroup=false
 
 [program:tail]
 command=sh -c 'tail -f $HOME/x.log'
@@ -59,6 +60,8 @@ autostart=false
 command=beat --every 60
 depends_on=worker
 environment=TOKEN="%(ENV_DJS_EXPORT_TOKEN)s"
+priority=5
+stdout_logfile=/var/log/beat.log
 
 [eventlistener:listener]
 command=listen
@@ -113,6 +116,9 @@ class Exported:
         containers: list[dict[str, Any]] = self.pod(name, kind)["containers"]
         (container,) = containers
         return container
+
+    def all_warnings(self) -> list[str]:
+        return [warning for warnings in self.warnings.values() for warning in warnings]
 
     def warned(self, fmt: str, program: str, option: str) -> bool:
         """Tell whether ``fmt`` said it cannot express ``option`` of ``program``."""
@@ -235,6 +241,22 @@ def test_stopwaitsecs(exported: Exported) -> None:
     assert exported.service("web")["stop_grace_period"] == "30s"
     assert exported.pod("web")["terminationGracePeriodSeconds"] == 30
     assert exported.pod("db")["terminationGracePeriodSeconds"] == 10  # supervisord's default
+
+
+def test_stopasgroup(exported: Exported) -> None:
+    # systemd signals the whole group by default, as djsupervisor's programs do.
+    assert "KillMode" not in exported.unit("shop-web.service")
+    assert "KillMode=mixed\n" in exported.unit("shop-db.service")  # the signal to postgres alone
+    # A container's stop signal goes to its main process, the program.
+    assert not any("stopasgroup" in w or "killasgroup" in w for w in exported.all_warnings())
+
+
+def test_options_no_format_says_are_warned_about(exported: Exported) -> None:
+    for fmt in FORMATS:
+        assert exported.warned(fmt, "beat", "priority=5"), fmt
+        assert exported.warned(fmt, "beat", "stdout_logfile=/var/log/beat.log"), fmt
+    # Not what the config build sets for supervisord's sake.
+    assert not any("startsecs" in w or "events_enabled" in w for w in exported.all_warnings())
 
 
 def test_autostart(exported: Exported) -> None:

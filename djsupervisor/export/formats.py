@@ -69,7 +69,16 @@ def env_lines(values: dict[str, str]) -> str:
     return "".join(f"{key}={quoted(value)}\n" for key, value in values.items())
 
 
-def _common_warnings(export: Export, service: Service) -> None:
+LOG_HINT = "the output goes to the platform's log"
+# Why an option no format says cannot be said, where there is more to it.
+UNMAPPED_HINTS = {"priority": "order the start with depends_on", "redirect_stderr": LOG_HINT}
+
+
+def _common_warnings(export: Export, service: Service, fmt: str) -> None:
+    for option, value in service.unmapped.items():
+        logging = option.startswith(("stdout_", "stderr_"))  # log files, their sizes, syslog
+        hint = LOG_HINT if logging else UNMAPPED_HINTS.get(option, "")
+        export.cannot(service, f"{option}={value}", fmt, hint)
     if service.uses_environ:
         export.warnings.append(
             f"program {service.name!r}: %(ENV_...)s in command was expanded with this "
@@ -88,7 +97,7 @@ def procfile(services: list[Service], target: Target) -> Export:
     secrets: dict[str, str] = {}
     oneshots = [s for s in services if s.oneshot]
     for service in services:
-        _common_warnings(export, service)
+        _common_warnings(export, service, "a Procfile")
         command = service.command
         if service.environment:
             command = " ".join(f"{k}={shlex.quote(v)}" for k, v in service.environment.items())
@@ -138,7 +147,7 @@ def systemd(services: list[Service], target: Target) -> Export:
         for s in services
     }
     for service in services:
-        _common_warnings(export, service)
+        _common_warnings(export, service, "systemd")
         template = templated[service.name]
         unit = f"{target.name}-{service.name}"
         env_file = f"{unit}.env" if service.secrets else ""
@@ -206,7 +215,7 @@ def compose(services: list[Service], target: Target) -> Export:
     export = Export()
     entries = []
     for service in services:
-        _common_warnings(export, service)
+        _common_warnings(export, service, "Compose")
         _container_warnings(export, service, "Compose")
         env_file = f"{service.name}.env" if service.secrets else ""
         if env_file:
@@ -244,7 +253,7 @@ def kubernetes(services: list[Service], target: Target) -> Export:
     export = Export()
     entries = []
     for service in services:
-        _common_warnings(export, service)
+        _common_warnings(export, service, "Kubernetes")
         _container_warnings(export, service, "Kubernetes")
         export.cannot_any(
             service,

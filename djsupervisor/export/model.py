@@ -9,7 +9,7 @@ import signal
 import socket
 from dataclasses import dataclass, field
 
-from supervisor.datatypes import dict_of_key_value_pairs, signal_number
+from supervisor.datatypes import boolean, dict_of_key_value_pairs, signal_number
 from supervisor.options import expand
 
 from ..config.build import Config
@@ -22,6 +22,18 @@ DEFAULT_STOPWAITSECS = 10  # supervisord's
 # survives it unchanged), turned into systemd's %i by the export templates'
 # systemd filters (templatetags/djsupervisor_export.py).
 INSTANCE = "\0"
+
+# supervisord options the formats say (SPEC 12's mapping), and process_name,
+# which they replace by their own names for a numprocs program's processes.
+MAPPED = frozenset(
+    {
+        *("command", "directory", "environment", "user", "numprocs", "process_name"),
+        *("autostart", "autorestart", "stopsignal", "stopwaitsecs"),
+        *("stopasgroup", "killasgroup"),
+    }
+)
+# How djsupervisor's programs reach its console and journal: nothing to say elsewhere.
+PLUMBING = frozenset({"stdout_events_enabled", "stderr_events_enabled"})
 
 
 @dataclass
@@ -46,6 +58,9 @@ class Service:
     depends_on: list[tuple[str, str]] = field(default_factory=list)
     ready: Check | None = None
     ready_timeout: float = 60.0
+    stop_group: bool = True  # stopasgroup: the stop signal to the whole process group
+    kill_group: bool = True  # killasgroup: the SIGKILL after stopwaitsecs, likewise
+    unmapped: dict[str, str] = field(default_factory=dict)  # options no format says
     uses_environ: bool = False  # %(ENV_X)s in the command, expanded with this machine's
     from_environ: list[str] = field(default_factory=list)  # variables set from %(ENV_X)s
 
@@ -113,6 +128,16 @@ def _service(config: Config, section: str, name: str, project_dir: str) -> Servi
         depends_on=list(program.depends_on),
         ready=program.ready,
         ready_timeout=program.ready_timeout,
+        stop_group=_truth(options.get("stopasgroup", "false")),
+        # supervisord's default for killasgroup is stopasgroup's value.
+        kill_group=_truth(options.get("killasgroup", options.get("stopasgroup", "false"))),
+        unmapped={
+            option: value
+            for option, value in options.items()
+            if option not in MAPPED | PLUMBING
+            # oneshot says it (the config build sets it for supervisord's sake)
+            and not (option == "startsecs" and program.oneshot and value == "0")
+        },
         uses_environ="%(ENV_" in raw,
     )
 
@@ -143,6 +168,10 @@ def _as_systemd_instance(command: str, name: str, numprocs: int) -> str:
 
 def _explicit(options: dict[str, str]) -> dict[str, str]:
     return dict(dict_of_key_value_pairs(options.get("environment", "")))
+
+
+def _truth(value: str) -> bool:
+    return bool(boolean(value))
 
 
 def _signal_name(value: str) -> str:

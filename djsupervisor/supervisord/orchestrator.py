@@ -156,6 +156,9 @@ class Orchestrator:
         if not run.wanted or not startable:
             return
         blocked, waiting = self.table.dependency_status(run)
+        if blocked != run.blocked_by:
+            # What depends on it is blocked too: another pass, as it may come first.
+            self.dirty = True
         run.blocked_by, run.waiting_for = blocked, waiting
         if blocked:
             self.tell_once(run, "blocked", f"{run.namespec} is blocked: {blocked}")

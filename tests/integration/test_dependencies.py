@@ -167,15 +167,19 @@ def test_not_ready_within_the_timeout_blocks_dependents(project: Project) -> Non
     port = free_port()  # nothing will listen there
     project.write(
         "supervisord.conf",
+        # app comes first, in the file and by name: blocked all the same.
+        "[program:app]\ncommand=sleep 1000\ndepends_on=web\n"
         f"[program:db]\ncommand=sleep 1000\nready=tcp:{port}\nready_timeout=1\n"
         "[program:web]\ncommand=sleep 1000\ndepends_on=db:ready\n",
     )
     result = project.run("-d")
     assert result.returncode == 1
     assert "db: not ready within 1 s" in result.stderr
+    assert "app: blocked: db not ready within 1 s" in result.stderr
     status = status_of(project)
     assert "not ready within 1 s" in status["db"]
     assert "blocked: db not ready within 1 s" in status["web"]
+    assert "blocked: db not ready within 1 s" in status["app"]
 
 
 def test_exec_and_log_checks(project: Project, tmp_path: Path) -> None:

@@ -49,6 +49,7 @@ depends_on=db:ready
 [program:db]
 command=sleep 1000
 ready=tcp:5432
+stopasgroup=false
 
 [program:beat]
 command=sh -c 'sleep 1000 && echo $HOME'

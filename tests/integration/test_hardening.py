@@ -327,6 +327,9 @@ def test_nohup_keeps_hangups_away_and_a_hangup_otherwise_stops(project: Project)
     def ignore_hangups() -> None:
         signal.signal(signal.SIGHUP, signal.SIG_IGN)
 
+    def take_hangups() -> None:  # as from a terminal, even if the tests run under nohup
+        signal.signal(signal.SIGHUP, signal.SIG_DFL)
+
     nohup = project.start_foreground(preexec_fn=ignore_hangups)
     pid = project.wait_running("web")["web"]
     nohup.send_signal(signal.SIGHUP)
@@ -335,7 +338,7 @@ def test_nohup_keeps_hangups_away_and_a_hangup_otherwise_stops(project: Project)
     nohup.send_signal(signal.SIGTERM)
     assert nohup.wait(WAIT) == 0
 
-    plain = project.start_foreground()
+    plain = project.start_foreground(preexec_fn=take_hangups)
     pid = project.wait_running("web")["web"]
     plain.send_signal(signal.SIGHUP)  # the terminal went away
     assert plain.wait(WAIT) == 0
