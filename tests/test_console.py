@@ -192,11 +192,23 @@ def test_supervisords_lines_are_said_quietly(line: str, shown: str | None) -> No
     assert quiet(line, internal={"autoreload"}) == shown
 
 
-def test_a_debugger_prompt_is_shown_at_once_and_typed_lines_reach_it(short_dir: Path) -> None:
+def test_stderr_is_shown_as_stdout_is_in_colour(short_dir: Path) -> None:
+    # Django and gunicorn log normal lines to stderr: no red, no marker.
+    out = io.StringIO()
+    console = Console(short_dir / "console.sock", Formatter(["web"], True), out, short_dir)
+    relay(console, frame(STDOUT, "web", b"said\n") + frame(STDERR, "web", b"said\n"), b"")
+    said, logged = out.getvalue().splitlines()
+    assert said == logged == "\033[36mweb         \033[0m | said"
+
+
+@pytest.mark.parametrize("prompt", ["(Pdb) ", "ipdb> ", "(Pdb++) "])
+def test_a_debugger_prompt_is_shown_at_once_and_typed_lines_reach_it(
+    short_dir: Path, prompt: str
+) -> None:
     out = io.StringIO()
     console = Console(short_dir / "console.sock", Formatter(["web"], False), out, short_dir)
-    relay(console, frame(STDOUT, "web", b"> view()\n(Pdb) "), b"", close=False)
-    assert out.getvalue().splitlines() == ["web          | > view()", "web          | (Pdb) "]
+    relay(console, frame(STDOUT, "web", f"> view()\n{prompt}".encode()), b"", close=False)
+    assert out.getvalue().splitlines() == ["web          | > view()", f"web          | {prompt}"]
     sent: list[tuple[str, str]] = []
     typed_read, typed_write = os.pipe()
     os.write(typed_write, b"p 1 + 1\n")

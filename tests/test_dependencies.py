@@ -63,6 +63,7 @@ def test_what_supervisord_is_told_instead() -> None:
     assert graph.programs["db"].autorestart == "unexpected"
     assert "autorestart" not in sections["program:cron"]  # supervisord's own rules
     assert sections["program:tail"]["stdout_events_enabled"] == "true"  # its log is watched
+    assert graph.programs["db"].ready_timeout == 60  # seconds, unless said
     for options in sections.values():
         assert not {"ready", "depends_on", "oneshot", "restart_backoff"} & set(options)
     assert Graph.from_json(graph.to_json()) == graph

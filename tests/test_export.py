@@ -58,7 +58,7 @@ autostart=false
 
 [program:beat]
 command=beat --every 60
-depends_on=worker
+depends_on=worker, tail:ready
 environment=TOKEN="%(ENV_DJS_EXPORT_TOKEN)s"
 priority=5
 stdout_logfile=/var/log/beat.log
@@ -287,8 +287,11 @@ def test_depends_on(exported: Exported) -> None:
     assert exported.service("worker")["depends_on"] == {"db": {"condition": "service_started"}}
     # On a numprocs program: on each of its instances.
     beat = exported.unit("shop-beat.service")
-    assert "Requires=shop-worker@0.service shop-worker@1.service\n" in beat
+    assert "Requires=shop-worker@0.service shop-worker@1.service shop-tail.service\n" in beat
     assert exported.warned("kubernetes", "web", "depends_on")
+    # A log: check is no healthcheck: Compose can wait for its start only.
+    assert exported.service("beat")["depends_on"]["tail"] == {"condition": "service_started"}
+    assert exported.warned("compose", "beat", "depends_on=tail:ready")
 
 
 def test_ready(exported: Exported) -> None:
@@ -403,3 +406,19 @@ def run_export(
     parsed = parse([fmt, "--output", str(out), *(args or [])], "shop")
     written, warnings = export(Options(project_dir=str(project)), parsed)
     return {path.name: path for path in written}, warnings
+
+
+def test_only_the_projects_programs_even_in_debug_mode(project: Path) -> None:
+    with override_settings(DEBUG=True):  # where the autoreload program runs
+        files, _ = run_export(project, "procfile")
+    names = [line.split(":")[0] for line in files["Procfile"].read_text().splitlines()]
+    assert sorted(names) == ["beat", "db", "release", "tail", "web", "worker"]
+
+
+def test_the_defaults_of_the_names_and_paths(project: Path) -> None:
+    files, _ = run_export(project, "compose")
+    compose = yaml.safe_load(files["compose.yaml"].read_text())
+    web = compose["services"]["web"]
+    assert web["image"] == "shop:latest"  # --name's default is given to parse() here
+    assert web["working_dir"] == "/app/src"
+    assert web["command"][:2] == ["python", "/app/manage.py"]

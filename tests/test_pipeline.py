@@ -255,3 +255,49 @@ def test_users_defaults_and_overrides_spare_djsupervisors_own_programs(project: 
     autoreload = config.merged.sections["program:autoreload"]
     assert "user" not in autoreload and "autostart" not in autoreload
     assert autoreload["stopasgroup"] == "true"  # djsupervisor's own defaults still apply
+
+
+def test_environment_files_are_relative_to_the_file_naming_them(project: Path) -> None:
+    deploy = project / "deploy"
+    deploy.mkdir()
+    write_conf(
+        deploy,
+        "[program:web]\ncommand=sleep 1\n"
+        'environment_file=web.env, more.env\nenvironment=MODE="explicit"\n',
+    )
+    (deploy / "web.env").write_text('# web\nexport A="1"\nB=${A}2\nMODE=file\n')
+    (deploy / "more.env").write_text("C='${B} as written'\n")
+    (project / ".env").write_text("BASE=yes\nA=base\n")
+    with override_settings(SUPERVISOR_CONFIG_FILE=str(deploy / "supervisord.conf")):
+        config = build(Options(project_dir=str(project)))
+    environment = config.environments["program:web"]
+    assert environment.files == (project / ".env", deploy / "web.env", deploy / "more.env")
+    # The program's files over the project's, its own environment= over both.
+    assert environment.secrets == {"BASE": "yes", "A": "1", "B": "12", "C": "${B} as written"}
+    assert environment.explicit == {"MODE": "explicit"}
+
+
+@pytest.mark.parametrize(
+    ("setting", "expected"),
+    [(".env", {"FROM": "dotenv"}), ("conf/app.env", {"FROM": "setting"}), (None, None)],
+)
+def test_the_project_environment_file_setting(
+    project: Path, setting: str | None, expected: dict[str, str] | None
+) -> None:
+    write_conf(project, "[program:web]\ncommand=sleep 1\n")
+    (project / ".env").write_text("FROM=dotenv\n")
+    (project / "conf").mkdir()
+    (project / "conf" / "app.env").write_text("FROM=setting\n")
+    with override_settings(SUPERVISOR_ENV_FILE=setting):
+        config = build(Options(project_dir=str(project)))
+    environment = config.environments.get("program:web")
+    assert (environment.secrets if environment else None) == expected
+
+
+def test_a_missing_named_environment_file(project: Path) -> None:
+    write_conf(project, "[program:web]\ncommand=sleep 1\n")
+    with (
+        override_settings(SUPERVISOR_ENV_FILE="prod.env"),
+        pytest.raises(ConfigError, match=r"prod.env does not exist; create it, or fix"),
+    ):
+        build(Options(project_dir=str(project)))

@@ -214,6 +214,7 @@ def healthcheck(service: Service, python: str) -> list[str] | None:
 def compose(services: list[Service], target: Target) -> Export:
     export = Export()
     entries = []
+    by_name = {service.name: service for service in services}
     for service in services:
         _common_warnings(export, service, "Compose")
         _container_warnings(export, service, "Compose")
@@ -228,11 +229,29 @@ def compose(services: list[Service], target: Target) -> Export:
                 "env_file": env_file,
                 "healthcheck": test,
                 "retries": math.ceil(service.ready_timeout / PROBE_PERIOD),
-                "depends_on": [(d, COMPOSE_CONDITIONS[c]) for d, c in service.depends_on],
+                "depends_on": [
+                    _compose_dependency(export, service, by_name[name], condition)
+                    for name, condition in service.depends_on
+                ],
             }
         )
     export.add("compose.yaml", "compose/compose.yaml", {"services": entries, "target": target})
     return export
+
+
+def _compose_dependency(
+    export: Export, service: Service, dependency: Service, condition: str
+) -> tuple[str, str]:
+    """Return Compose's name and condition for a dependency; say what it cannot wait for."""
+    if condition == "ready" and healthcheck(dependency, "python") is None:
+        export.cannot(
+            service,
+            f"depends_on={dependency.name}:ready",
+            "Compose",
+            f"{dependency.name}'s log: check is no healthcheck; it waits for it to start",
+        )
+        return dependency.name, COMPOSE_CONDITIONS["started"]
+    return dependency.name, COMPOSE_CONDITIONS[condition]
 
 
 def probe(service: Service) -> dict[str, Any] | None:

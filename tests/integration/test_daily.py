@@ -100,8 +100,19 @@ def test_a_numprocs_programs_name_means_all_its_processes(project: Project) -> N
     assert not set(before.values()) & set(after.values())
     status = project.run("status", "worker")
     assert status.returncode == 0 and len(status.stdout.splitlines()) == 2
+    assert project.run("signal", "HUP", "worker").returncode == 0  # sleep dies of it
+    wait_for(
+        lambda: (
+            {info["statename"] for info in project.processes().values()} == {"RUNNING"}
+            and not set(after.values()) & {i["pid"] for i in project.processes().values()}
+        ),
+        "both processes restarted after the signal",
+    )
     assert project.run("stop", "worker").returncode == 0
     assert {info["statename"] for info in project.processes().values()} == {"STOPPED"}
+    assert project.run("start", "worker").returncode == 0
+    assert set(project.wait_running("worker_0", "worker_1")) == {"worker_0", "worker_1"}
+    assert project.run("stop", "worker").returncode == 0
     tail = project.run("tail", "worker")
     assert "worker has 2 processes (worker:worker_0, worker:worker_1); name one" in tail.stdout
 

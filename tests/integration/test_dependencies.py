@@ -188,17 +188,40 @@ def test_exec_and_log_checks(project: Project, tmp_path: Path) -> None:
         "supervisord.conf",
         "[program:flagger]\n"
         f"command=sh -c 'sleep 0.5; touch {flag}; exec sleep 1000'\n"
-        f"ready=exec:test -e {flag}\n"
+        # Run in the program's directory, with its environment.
+        f'directory={tmp_path}\nenvironment=FLAG="{flag.name}"\n'
+        "ready=exec:sh -c 'test -e \"$FLAG\"'\n"
         "[program:talker]\n"
         "command=sh -c 'sleep 0.5; echo Listening on 1234; exec sleep 1000'\n"
         "ready=log:Listening on \\d+\n"
-        "[program:after]\ncommand=sleep 1000\ndepends_on=flagger:ready, talker:ready\n",
+        "[program:logger]\n"  # as Django and gunicorn log: to stderr
+        "command=sh -c 'sleep 0.5; echo Booting worker >&2; exec sleep 1000'\n"
+        "ready=log:Booting worker\n"
+        "[program:after]\ncommand=sleep 1000\n"
+        "depends_on=flagger:ready, talker:ready, logger:ready\n",
     )
     result = project.run("-d")
     assert result.returncode == 0, result.stderr
     status = status_of(project)
-    assert status["flagger"].endswith("ready") and status["talker"].endswith("ready")
+    assert all(status[name].endswith("ready") for name in ("flagger", "talker", "logger"))
     assert "RUNNING" in status["after"]
+
+
+def test_a_dependency_on_a_numprocs_program_waits_for_all_its_processes(
+    project: Project,
+) -> None:
+    project.write(
+        "supervisord.conf",
+        "[program:worker]\n"
+        "command=sh -c 'sleep %(process_num)s.5; echo up; exec sleep 1000'\n"
+        "numprocs=2\nprocess_name=%(program_name)s_%(process_num)s\nready=log:up\n"
+        "[program:beat]\ncommand=sleep 1000\ndepends_on=worker:ready\n",
+    )
+    result = project.run("-d")
+    assert result.returncode == 0, result.stderr
+    spawned = spawn_times(project)
+    # worker_1 says it is up 1.5 s after it was spawned, worker_0 after 0.5 s.
+    assert spawned["beat"] > spawned["worker_1"] + 1.4  # not 0.5 s after worker_0
 
 
 def test_start_brings_up_dependencies_first_and_stop_goes_in_reverse(project: Project) -> None:
@@ -212,15 +235,33 @@ def test_start_brings_up_dependencies_first_and_stop_goes_in_reverse(project: Pr
     status = status_of(project)
     assert "RUNNING" in status["db"] and status["web"].endswith("ready")
     assert status["migrate"].endswith("done")  # a one-shot that is done is not run again
-    log = project.logfile()
-    before = len(log.read_text().splitlines())
+    before = len(project.logfile().read_text().splitlines())
     assert project.run("shutdown").returncode == 0
-    stops = [
-        found[1]
-        for line in log.read_text().splitlines()[before:]
-        if (found := re.search(r"stopped: (\w+)", line))
-    ]
+    stops = stops_since(project, before)
     assert stops.index("worker") < stops.index("web") < stops.index("db")
+
+
+@pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGTERM])
+def test_the_foreground_stops_dependents_first(
+    project: Project, stop_signal: signal.Signals
+) -> None:
+    chain(project)
+    command = project.start_foreground()
+    project.wait_running("db", "web", "worker")
+    before = len(project.logfile().read_text().splitlines())
+    command.send_signal(stop_signal)  # Ctrl-C, or a service manager's stop
+    assert command.wait(WAIT) == 0
+    stops = stops_since(project, before)
+    assert stops.index("worker") < stops.index("web") < stops.index("db")
+
+
+def stops_since(project: Project, line: int) -> list[str]:
+    """Return the programs supervisord logged as stopped after its log's ``line``, in order."""
+    return [
+        found[1]
+        for text in project.logfile().read_text().splitlines()[line:]
+        if (found := re.search(r"stopped: (\w+)", text))
+    ]
 
 
 def test_a_crash_loop_backs_off(project: Project) -> None:
@@ -254,6 +295,7 @@ def test_in_debug_mode_a_crash_loop_waits_for_a_code_change(project: Project) ->
     spawned = project.logfile().read_text().count("spawned: 'crasher'")
     time.sleep(2)
     assert project.logfile().read_text().count("spawned: 'crasher'") == spawned == 5
+    assert sum("waiting for a code change" in line for line in output.lines) == 1  # said once
     assert "waiting for a code change" in status_of(project)["crasher"]
     project.write("urls.py", project.path.joinpath("urls.py").read_text() + "\n# edited\n")
     wait_for(
