@@ -205,7 +205,20 @@ def _check_private(path: Path, info: os.stat_result) -> None:
 
 
 def write_private(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` readable by the owner only: it may hold credentials."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as file:
-        file.write(text)
+    """Write ``text`` to ``path`` readable by the owner only: it may hold credentials.
+
+    The text goes under a private name first and is renamed into place: a
+    command reading ``path`` meanwhile (``status`` in another terminal while
+    a start rewrites the config) reads the old file or the new one, never
+    half of one.
+    """
+    draft = path.with_name(f".{path.name}.{os.getpid()}")
+    draft.unlink(missing_ok=True)  # left by a killed process of the same pid
+    fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as file:
+            file.write(text)
+        os.replace(draft, path)
+    except BaseException:
+        draft.unlink(missing_ok=True)
+        raise

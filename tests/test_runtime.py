@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from djsupervisor.errors import ConfigError
-from djsupervisor.runtime import RuntimeDir, project_key
+from djsupervisor.runtime import RuntimeDir, project_key, write_private
 
 
 def runtime_dir(project_dir: Path, base: str) -> Path:
@@ -62,3 +62,14 @@ def test_socket_path_too_long_is_refused(short_dir: Path) -> None:
     base = short_dir / ("x" * 90)
     with pytest.raises(ConfigError, match="too long for a unix socket"):
         RuntimeDir.for_project(Path("/srv/shop"), str(base))
+
+
+def test_a_private_file_is_replaced_whole(tmp_path: Path) -> None:
+    path = tmp_path / "supervisord.conf"
+    write_private(path, "[old]\n")
+    with path.open() as reader:  # another command reading it meanwhile
+        write_private(path, "[new]\n")
+        assert reader.read() == "[old]\n"  # not truncated under it
+    assert path.read_text() == "[new]\n"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert [p.name for p in tmp_path.iterdir()] == ["supervisord.conf"]
