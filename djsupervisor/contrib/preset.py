@@ -6,6 +6,7 @@ import shlex
 from argparse import Namespace
 from collections.abc import Callable, Iterable
 from importlib import import_module
+from typing import NamedTuple
 
 from django.apps import AppConfig, apps
 from django.core.checks import CheckMessage, Error
@@ -13,6 +14,15 @@ from django.core.management import get_commands, load_command_class
 
 from ..config.ini import Sections
 from ..config.merge import process_sections
+
+
+class RequiredApp(NamedTuple):
+    """The app whose management command a preset's program runs."""
+
+    app: str  # as in INSTALLED_APPS
+    command: str  # what the program runs, for the message
+    package: str  # what to pip install
+    check_id: str
 
 
 class PresetConfig(AppConfig):
@@ -23,11 +33,23 @@ class PresetConfig(AppConfig):
     """
 
     programs: tuple[str, ...] = ()  # the programs its management/supervisord.conf defines
+    required_app: RequiredApp | None = None
 
     def check_config(self, sections: Sections) -> Iterable[CheckMessage]:
         """Return what is wrong with this preset in the merged config ``sections``."""
         if not any(f"program:{name}" in sections for name in self.programs):
             return []  # the project excluded them all: nothing of the preset runs
+        required = self.required_app
+        if required is not None and not apps.is_installed(required.app):
+            return [
+                Error(
+                    f"{self.name} runs {required.command}, but {required.app!r} is not in "
+                    "INSTALLED_APPS",
+                    hint=f"pip install {required.package} and add {required.app!r} to "
+                    "INSTALLED_APPS",
+                    id=required.check_id,
+                )
+            ]
         checks = import_module(f"{self.name}.checks")
         messages: Iterable[CheckMessage] = checks.check_config(self, sections)
         return messages
@@ -48,21 +70,6 @@ def management_options(sections: Sections, program: str, command: str) -> Namesp
         return None
     parser = load_command_class(app, command).create_parser("manage.py", command)
     return parser.parse_args(words[words.index(command) + 1 :])
-
-
-def missing_app(
-    preset: AppConfig, app: str, command: str, package: str, check_id: str
-) -> list[CheckMessage]:
-    """Return an error if ``app``, whose ``command`` the preset's program runs, is not installed."""
-    if apps.is_installed(app):
-        return []
-    return [
-        Error(
-            f"{preset.name} runs {command}, but {app!r} is not in INSTALLED_APPS",
-            hint=f"pip install {package} and add {app!r} to INSTALLED_APPS",
-            id=check_id,
-        )
-    ]
 
 
 def programs_running(sections: Sections, runs: Callable[[list[str]], bool]) -> dict[str, int]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..preset import PresetConfig
+from ..preset import PresetConfig, RequiredApp
 
 
 class DjangoQ2PresetConfig(PresetConfig):
@@ -11,3 +11,4 @@ class DjangoQ2PresetConfig(PresetConfig):
     label = "djsupervisor_django_q2"
     verbose_name = "Supervisor preset: django-q2"
     programs = ("qcluster",)
+    required_app = RequiredApp("django_q", "django-q2's qcluster", "django-q2", "djsupervisor.E121")

@@ -9,18 +9,10 @@ from django.conf import settings
 from django.core.checks import CheckMessage, Error
 
 from ...config.ini import Sections
-from ..preset import missing_app, one_scheduler
-
-QUEUE_APP = "django_q"  # django-q2's app
+from ..preset import one_scheduler
 
 
 def check_config(preset: AppConfig, sections: Sections) -> Iterator[CheckMessage]:
-    missing = missing_app(
-        preset, QUEUE_APP, "django-q2's qcluster", "django-q2", "djsupervisor.E121"
-    )
-    if missing:
-        yield from missing
-        return
     cluster = getattr(settings, "Q_CLUSTER", None)
     if not isinstance(cluster, dict) or not cluster:
         yield Error(

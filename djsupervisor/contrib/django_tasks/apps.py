@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..preset import PresetConfig
+from ..preset import PresetConfig, RequiredApp
 
 
 class DjangoTasksPresetConfig(PresetConfig):
@@ -12,3 +12,6 @@ class DjangoTasksPresetConfig(PresetConfig):
     label = "djsupervisor_django_tasks"
     verbose_name = "Supervisor preset: django-tasks"
     programs = ("db_worker",)
+    required_app = RequiredApp(
+        "django_tasks_db", "django-tasks-db's db_worker", "django-tasks-db", "djsupervisor.E101"
+    )

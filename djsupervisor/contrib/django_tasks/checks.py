@@ -10,19 +10,12 @@ from django.core.checks import CheckMessage, Error
 from django.core.management.base import CommandError
 
 from ...config.ini import Sections
-from ..preset import management_options, missing_app
+from ..preset import management_options
 
-WORKER_APP = "django_tasks_db"  # the app whose db_worker command the program runs
 BACKEND = "django_tasks_db.DatabaseBackend"
 
 
 def check_config(preset: AppConfig, sections: Sections) -> Iterator[CheckMessage]:
-    missing = missing_app(
-        preset, WORKER_APP, "django-tasks-db's db_worker", "django-tasks-db", "djsupervisor.E101"
-    )
-    if missing:
-        yield from missing
-        return
     try:
         options = management_options(sections, "db_worker", "db_worker")
     except CommandError as exc:  # db_worker's own check of its backend, among others

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..preset import PresetConfig
+from ..preset import PresetConfig, RequiredApp
 
 
 class HueyPresetConfig(PresetConfig):
@@ -11,3 +11,6 @@ class HueyPresetConfig(PresetConfig):
     label = "djsupervisor_huey"  # not 'huey'
     verbose_name = "Supervisor preset: huey"
     programs = ("huey",)
+    required_app = RequiredApp(
+        "huey.contrib.djhuey", "huey's run_huey", "huey", "djsupervisor.E141"
+    )

@@ -8,16 +8,10 @@ from django.apps import AppConfig
 from django.core.checks import CheckMessage, Error
 
 from ...config.ini import Sections
-from ..preset import missing_app, one_scheduler
-
-QUEUE_APP = "huey.contrib.djhuey"  # the app whose run_huey command the program runs
+from ..preset import one_scheduler
 
 
 def check_config(preset: AppConfig, sections: Sections) -> Iterator[CheckMessage]:
-    missing = missing_app(preset, QUEUE_APP, "huey's run_huey", "huey", "djsupervisor.E141")
-    if missing:
-        yield from missing
-        return
     from huey.contrib.djhuey import HUEY
 
     if HUEY.immediate:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..preset import PresetConfig
+from ..preset import PresetConfig, RequiredApp
 
 
 class RQPresetConfig(PresetConfig):
@@ -11,3 +11,6 @@ class RQPresetConfig(PresetConfig):
     label = "djsupervisor_rq"  # not 'rq'
     verbose_name = "Supervisor preset: RQ"
     programs = ("rqworker",)
+    required_app = RequiredApp(
+        "django_rq", "django-rq's rqworker", "django-rq", "djsupervisor.E131"
+    )

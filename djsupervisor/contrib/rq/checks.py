@@ -10,19 +10,12 @@ from django.core.checks import CheckMessage, Error
 from django.core.management.base import CommandError
 
 from ...config.ini import Sections
-from ..preset import management_options, missing_app
+from ..preset import management_options
 
-QUEUE_APP = "django_rq"  # the app whose rqworker command the program runs
 QUEUE = "default"  # the queue rqworker works on when it names none
 
 
 def check_config(preset: AppConfig, sections: Sections) -> Iterator[CheckMessage]:
-    missing = missing_app(
-        preset, QUEUE_APP, "django-rq's rqworker", "django-rq", "djsupervisor.E131"
-    )
-    if missing:
-        yield from missing
-        return
     try:
         options = management_options(sections, "rqworker", "rqworker")
     except CommandError:
