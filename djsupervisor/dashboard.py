@@ -23,7 +23,6 @@ from .supervisord.tail import read_tail
 
 START_COMMAND = "python manage.py supervisor --daemonize"
 ACTIONS = {"start": "starting", "stop": "stopping", "restart": "restarting"}  # what each says
-SHOWN_STATES_WITH_PID = frozenset({"STARTING", "RUNNING", "STOPPING"})
 
 
 class ActionError(DjsupervisorError):
@@ -76,7 +75,7 @@ def snapshot(cursor: str | None, now: float | None = None) -> dict[str, Any]:
 
 
 def _row(state: ProcessState, now: float) -> dict[str, Any]:
-    shows_pid = state.statename in SHOWN_STATES_WITH_PID and state.pid
+    shows_pid = bool(state.pid)  # supervisord's is 0 unless it runs
     return {
         "name": state.namespec,
         "process": state.name,

@@ -205,16 +205,20 @@ def _check_private(path: Path, info: os.stat_result) -> None:
 
 
 def write_private(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` readable by the owner only: it may hold credentials.
+    """Write ``text`` to ``path`` readable by the owner only: it may hold credentials."""
+    write_whole(path, text, 0o600)
 
-    The text goes under a private name first and is renamed into place: a
-    command reading ``path`` meanwhile (``status`` in another terminal while
-    a start rewrites the config) reads the old file or the new one, never
-    half of one.
+
+def write_whole(path: Path, text: str, mode: int) -> None:
+    """Write ``text`` to ``path`` with ``mode``: under a draft name, renamed into place.
+
+    A command reading ``path`` meanwhile (``status`` in another terminal while
+    a start rewrites the config) reads the old file or the new one, never half
+    of one; and a file written over gets ``mode``, not the old file's.
     """
     draft = path.with_name(f".{path.name}.{os.getpid()}")
     draft.unlink(missing_ok=True)  # left by a killed process of the same pid
-    fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as file:
             file.write(text)

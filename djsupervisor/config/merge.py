@@ -178,11 +178,19 @@ def _boolean(own: dict[str, str], key: str, program: str, origins: list[str]) ->
         ) from None
 
 
+def signal_name(value: str) -> str:
+    """Return the name of the signal ``value`` names or numbers, without SIG: 'HUP'.
+
+    ValueError if it is none.
+    """
+    return signal.Signals(signal_number(value)).name.removeprefix("SIG")
+
+
 def _signal(own: dict[str, str], program: str, origins: list[str]) -> None:
     """Normalise ``own['autoreload_signal']`` to a name such as 'HUP'."""
     value = own["autoreload_signal"]
     try:
-        own["autoreload_signal"] = signal.Signals(signal_number(value)).name.removeprefix("SIG")
+        own["autoreload_signal"] = signal_name(value)
     except ValueError:
         raise OptionError(
             f"program {program!r} (from {', '.join(origins)}): autoreload_signal={value!r} "

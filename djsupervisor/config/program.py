@@ -14,6 +14,19 @@ from .build import Config
 from .merge import process_sections
 
 
+def expansions(program: str, numprocs: int, here: Path, number: object = 0) -> dict[str, object]:
+    """Return the ``%(name)s`` values supervisord expands in the options of process ``number``."""
+    return {
+        **{f"ENV_{key}": value for key, value in os.environ.items()},
+        "here": str(here),
+        "program_name": program,
+        "group_name": program,
+        "process_num": number,
+        "numprocs": numprocs,
+        "host_node_name": socket.gethostname(),
+    }
+
+
 def program_setting(config: Config, program: str) -> tuple[Path, dict[str, str]]:
     """Return the directory and the whole environment supervisord gives ``program``'s processes.
 
@@ -25,19 +38,12 @@ def program_setting(config: Config, program: str) -> tuple[Path, dict[str, str]]
         known = ", ".join(sorted(sections)) or "none"
         raise ConfigError(f"run: no program {program!r} (programs: {known})")
     options = config.merged.sections[sections[program]]
-    expansions = {
-        **{f"ENV_{key}": value for key, value in os.environ.items()},
-        "here": str(config.project_dir),
-        "program_name": program,
-        "group_name": program,
-        "process_num": 0,
-        "numprocs": int(options.get("numprocs", "1") or 1),
-        "host_node_name": socket.gethostname(),
-    }
+    numprocs = int(options.get("numprocs", "1") or 1)
+    names = expansions(program, numprocs, config.project_dir)
     environment = dict_of_key_value_pairs(
-        expand(options.get("environment", ""), expansions, "environment")
+        expand(options.get("environment", ""), names, "environment")
     )
-    directory = expand(options.get("directory", str(config.project_dir)), expansions, "directory")
+    directory = expand(options.get("directory", str(config.project_dir)), names, "directory")
     return Path(directory), {**os.environ, **environment}
 
 

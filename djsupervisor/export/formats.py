@@ -193,10 +193,15 @@ COMPOSE_CONDITIONS = {
 }
 
 
+def probe_retries(service: Service) -> int:
+    """Return how many failed checks, PROBE_PERIOD apart, make its ready_timeout."""
+    return math.ceil(service.ready_timeout / PROBE_PERIOD)
+
+
 def healthcheck(service: Service, python: str) -> list[str] | None:
     """Return a container healthcheck's test for the service's ready check, if it has one."""
-    check = service.ready
-    if check is None or check.kind == "log":
+    check = service.container_check
+    if check is None:
         return None
     if check.kind == "exec":
         return ["CMD-SHELL", check.target]
@@ -228,7 +233,7 @@ def compose(services: list[Service], target: Target) -> Export:
                 "restart": "no" if service.oneshot else RESTART[service.autorestart],
                 "env_file": env_file,
                 "healthcheck": test,
-                "retries": math.ceil(service.ready_timeout / PROBE_PERIOD),
+                "retries": probe_retries(service),
                 "depends_on": [
                     _compose_dependency(export, service, by_name[name], condition)
                     for name, condition in service.depends_on
@@ -243,7 +248,7 @@ def _compose_dependency(
     export: Export, service: Service, dependency: Service, condition: str
 ) -> tuple[str, str]:
     """Return Compose's name and condition for a dependency; say what it cannot wait for."""
-    if condition == "ready" and healthcheck(dependency, "python") is None:
+    if condition == "ready" and dependency.container_check is None:
         export.cannot(
             service,
             f"depends_on={dependency.name}:ready",
@@ -256,8 +261,8 @@ def _compose_dependency(
 
 def probe(service: Service) -> dict[str, Any] | None:
     """Return a Kubernetes readinessProbe for the service's ready check, if it has one."""
-    check = service.ready
-    if check is None or check.kind == "log":
+    check = service.container_check
+    if check is None:
         return None
     if check.kind == "tcp":
         return {"tcpSocket": {"port": check.port}}
@@ -311,11 +316,10 @@ def kubernetes(services: list[Service], target: Target) -> Export:
             container["securityContext"] = {"runAsUser": int(service.user)}
         readiness = probe(service)
         if readiness:
-            failures = math.ceil(service.ready_timeout / PROBE_PERIOD)
             container["readinessProbe"] = {
                 **readiness,
                 "periodSeconds": PROBE_PERIOD,
-                "failureThreshold": failures,
+                "failureThreshold": probe_retries(service),
             }
         entries.append(
             {"service": service, "resource": resource, "secret": secret, "container": [container]}
@@ -335,7 +339,7 @@ def _dns_name(name: str) -> str:
 def _container_warnings(export: Export, service: Service, fmt: str) -> None:
     if service.per_process:
         export.cannot(service, "%(process_num) in command", fmt, "every replica runs the first's")
-    if service.ready and service.ready.kind == "log":
+    if service.ready and not service.container_check:
         export.cannot(service, "ready=log:", fmt, "use a tcp, http or exec check")
 
 

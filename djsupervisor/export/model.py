@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import os
 import re
 import shlex
-import signal
-import socket
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from supervisor.datatypes import boolean, dict_of_key_value_pairs, signal_number
+from supervisor.datatypes import boolean, dict_of_key_value_pairs
 from supervisor.options import expand
 
 from ..config.build import Config
-from ..config.merge import process_sections
+from ..config.merge import process_sections, signal_name
+from ..config.program import expansions
 from ..graph import Check
 
 DEFAULT_STOPWAITSECS = 10  # supervisord's
@@ -67,6 +66,11 @@ class Service:
     def instances(self) -> list[int]:
         return list(range(self.numprocs))
 
+    @property
+    def container_check(self) -> Check | None:
+        """Return its ready check if a container platform can run it (a log: check it cannot)."""
+        return self.ready if self.ready is not None and self.ready.kind != "log" else None
+
 
 def services(config: Config, project_dir: str) -> list[Service]:
     """Return the project's programs (not djsupervisor's own) as services.
@@ -96,7 +100,12 @@ def _service(config: Config, section: str, name: str, project_dir: str) -> Servi
     program = config.graph.programs[name]
     numprocs = int(options.get("numprocs", "1") or 1)
     raw = options["command"]
-    first, second = (_expand(raw, name, numprocs, number) for number in (0, 1))
+    names = expansions(name, numprocs, config.project_dir)
+
+    def expanded(text: str, number: object = 0) -> str:
+        return str(expand(text, {**names, "process_num": number}, "command"))
+
+    first, second = expanded(raw), expanded(raw, 1)
     here = str(config.project_dir)
 
     def moved(value: str) -> str:
@@ -107,7 +116,7 @@ def _service(config: Config, section: str, name: str, project_dir: str) -> Servi
     # %(ENV_X)s takes a value from supervisord's environment: the export can
     # only take this machine's, which may be a secret. It goes with the
     # environment files' values, never inline.
-    taken = {k: _expand(v, name, numprocs, 0) for k, v in explicit.items() if "%(ENV_" in v}
+    taken = {k: expanded(v) for k, v in explicit.items() if "%(ENV_" in v}
     return Service(
         name=name,
         command=moved(first),
@@ -119,10 +128,10 @@ def _service(config: Config, section: str, name: str, project_dir: str) -> Servi
         user=options.get("user"),
         numprocs=numprocs,
         per_process=numprocs > 1 and first != second,
-        template_command=moved(_as_systemd_instance(raw, name, numprocs)),
+        template_command=moved(_as_systemd_instance(raw, expanded)),
         autostart=program.autostart,
         autorestart=program.autorestart,
-        stopsignal=_signal_name(options.get("stopsignal", "TERM")),
+        stopsignal=signal_name(options.get("stopsignal", "TERM")),
         stopwaitsecs=int(options.get("stopwaitsecs", DEFAULT_STOPWAITSECS)),
         oneshot=program.oneshot,
         depends_on=list(program.depends_on),
@@ -142,28 +151,12 @@ def _service(config: Config, section: str, name: str, project_dir: str) -> Servi
     )
 
 
-def _expansions(name: str, numprocs: int, number: int) -> dict[str, object]:
-    return {
-        **{f"ENV_{key}": value for key, value in os.environ.items()},
-        "program_name": name,
-        "group_name": name,
-        "process_num": number,
-        "numprocs": numprocs,
-        "host_node_name": socket.gethostname(),
-    }
-
-
-def _expand(command: str, name: str, numprocs: int, number: int) -> str:
-    return str(expand(command, _expansions(name, numprocs, number), "command"))
-
-
-def _as_systemd_instance(command: str, name: str, numprocs: int) -> str:
+def _as_systemd_instance(command: str, expanded: Callable[[str, object], str]) -> str:
     """Return the command with the process number as INSTANCE, or '' if it is formatted (02d)."""
     plain = command.replace("%(process_num)d", "%(process_num)s")
     if re.search(r"%\(process_num\)(?!s)", plain):
         return ""
-    expansions = {**_expansions(name, numprocs, 0), "process_num": INSTANCE}
-    return str(expand(plain, expansions, "command"))
+    return expanded(plain, INSTANCE)
 
 
 def _explicit(options: dict[str, str]) -> dict[str, str]:
@@ -172,7 +165,3 @@ def _explicit(options: dict[str, str]) -> dict[str, str]:
 
 def _truth(value: str) -> bool:
     return bool(boolean(value))
-
-
-def _signal_name(value: str) -> str:
-    return signal.Signals(signal_number(value)).name.removeprefix("SIG")

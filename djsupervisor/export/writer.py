@@ -8,8 +8,8 @@ directories. Nothing is written outside the output directory.
 from __future__ import annotations
 
 import argparse
-import os
 import re
+from functools import cache
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -20,6 +20,7 @@ from ..config.build import build
 from ..config.render import Host
 from ..errors import ConfigError
 from ..options import Options
+from ..runtime import write_whole
 from .formats import CONTAINER_FORMATS, FORMATS, Target
 from .model import not_exported, services
 
@@ -90,7 +91,7 @@ def export(options: Options, parsed: argparse.Namespace) -> tuple[list[Path], li
     written = []
     for name, (template, context, mode) in result.files.items():
         path = output / name
-        _write(path, render(template, context), mode)
+        write_whole(path, render(template, context), mode)
         written.append(path)
     return written, warnings
 
@@ -101,17 +102,14 @@ def render(name: str, context: dict[str, Any]) -> str:
         return str(loader.get_template(TEMPLATE_PREFIX + name).render(context))
     except (TemplateDoesNotExist, ImproperlyConfigured):
         # A project without TEMPLATES (or not loading app templates): the package's.
-        engine = Engine(
-            dirs=[str(TEMPLATES)],
-            libraries={"djsupervisor_export": "djsupervisor.templatetags.djsupervisor_export"},
-        )
-        return str(engine.get_template(TEMPLATE_PREFIX + name).render(Context(context)))
+        template = package_engine().get_template(TEMPLATE_PREFIX + name)
+        return str(template.render(Context(context)))
 
 
-def _write(path: Path, text: str, mode: int) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT, mode)
-    # An existing file keeps its mode otherwise: change it before a secret is in it.
-    os.fchmod(fd, mode)
-    os.ftruncate(fd, 0)
-    with os.fdopen(fd, "w", encoding="utf-8") as file:
-        file.write(text)
+@cache
+def package_engine() -> Engine:
+    """Return an engine for the package's export templates alone."""
+    return Engine(
+        dirs=[str(TEMPLATES)],
+        libraries={"djsupervisor_export": "djsupervisor.templatetags.djsupervisor_export"},
+    )

@@ -25,7 +25,7 @@ import time
 from collections.abc import Callable, MutableMapping
 from typing import Any
 
-Task = Callable[[], None]
+Task = Callable[[], object]  # what it returns is ignored
 
 
 class MainLoop:

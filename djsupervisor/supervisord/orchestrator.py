@@ -95,11 +95,6 @@ class Orchestrator:
         self.evaluate()
         return [run.namespec for run in targets]
 
-    def start_again(self, run: Run) -> None:
-        """Start a process that was stopped to be restarted, after what it depends on."""
-        self.table.want(run, requested=True)
-        self.evaluate()
-
     def restart(self, names: Iterable[str]) -> list[str]:
         """Stop the processes ``names``; start each again once it has stopped.
 
@@ -107,15 +102,16 @@ class Orchestrator:
         start happen in supervisord's loop (the admin's Restart button).
         """
         targets = [run for name in names for run in self.table.resolve(name)]
+        idle = []
         for run in targets:
             run.done = False  # a one-shot restarted runs again
-            if run.state in UP:
-                # Before stopping it: a process in BACKOFF is STOPPED at once.
-                run.restart_pending = True
-                if run.state != "STOPPING":
-                    self.rpc.stopProcess(run.namespec, False)
-            else:
-                self.start_again(run)
+            # Before stopping it: a process in BACKOFF is STOPPED at once.
+            run.restart_pending = run.state in UP
+            if run.state in STOPPABLE:
+                self.rpc.stopProcess(run.namespec, False)
+            elif not run.restart_pending:
+                idle.append(run.namespec)
+        self.start(idle)
         return [run.namespec for run in targets]
 
     def stop(self, names: Iterable[str]) -> list[str]:
@@ -232,7 +228,7 @@ class Orchestrator:
             # supervisord forgets the old pid only after telling of the
             # stop, and refuses a start until then: start it right after.
             run.restart_pending = False
-            self.loop.call_later(0, partial(self.start_again, run))
+            self.loop.call_later(0, partial(self.start, [run.namespec]))
 
     def _fatal(self, run: Run, process: Any, event: Any) -> None:
         self._stop_probe(run)
