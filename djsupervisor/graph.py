@@ -11,6 +11,8 @@ import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from . import patterns
+
 DEFAULT_READY_TIMEOUT = 60.0  # seconds
 
 
@@ -39,6 +41,26 @@ class Program:
     ready_timeout: float = DEFAULT_READY_TIMEOUT
     depends_on: list[tuple[str, str]] = field(default_factory=list)  # (program, condition)
     restart_backoff: bool = True
+    reload: bool = False  # a code change reloads it (autoreload runs and the program takes part)
+    reload_signal: str | None = None  # send this signal instead of restarting
+    reload_patterns: list[str] = field(default_factory=list)  # the changes that reload it
+    reload_templates: bool = False  # a change in a template directory reloads it too
+
+    def reloads_on(self, change: Change) -> bool:
+        """Tell whether the changed file ``change`` reloads this program."""
+        if not self.reload:
+            return False
+        if change.template and self.reload_templates:
+            return True
+        return any(patterns.matches(pattern, change.path) for pattern in self.reload_patterns)
+
+
+@dataclass(frozen=True)
+class Change:
+    """A changed file, as the autoreload watcher reports it."""
+
+    path: str  # relative to the watched directory it is in, with '/' separators
+    template: bool = False  # in one of Django's template directories
 
 
 @dataclass

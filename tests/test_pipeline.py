@@ -7,14 +7,14 @@ import shutil
 import sys
 import tempfile
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from django.test import override_settings
 
-from djsupervisor.autoreload.reloader import Target, reload_targets
 from djsupervisor.config import ini
-from djsupervisor.config.build import build
+from djsupervisor.config.build import Config, build
 from djsupervisor.errors import ConfigError
 from djsupervisor.options import Options
 
@@ -212,7 +212,16 @@ programs=cron
     assert "jobs:cron" not in config.autostart
 
 
-def test_reload_targets(project: Path) -> None:
+def reloading(config: Config) -> dict[str, tuple[str | None, list[str], bool]]:
+    """Return each program a code change reloads: its signal, its patterns, templates or not."""
+    return {
+        name: (program.reload_signal, program.reload_patterns, program.reload_templates)
+        for name, program in config.graph.programs.items()
+        if program.reload
+    }
+
+
+def test_which_programs_a_code_change_reloads_and_on_what(project: Path) -> None:
     write_conf(
         project,
         """
@@ -224,14 +233,37 @@ command=work
 [program:sidecar]
 command=side
 autoreload=false
+[program:migrate]
+command=migrate
+oneshot=true
+autoreload=true
+autoreload_patterns=*/migrations/*.py, extra/*.sql
+[program:collectstatic]
+command=collect
+oneshot=true
 """,
     )
     options = Options(project_dir=str(project), exclude=("alpha_worker", "alpha_cron", "beta_cron"))
-    config = build(options)
-    assert reload_targets(config, only=()) == [Target("web", "HUP"), Target("worker")]
-    assert reload_targets(config, only=(), skip="worker") == [Target("web", "HUP")]
-    # Naming a program on the command line reloads it even if its file opts out.
-    assert reload_targets(config, only=("sidecar",)) == [Target("sidecar")]
+    with override_settings(DEBUG=True):
+        assert reloading(build(options)) == {
+            "web": ("HUP", ["*.py"], True),
+            "worker": (None, ["*.py"], True),
+            # A one-shot runs again only if it asks to, and only on its own patterns.
+            "migrate": (None, ["*/migrations/*.py", "extra/*.sql"], False),
+        }
+        # Naming a program on the command line reloads it even if its file opts out.
+        assert list(reloading(build(replace(options, autoreload=("sidecar",))))) == ["sidecar"]
+        with override_settings(SUPERVISOR_AUTORELOAD_PATTERNS=["*.py", "*.txt"]):
+            assert reloading(build(options))["worker"] == (None, ["*.py", "*.txt"], True)
+        assert reloading(build(replace(options, noreload=True))) == {}
+    # Without DEBUG there is no autoreload program, and nothing reloads.
+    assert reloading(build(options)) == {}
+
+
+def test_empty_autoreload_patterns_are_an_error(project: Path) -> None:
+    write_conf(project, "[program:web]\ncommand=run\nautoreload_patterns= ,\n")
+    with override_settings(DEBUG=True), pytest.raises(ConfigError, match="autoreload_patterns"):
+        build(Options(project_dir=str(project)))
 
 
 def test_supervisord_may_open_enough_descriptors_for_every_process(project: Path) -> None:

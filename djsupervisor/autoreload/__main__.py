@@ -39,7 +39,7 @@ def main(argv: list[str] | None = None) -> None:
         config = build(options)
     except DjsupervisorError as exc:
         sys.exit(f"autoreload: {exc}")
-    run(config, options.autoreload, log)
+    run(config, log)
 
 
 def log(message: str) -> None:

@@ -18,7 +18,7 @@ from ..options import AUTORELOAD, Options
 from ..runtime import RuntimeDir, new_secret, write_private
 from ..supervisord.client import Client
 from ..supervisord.running import Running
-from . import ini
+from . import ini, kept
 from .dependencies import attach_processes, build_graph
 from .discovery import find_project_dir, find_sources, project_config_path
 from .environment import Environment, apply_environment, format_environment, project_env_file
@@ -31,6 +31,7 @@ from .layers import (
 )
 from .merge import Merged, apply_program_rules, merge_layers, process_sections
 from .reader import read_with_supervisor
+from .reloading import apply_reload_rules
 from .render import Host, Renderer
 from .server import (
     OWN_RPC_INTERFACE,
@@ -75,6 +76,8 @@ class Config:
     processes: dict[str, list[str]] = field(default_factory=dict)
     # the names of the processes supervisord starts by itself (autostart)
     autostart: set[str] = field(default_factory=set)
+    # the command line's options it was built with, kept by write() for reload
+    options: Options = field(default_factory=Options)
 
     @property
     def path(self) -> Path:
@@ -110,7 +113,7 @@ class Config:
         return Running.from_sections(self.runtime, self.path, self.merged.sections)
 
     def write(self) -> Path:
-        """Create the runtime directory and write the config and its copies; return its path."""
+        """Create the runtime directory, write the config, copies and options; return its path."""
         self.runtime.create()
         if self.secret is not None:
             self._use_secret(self.runtime.keep_secret(self.secret))
@@ -119,6 +122,7 @@ class Config:
             path.write_text(text, encoding="utf-8")
         write_private(self.runtime.graph, self.graph.to_json())
         write_private(self.path, self.text)
+        kept.store(self.runtime, self.options)
         return self.path
 
     def _use_secret(self, stored: str) -> None:
@@ -167,6 +171,7 @@ def build(
     layers.append(command_line_layer(options))
     merged = apply_program_rules(merge_layers(layers), options)
     graph = build_graph(merged, debug=AUTORELOAD in merged.internal & set(merged.programs))
+    apply_reload_rules(graph, merged, options.autoreload, conf.SUPERVISOR_AUTORELOAD_PATTERNS)
     explicit_env = getattr(settings, "SUPERVISOR_ENV_FILE", None) is not None
     env_file = project_env_file(project_dir, conf.SUPERVISOR_ENV_FILE, explicit_env)
     environments = apply_environment(merged, env_file)
@@ -180,7 +185,15 @@ def build(
     _reserve_descriptors(merged)
     merged.sections = _ordered(merged.sections)
     config = Config(
-        project_dir, runtime, merged, client, secret, environments, renderer.copies, graph
+        project_dir,
+        runtime,
+        merged,
+        client,
+        secret,
+        environments,
+        renderer.copies,
+        graph,
+        options=options,
     )
     if check:
         text = config.text if runtime.logs.is_dir() else ini.dump(_as_if_written(config))

@@ -21,7 +21,8 @@ OVERRIDES = "program:__overrides__"
 OWN_BOOLEANS = ("exclude", "autoreload", "oneshot", "restart_backoff")
 OWN_OPTIONS = (
     *OWN_BOOLEANS,
-    *("autoreload_signal", "ready", "ready_timeout", "depends_on", "environment_file"),
+    *("autoreload_signal", "autoreload_patterns", "ready", "ready_timeout", "depends_on"),
+    "environment_file",
 )
 
 

@@ -15,6 +15,7 @@ from http.client import HTTPException
 from typing import Any, Protocol, TypeVar
 
 from ..errors import CredentialsError, Fault, NotRunningError
+from ..graph import Change
 from .transport import TimeoutTransport
 
 CONNECT_TIMEOUT = 5.0  # seconds; a live supervisord answers in milliseconds
@@ -220,6 +221,11 @@ class Client:
     def restart_processes(self, names: Sequence[str]) -> list[str]:
         """Stop ``names`` and start them again once stopped, without waiting for either."""
         return [str(name) for name in self.call("djsupervisor.restartProcesses", list(names))]
+
+    def code_changed(self, changes: Iterable[Change]) -> list[str]:
+        """Have supervisord reload what ``changes`` reload; return the processes reloaded."""
+        params = [[change.path, change.template] for change in changes]
+        return [str(name) for name in self.call("djsupervisor.codeChanged", params)]
 
     def call_each(self, method: str, calls: Iterable[Sequence[Any]]) -> list[tuple[str, str]]:
         """Call ``supervisor.<method>`` with each params in one round trip.

@@ -1,91 +1,110 @@
-"""Inside supervisord: dependencies, readiness, one-shot programs and crash-loop backoff.
+"""The one owner of every start, stop and restart: dependencies, readiness, one-shots, backoff.
 
-Every process state change reaches :meth:`Orchestrator.on_state` as supervisord
-notifies it, in supervisord's main loop; readiness checks report back through
-:class:`~djsupervisor.supervisord.loop.MainLoop`, which also wakes the loop
-when a program's ``startsecs`` or a backoff delay ends. Nothing here waits for
-supervisord's one-second tick: a dependent starts within milliseconds of its
-dependency's condition being met, in the foreground and daemonized alike.
-Programs are started through supervisord's own XML-RPC implementation, in
-its own thread.
+Whoever asks (supervisord starting up, ``start``/``restart``/``stop``,
+``update``, the admin page, a crash, a code change), the orchestrator
+decides when each process starts and stops: a process starts once the
+conditions of what it depends on hold; a restart stops dependents before
+what they depend on, and starts each again only once its dependencies'
+conditions hold again; a one-shot runs again only when asked to.
 
-This module runs inside supervisord: supervisor, the standard library and
-djsupervisor's modules that do.
+It is plain Python over plain values: it hears supervisord's state changes
+as :class:`StateChange` values and acts through a :class:`Control` (start,
+stop, signal, probe, call later) and a clock it is given. Inside supervisord
+:mod:`~djsupervisor.supervisord.bridge` connects it; the unit tests feed it
+recorded histories and read what it did.
 """
 
 from __future__ import annotations
 
-import contextlib
 import re
 import time
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from functools import partial
-from pathlib import Path
-from typing import Any
+from typing import Protocol
 
-from supervisor import events
-from supervisor.options import make_namespec
-from supervisor.rpcinterface import SupervisorNamespaceRPCInterface
-from supervisor.states import getProcessStateDescription
-from supervisor.xmlrpc import RPCError
-
-from .client import STOPPABLE, UP
-from .loop import MainLoop
-from .runs import Prober, Run, environment_of, owners_of
+from ..clock import Clock
+from ..graph import Change, Check, Graph
+from .client import FINISHED, STOPPABLE, UP
+from .runs import Probe, Run
 from .runtable import RunTable
 
-WAKE_MARGIN = 0.002  # seconds after a deadline supervisord is woken to act on it
-ALREADY_STARTED = 60  # supervisor.xmlrpc.Faults
+
+@dataclass(frozen=True)
+class StateChange:
+    """A process's new state, as supervisord announced it."""
+
+    namespec: str
+    state: str  # 'STARTING', 'RUNNING', 'EXITED', ...
+    expected: bool = True  # for EXITED: the exit status is one of its exitcodes
+    exitstatus: int | None = None
+    spawnerr: str = ""  # why it could not be spawned, if it could not
+
+
+class Control(Protocol):
+    """What the orchestrator asks of supervisord (and of time)."""
+
+    def start(self, namespec: str) -> str | None:
+        """Start the process without waiting; return why it cannot be started, or None."""
+
+    def stop(self, namespec: str) -> None:
+        """Stop the process without waiting."""
+
+    def signal(self, namespec: str, signal: str) -> None:
+        """Send the process ``signal`` ('HUP', ...)."""
+
+    def probe(self, namespec: str, check: Check, on_pass: Callable[[], None]) -> Probe:
+        """Start probing the process's readiness; call ``on_pass`` (in the loop) once it passes."""
+
+    def call_later(self, delay: float, task: Callable[[], None]) -> None:
+        """Run ``task`` in supervisord's loop ``delay`` seconds from now."""
 
 
 class Orchestrator:
-    """Start, watch and restart the programs of one supervisord by their graph."""
+    """Start, stop and restart the processes of one supervisord by their graph."""
 
     def __init__(
-        self,
-        supervisord: Any,
-        graph_path: Path | None,
-        loop: MainLoop,
-        say: Callable[[str], None],
+        self, graph: Graph, control: Control, say: Callable[[str], None], clock: Clock = time
     ) -> None:
-        self.rpc = SupervisorNamespaceRPCInterface(supervisord)
-        self.loop = loop
+        self.control = control
         self.say = say
-        self.table = RunTable(graph_path)
-        self.stopping = False
+        self.clock = clock
+        self.table = RunTable(graph, clock)
+        self.stopping = False  # supervisord is shutting down: start nothing
         self.evaluating = self.dirty = False  # see evaluate()
-        self.subscribed: list[tuple[type, Callable[[Any], None]]] = [
-            (events.ProcessStateEvent, self.on_state),
-            (events.ProcessLogEvent, self.on_output),
-            (events.SupervisorRunningEvent, lambda event: self.start_wanted()),
-            (events.SupervisorStoppingEvent, lambda event: self.close()),
-            (events.ProcessGroupAddedEvent, lambda event: self.reload()),
-            (events.ProcessGroupRemovedEvent, lambda event: self.reload()),
-        ]
-        for kind, handler in self.subscribed:
-            events.subscribe(kind, handler)
 
-    def reload(self) -> None:
-        self.table.load()
-        self.start_wanted()
+    # What supervisord says of itself.
+
+    def supervisord_running(self) -> None:
+        """Start the autostart programs: supervisord has just started (or reloaded)."""
+        self.want_autostart(self.table.runs.values())
+
+    def groups_added(self, graph: Graph, groups: Iterable[str]) -> None:
+        """Take the new graph; start the autostart programs of the groups just added (``update``).
+
+        Processes already there keep their state: one the user stopped stays stopped.
+        """
+        self.table.load(graph)
+        added = set(groups)
+        self.want_autostart(run for run in self.table.runs.values() if run.group in added)
+
+    def groups_removed(self, graph: Graph) -> None:
+        self.table.load(graph)
+        self.evaluate()
 
     def close(self) -> None:
-        """Stop checking and restarting: supervisord is stopping (or reloading)."""
+        """Stop checking, starting and restarting: supervisord is stopping (or reloading)."""
         self.stopping = True
         for run in self.table.runs.values():
             self._stop_probe(run)
-        for kind, handler in self.subscribed:
-            with contextlib.suppress(ValueError):  # a reload cleared them already
-                events.unsubscribe(kind, handler)
 
-    # Starting.
-
-    def start_wanted(self) -> None:
-        """Want the autostart programs and what they depend on; start what can start."""
-        for run in self.table.runs.values():
+    def want_autostart(self, runs: Iterable[Run]) -> None:
+        for run in runs:
             if run.program.autostart:
                 self.table.want(run)
         self.evaluate()
+
+    # What users ask for.
 
     def start(self, names: Iterable[str]) -> list[str]:
         """Start the processes ``names`` after what they depend on (the ``start`` command)."""
@@ -96,39 +115,72 @@ class Orchestrator:
         return [run.namespec for run in targets]
 
     def restart(self, names: Iterable[str]) -> list[str]:
-        """Stop the processes ``names``; start each again once it has stopped.
+        """Restart the processes ``names`` and what runs depending on them; return them all.
 
-        Unlike the ``restart`` command, this does not wait: the stop and the
-        start happen in supervisord's loop (the admin's Restart button).
+        A one-shot named runs again. Nothing waits here: the stops and
+        starts happen in supervisord's loop as each becomes possible.
         """
         targets = [run for name in names for run in self.table.resolve(name)]
-        idle = []
-        for run in targets:
-            run.done = False  # a one-shot restarted runs again
-            # Before stopping it: a process in BACKOFF is STOPPED at once.
-            run.restart_pending = run.state in UP
-            if run.state in STOPPABLE:
-                self.rpc.stopProcess(run.namespec, False)
-            elif not run.restart_pending:
-                idle.append(run.namespec)
-        self.start(idle)
-        return [run.namespec for run in targets]
+        return self._restart(targets)
 
     def stop(self, names: Iterable[str]) -> list[str]:
         """Stop the processes ``names`` that run, without waiting; cancel a restart under way."""
         targets = [run for name in names for run in self.table.resolve(name)]
         for run in targets:
-            run.restart_pending = False
-            run.wanted = False
+            run.restart_pending = run.wanted = run.start_requested = False
             if run.state in STOPPABLE:
-                self.rpc.stopProcess(run.namespec, False)
+                self.control.stop(run.namespec)
+        self.evaluate()
         return [run.namespec for run in targets]
 
-    def evaluate(self) -> None:
-        """Start each wanted process whose dependencies are met; note who waits, who is blocked.
+    def code_changed(self, changes: Iterable[Change]) -> list[str]:
+        """Reload the processes whose programs reload on ``changes``; return their names.
 
-        Starting a process makes supervisord notify its new state at once, which
-        asks for another evaluation: that one runs after this one, not inside it.
+        Running processes restart (or get their reload signal); crashed and
+        finished ones start again (a one-shot only if it reloads at all,
+        ``autoreload=true``). A process that is stopped, by the user or
+        because it never started, stays so.
+        """
+        changes = list(changes)
+        restart, signalled = [], []
+        for run in self.table.runs.values():
+            program = run.program
+            if not any(program.reloads_on(change) for change in changes):
+                continue
+            if program.reload_signal and run.state in ("STARTING", "RUNNING"):
+                signalled.append(run.namespec)
+                self.control.signal(run.namespec, program.reload_signal)
+            elif run.state in STOPPABLE or run.state in FINISHED or run.restart_pending:
+                restart.append(run)
+        return sorted({*self._restart(restart), *signalled})
+
+    def _restart(self, targets: Iterable[Run]) -> list[str]:
+        """Restart ``targets`` and the processes up that depend on them, dependents first."""
+        affected: dict[str, Run] = {}
+        pending = list(targets)
+        while pending:
+            run = pending.pop()
+            if run.namespec in affected:
+                continue
+            affected[run.namespec] = run
+            pending += [other for other in self.table.dependents_of(run) if other.state in UP]
+        for run in affected.values():
+            run.restart_pending = run.wanted = True
+            run.start_requested = False
+            run.restart_at = run.failure = run.blocked_by = None
+            run.done = False  # a one-shot restarted runs again
+            run.awaiting_change = False
+        self.evaluate()
+        return sorted(affected)
+
+    # Deciding.
+
+    def evaluate(self) -> None:
+        """Move every process along: stop what is to restart, start what can start.
+
+        Starting or stopping a process makes supervisord announce its new
+        state, which asks for another evaluation: that one runs after this
+        one, not inside it.
         """
         if self.stopping:
             return
@@ -141,15 +193,33 @@ class Orchestrator:
             while self.dirty:
                 self.dirty = False
                 for run in self.table.runs.values():
-                    self._evaluate(run)
+                    if run.restart_pending:
+                        self._advance_restart(run)
+                    else:
+                        self._evaluate_start(run)
         finally:
             self.evaluating = False
 
-    def _evaluate(self, run: Run) -> None:
-        startable = run.state == "STOPPED" or (
-            run.start_requested and run.state in ("EXITED", "FATAL")
-        )
-        if not run.wanted or not startable:
+    def _advance_restart(self, run: Run) -> None:
+        """Stop ``run`` once its restarting dependents are down; once down, want it started."""
+        if any(
+            other.restart_pending and other.state in UP for other in self.table.dependents_of(run)
+        ):
+            return  # dependents first
+        if run.state in STOPPABLE:
+            if not run.stop_sent:
+                run.stop_sent = True
+                self.control.stop(run.namespec)
+            return
+        if run.state in UP:
+            return  # stopping
+        run.restart_pending = run.stop_sent = False
+        run.start_requested = True
+        self.dirty = True  # what it waited for, and what waited for it, move on
+
+    def _evaluate_start(self, run: Run) -> None:
+        startable = run.state == "STOPPED" or (run.start_requested and run.state in FINISHED)
+        if not run.wanted or not startable or (run.failure and not run.start_requested):
             return
         blocked, waiting = self.table.dependency_status(run)
         if blocked != run.blocked_by:
@@ -162,113 +232,109 @@ class Orchestrator:
             self.tell_once(run, "waiting", f"{run.namespec} is waiting for {waiting}")
         else:
             run.start_requested = False
-            self._start(run)
+            run.failure = None
+            why_not = self.control.start(run.namespec)
+            if why_not is None:
+                run.state = "STARTING"  # supervisord says so too, in a moment
+            else:
+                run.failure = f"could not start: {why_not}"
+                self.tell_once(run, "failed", f"{run.namespec} {run.failure}")
+                self.dirty = True
 
-    def _start(self, run: Run) -> None:
-        started = run.started_at
-        try:
-            self.rpc.startProcess(run.namespec, False)
-        except RPCError as exc:
-            # If it started and then exited (a one-shot failing at once), its
-            # state changes have said so already.
-            if run.started_at == started and exc.code != ALREADY_STARTED:
-                run.failure = f"could not start: {exc.text}"
+    # supervisord's state changes.
 
-    # supervisord's events.
-
-    def on_state(self, event: Any) -> None:
-        process = event.process
-        run = self.table.runs.get(namespec_of(process))
+    def on_state(self, change: StateChange) -> None:
+        run = self.table.runs.get(change.namespec)
         if run is None:
             return
-        run.state = getProcessStateDescription(process.state)
-        handler = getattr(self, f"_{run.state.lower()}", None)
+        run.state = change.state
+        handler = getattr(self, f"_{change.state.lower()}", None)
         if handler is not None:
-            handler(run, process, event)
+            handler(run, change)
         self.evaluate()
 
-    def _starting(self, run: Run, process: Any, event: Any) -> None:
+    def _starting(self, run: Run, change: StateChange) -> None:
         run.wanted = True
-        run.started_at = time.monotonic()
+        run.started_at = self.clock.monotonic()
         run.ready = run.done = False
         run.failure = run.blocked_by = run.waiting_for = None
         if run.restart_at is None:  # started by someone (a code change, a user): a new chance
             run.awaiting_change = False
         run.restart_at = None
         run.told.clear()
-        self.wake_at(process.delay)  # when startsecs end: RUNNING without a second's delay
+        self._stop_probe(run)
         check = run.program.ready
-        if check is None:
-            return
-        if check.kind != "log":
-            self._stop_probe(run)
-            run.probe = Prober(
-                check,
-                partial(owners_of, process),
-                process.config.directory,
-                environment_of(process),
-                self.loop,
-                partial(self.mark_ready, run, run.started_at),
+        if check is not None and check.kind != "log" and not run.program.oneshot:
+            run.probe = self.control.probe(
+                run.namespec, check, partial(self.mark_ready, run, run.started_at)
             )
-        self.loop.call_later(
-            run.program.ready_timeout, partial(self.ready_timed_out, run, run.started_at)
-        )
+        if check is not None or run.program.oneshot:
+            self.control.call_later(
+                run.program.ready_timeout, partial(self.ready_timed_out, run, run.started_at)
+            )
 
-    def _backoff(self, run: Run, process: Any, event: Any) -> None:
-        self.wake_at(process.delay)  # supervisord's own retry
-
-    def _stopping(self, run: Run, process: Any, event: Any) -> None:
-        self.wake_at(process.delay)  # its stopwaitsecs' SIGKILL
-
-    def _stopped(self, run: Run, process: Any, event: Any) -> None:
-        run.wanted = run.ready = False
+    def _stopped(self, run: Run, change: StateChange) -> None:
+        run.ready = False
         run.restart_at = None
         self._stop_probe(run)
-        if run.restart_pending:
-            # supervisord forgets the old pid only after telling of the
-            # stop, and refuses a start until then: start it right after.
-            run.restart_pending = False
-            self.loop.call_later(0, partial(self.start, [run.namespec]))
+        if not run.restart_pending:
+            run.wanted = False  # stopped by someone: it stays stopped
 
-    def _fatal(self, run: Run, process: Any, event: Any) -> None:
-        self._stop_probe(run)
-        run.failure = f"could not start: {process.spawnerr or 'exited too quickly'}"
-        self.tell_once(run, "failed", f"{run.namespec} {run.failure}")
-
-    def _exited(self, run: Run, process: Any, event: Any) -> None:
+    def _backoff(self, run: Run, change: StateChange) -> None:
         self._stop_probe(run)
         run.ready = False
-        status = f"exited with status {process.exitstatus}"
+
+    def _fatal(self, run: Run, change: StateChange) -> None:
+        self._stop_probe(run)
+        run.ready = False
+        if run.restart_pending:
+            return
+        run.failure = f"could not start: {change.spawnerr or 'exited too quickly'}"
+        self.tell_once(run, "failed", f"{run.namespec} {run.failure}")
+
+    def _exited(self, run: Run, change: StateChange) -> None:
+        self._stop_probe(run)
+        run.ready = False
+        if run.restart_pending:
+            return
+        status = f"exited with status {change.exitstatus}"
         if run.program.oneshot:
-            run.done = bool(event.expected)
+            run.done = change.expected
+            run.failure = None if run.done else status
             if not run.done:
-                run.failure = status
                 self.tell_once(run, "failed", f"{run.namespec} {status}")
             return
-        if self.stopping or not run.restarts_after(event.expected):
+        if self.stopping or not run.restarts_after(change.expected):
             return
-        delay = run.crashed(self.table.graph.debug)
+        delay = run.crashed(self.table.graph.debug, self.clock.monotonic())
         if delay is None:
-            self.tell_once(run, "awaiting", f"{run.namespec} {status} and {run.readiness()}")
+            now = self.clock.monotonic()
+            self.tell_once(run, "awaiting", f"{run.namespec} {status} and {run.readiness(now)}")
         else:
-            self.loop.call_later(delay, partial(self.restart_crashed, run))
+            self.control.call_later(delay, partial(self.restart_crashed, run))
 
     def restart_crashed(self, run: Run) -> None:
-        """Restart a crashed process once its backoff delay is over."""
-        if run.restart_at is None or self.stopping or run.state not in ("EXITED", "FATAL"):
+        """Start a crashed process again once its backoff delay is over, after its dependencies."""
+        if run.restart_at is None or self.stopping or run.state not in FINISHED:
             return
-        self._start(run)
+        run.start_requested = True
+        self.evaluate()
 
-    def on_output(self, event: Any) -> None:
+    def on_output(self, namespec: str, text: str) -> None:
         """Match a log check's pattern against the lines a process writes."""
-        run = self.table.runs.get(namespec_of(event.process))
-        check = run.program.ready if run else None
-        if run is None or check is None or check.kind != "log" or run.ready:
+        run = self.table.runs.get(namespec)
+        if run is None or not self.watches_output(run):
             return
-        data = event.data.decode(errors="replace") if isinstance(event.data, bytes) else event.data
-        *lines, run.log_pending = (run.log_pending + data).split("\n")
+        check = run.program.ready
+        assert check is not None
+        *lines, run.log_pending = (run.log_pending + text).split("\n")
         if any(re.search(check.target, line) for line in lines):
             self.mark_ready(run, run.started_at)
+
+    def watches_output(self, run: Run) -> bool:
+        """Tell whether ``run``'s output is still looked at (a log check not passed yet)."""
+        check = run.program.ready
+        return check is not None and check.kind == "log" and not run.ready
 
     # Readiness.
 
@@ -283,13 +349,18 @@ class Orchestrator:
         self.evaluate()
 
     def ready_timed_out(self, run: Run, started: float) -> None:
-        if run.started_at != started or run.ready or run.state not in ("STARTING", "RUNNING"):
+        """Fail a process not ready (a one-shot not done) ``ready_timeout`` after it started."""
+        if run.started_at != started or run.ready or run.done or run.restart_pending:
+            return
+        if run.state not in ("STARTING", "RUNNING"):
             return
         why = run.probe.last_failure if run.probe else ""
         self._stop_probe(run)
-        run.failure = f"not ready within {run.program.ready_timeout:g} s" + (
-            f" ({why})" if why else ""
-        )
+        seconds = f"{run.program.ready_timeout:g} s"
+        if run.program.oneshot:
+            run.failure = f"not done within {seconds}"
+        else:
+            run.failure = f"not ready within {seconds}" + (f" ({why})" if why else "")
         self.tell_once(run, "failed", f"{run.namespec} is {run.failure}")
         self.evaluate()
 
@@ -298,17 +369,7 @@ class Orchestrator:
             run.probe.cancel()
             run.probe = None
 
-    def wake_at(self, deadline: float) -> None:
-        """Have supervisord's loop turn just after ``deadline`` (its own, time.time())."""
-        if deadline:
-            self.loop.call_later(max(deadline - time.time(), 0) + WAKE_MARGIN, lambda: None)
-
     def tell_once(self, run: Run, what: str, message: str) -> None:
         if what not in run.told:
             run.told.add(what)
             self.say(message)
-
-
-def namespec_of(process: Any) -> str:
-    group = process.group.config.name if process.group else process.config.name
-    return str(make_namespec(group, process.config.name))

@@ -18,18 +18,25 @@ dependencies, readiness and restarts (orchestrator.py).
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from supervisor import events
 from supervisor.rpcinterface import SupervisorNamespaceRPCInterface
+from supervisor.xmlrpc import Faults, RPCError
 
+from ..graph import Change
 from . import output
+from .bridge import Bridge
 from .client import ProcessState
 from .journal import Journal
 from .loop import MainLoop
 from .orchestrator import Orchestrator
+from .runtable import UnknownProcess
+
+T = TypeVar("T")
 
 
 class DjsupervisorNamespaceRPCInterface:
@@ -39,6 +46,13 @@ class DjsupervisorNamespaceRPCInterface:
         self._supervisord = supervisord
         self._supervisor = SupervisorNamespaceRPCInterface(supervisord)
         self._orchestrator = orchestrator
+
+    def _names(self, request: Callable[[list[str]], T], names: list[str]) -> T:
+        """Answer ``request`` for ``names``; an unknown name is supervisord's BAD_NAME fault."""
+        try:
+            return request(names)
+        except UnknownProcess as exc:
+            raise RPCError(Faults.BAD_NAME, str(exc)) from None
 
     def getProcessStates(self) -> list[list[Any]]:  # camelCase, as XML-RPC names go
         """Get the group, name, state, description, readiness, pid and start of every process.
@@ -66,7 +80,7 @@ class DjsupervisorNamespaceRPCInterface:
         @param array names  Process names, 'group:*', program names or 'all'; or none
         @return struct result  settled (a boolean), failures (strings) and outcomes (by name)
         """
-        return self._orchestrator.table.startup(names)
+        return self._names(self._orchestrator.table.startup, names)
 
     def startProcesses(self, names: list[str]) -> list[str]:  # camelCase, as XML-RPC names go
         """Start processes after the processes they depend on.
@@ -74,7 +88,7 @@ class DjsupervisorNamespaceRPCInterface:
         @param array names  Process names, 'group:*', program names or 'all'
         @return array result  The names of the processes started
         """
-        return self._orchestrator.start(names)
+        return self._names(self._orchestrator.start, names)
 
     def restartProcesses(self, names: list[str]) -> list[str]:  # camelCase, as XML-RPC names go
         """Stop processes and start them again once stopped, after what they depend on.
@@ -82,7 +96,7 @@ class DjsupervisorNamespaceRPCInterface:
         @param array names  Process names, 'group:*', program names or 'all'
         @return array result  The names of the processes restarting
         """
-        return self._orchestrator.restart(names)
+        return self._names(self._orchestrator.restart, names)
 
     def stopProcesses(self, names: list[str]) -> list[str]:  # camelCase, as XML-RPC names go
         """Stop processes without waiting, and cancel their restart if one is under way.
@@ -90,7 +104,15 @@ class DjsupervisorNamespaceRPCInterface:
         @param array names  Process names, 'group:*', program names or 'all'
         @return array result  The names of the processes
         """
-        return self._orchestrator.stop(names)
+        return self._names(self._orchestrator.stop, names)
+
+    def codeChanged(self, changes: list[list[Any]]) -> list[str]:  # camelCase, as XML-RPC names go
+        """Reload the processes whose programs reload on these changed files.
+
+        @param array changes  [path relative to its watched directory, in a template directory]
+        @return array result  The names of the processes reloaded
+        """
+        return self._orchestrator.code_changed(Change(str(path), bool(t)) for path, t in changes)
 
     def getDependencies(self) -> dict[str, list[str]]:  # camelCase, as XML-RPC names go
         """Get the processes each process depends on.
@@ -101,7 +123,7 @@ class DjsupervisorNamespaceRPCInterface:
 
 
 _loop: MainLoop | None = None  # this supervisord's, replaced when it reloads
-_orchestrator: Orchestrator | None = None
+_bridge: Bridge | None = None
 _journal: Journal | None = None
 
 
@@ -113,10 +135,10 @@ def make_rpcinterface(supervisord: Any, **config: str) -> DjsupervisorNamespaceR
     programs' dependencies, readiness checks and restart rules. supervisord
     calls this each time it (re)reads its configuration.
     """
-    global _loop, _orchestrator, _journal
+    global _loop, _bridge, _journal
     output.forward_to(config.get("console"))
-    if _orchestrator is not None:
-        _orchestrator.close()
+    if _bridge is not None:
+        _bridge.close()
     if _loop is not None:
         _loop.close()
     if _journal is not None:
@@ -135,5 +157,5 @@ def make_rpcinterface(supervisord: Any, **config: str) -> DjsupervisorNamespaceR
             logger.info(f"djsupervisor: {text}")
 
     graph = Path(config["graph"]) if config.get("graph") else None
-    _orchestrator = Orchestrator(supervisord, graph, _loop, say)
-    return DjsupervisorNamespaceRPCInterface(supervisord, _orchestrator)
+    _bridge = Bridge(supervisord, graph, _loop, say)
+    return DjsupervisorNamespaceRPCInterface(supervisord, _bridge.orchestrator)

@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import os
 import threading
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from ..graph import Check, Program
 from . import probes
@@ -33,7 +32,8 @@ class Run:
     program: Program
     wanted: bool = False  # someone wants it running: autostart, a start, a dependent
     start_requested: bool = False  # start it even if it has exited or failed
-    restart_pending: bool = False  # being stopped to be started again
+    restart_pending: bool = False  # to be stopped (after its dependents) and started again
+    stop_sent: bool = False  # the orchestrator asked supervisord to stop it for a restart
     state: str = "STOPPED"
     started_at: float = 0.0  # monotonic time of its last start
     ready: bool = False
@@ -44,11 +44,21 @@ class Run:
     crashes: int = 0  # unexpected exits in a row, each after less than BACKOFF_RESET up
     restart_at: float | None = None  # monotonic time of a restart it waits for
     awaiting_change: bool = False  # debug mode: crashed too often, waits for a code change
-    probe: Prober | None = None
+    probe: Probe | None = None
     log_pending: str = ""  # an unfinished line, for a log check
     told: set[str] = field(default_factory=set)  # notices said once
 
+    @property
+    def group(self) -> str:
+        return self.namespec.partition(":")[0]
+
     def condition_met(self, condition: str) -> bool:
+        """Tell whether a dependent waiting for ``condition`` of this process may start.
+
+        Not while it is to be restarted: its dependents start again after it.
+        """
+        if self.restart_pending:
+            return False
         if condition == "done":
             return self.done
         if condition == "ready":
@@ -62,24 +72,26 @@ class Run:
             return False  # supervisord's rules, if any
         return autorestart == "true" or not expected
 
-    def crashed(self, debug: bool) -> float | None:
+    def crashed(self, debug: bool, now: float) -> float | None:
         """Count a crash; return the delay before the restart, or None to wait for a change.
 
         The delay doubles with each crash in a row, up to BACKOFF_MAX; a
         process that stayed up BACKOFF_RESET starts counting again. In debug
         mode, after QUICK_CRASHES in a row it waits for a code change instead.
         """
-        quick = time.monotonic() - self.started_at < BACKOFF_RESET
+        quick = now - self.started_at < BACKOFF_RESET
         self.crashes = self.crashes + 1 if quick else 1
         if debug and self.crashes >= QUICK_CRASHES:
             self.awaiting_change = True
             return None
         delay: float = min(BACKOFF_FIRST * 2 ** (self.crashes - 1), BACKOFF_MAX)
-        self.restart_at = time.monotonic() + delay
+        self.restart_at = now + delay
         return delay
 
-    def readiness(self) -> str:
+    def readiness(self, now: float) -> str:
         """Return what ``status`` shows beside supervisord's state, if anything."""
+        if self.restart_pending:
+            return "restarting"
         if self.blocked_by:
             return f"blocked: {self.blocked_by}"
         if self.failure:
@@ -87,7 +99,7 @@ class Run:
         if self.awaiting_change:
             return f"crashed {self.crashes} times in a row; waiting for a code change"
         if self.restart_at is not None:
-            seconds = max(self.restart_at - time.monotonic(), 0)
+            seconds = max(self.restart_at - now, 0)
             return f"crashed; restarting in {seconds:.0f} s"
         if self.waiting_for:
             return f"waiting for {self.waiting_for}"
@@ -97,12 +109,14 @@ class Run:
             return "ready" if self.ready else "not ready"
         return ""
 
-    def startup_outcome(self) -> str | None:
+    def startup_outcome(self, now: float) -> str | None:
         """Return 'ok', a failure to report, or None while it is still on its way."""
+        if self.restart_pending:
+            return None
         if self.blocked_by or self.failure or self.awaiting_change:
-            return self.readiness()
+            return self.readiness(now)
         if self.restart_at is not None:
-            return self.readiness()
+            return self.readiness(now)
         if self.done or self.ready:
             return "ok"
         if self.state == "RUNNING" and self.program.ready is None and not self.program.oneshot:
@@ -110,6 +124,14 @@ class Run:
         if self.state == "FATAL":
             return "could not start"
         return None
+
+
+class Probe(Protocol):
+    """A readiness check under way: it can be cancelled, and says why it has not passed."""
+
+    last_failure: str
+
+    def cancel(self) -> None: ...
 
 
 class Prober:
@@ -146,7 +168,7 @@ class Prober:
         elif check.kind == "http":
             probes.http(check.target, check.host, check.port, self.owners)
         else:
-            probes.run(check.target, self.directory, self.environment)
+            probes.run(check.target, self.directory, self.environment, self.cancelled)
 
     def _probe(self) -> None:
         interval = PROBE_INTERVALS[self.check.kind]

@@ -1,39 +1,38 @@
 """The orchestrator's table of processes: the graph, each process's run, and the questions on them.
 
-This module runs inside supervisord: supervisor, the standard library and
-djsupervisor's graph and runs modules.
+Plain Python over plain values (the standard library and djsupervisor's
+graph and runs modules): the orchestrator's unit tests use it as it is.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
+import time
 from typing import Any
 
-from supervisor.options import split_namespec
-from supervisor.xmlrpc import RPCError
-
-from ..graph import Graph, read_graph
+from ..clock import Clock
+from ..graph import Graph
 from .runs import Run
 
-BAD_NAME = 10  # supervisor.xmlrpc.Faults
+
+class UnknownProcess(LookupError):
+    """A name that is no process, program or group of the graph."""
 
 
 class RunTable:
     """Every process of the graph, by name, and what can be asked of them."""
 
-    def __init__(self, graph_path: Path | None) -> None:
-        self.graph_path = graph_path
-        self.graph = Graph()
+    def __init__(self, graph: Graph, clock: Clock = time) -> None:
+        self.graph = graph
+        self.clock = clock
         self.runs: dict[str, Run] = {}
-        self.load()
+        self.load(graph)
 
-    def load(self) -> None:
-        """Read the graph the config was built with (again, after ``update``).
+    def load(self, graph: Graph) -> None:
+        """Take the graph the config was built with (again, after ``update``).
 
         Runs of processes still there are kept, with what is known of them.
         """
-        # Without one, supervisord's own rules hold.
-        self.graph = read_graph(self.graph_path) if self.graph_path else Graph()
+        self.graph = graph
         runs = {}
         for name, program in self.graph.programs.items():
             for namespec in program.processes:
@@ -48,20 +47,27 @@ class RunTable:
             return list(self.runs.values())
         if name in self.graph.programs:
             return self.processes_of(name)
-        group, process = split_namespec(name)
+        group, _, process = name.partition(":")
         found = [
             run
             for run in self.runs.values()
-            if split_namespec(run.namespec)[0] == group
-            and (process is None or split_namespec(run.namespec)[1] == process)
+            if run.group == group and process in ("", "*", run.namespec.rpartition(":")[2])
         ]
         if not found:
-            raise RPCError(BAD_NAME, name)
+            raise UnknownProcess(name)
         return found
 
     def processes_of(self, program: str) -> list[Run]:
         spec = self.graph.programs.get(program)
         return [self.runs[namespec] for namespec in spec.processes] if spec else []
+
+    def dependents_of(self, run: Run) -> list[Run]:
+        """Return the processes that depend on ``run`` directly."""
+        return [
+            other
+            for name in self.graph.dependents(run.program_name)
+            for other in self.processes_of(name)
+        ]
 
     def dependencies_of(self, run: Run) -> list[tuple[Run, str]]:
         """Return each process ``run`` depends on, with the condition it waits for."""
@@ -101,7 +107,7 @@ class RunTable:
 
     def readiness(self, namespec: str) -> str:
         run = self.runs.get(namespec)
-        return run.readiness() if run else ""
+        return run.readiness(self.clock.monotonic()) if run else ""
 
     def startup(self, names: list[str]) -> dict[str, Any]:
         """Return whether ``names`` (every wanted process if none) have started, or failed.
@@ -113,7 +119,8 @@ class RunTable:
             runs = [run for name in names for run in self.resolve(name)]
         else:
             runs = [run for run in self.runs.values() if run.wanted]
-        outcomes = {run.namespec: run.startup_outcome() for run in runs}
+        now = self.clock.monotonic()
+        outcomes = {run.namespec: run.startup_outcome(now) for run in runs}
         return {
             "settled": None not in outcomes.values(),
             "failures": [f"{n}: {o}" for n, o in outcomes.items() if o not in ("ok", None)],

@@ -1,0 +1,160 @@
+"""Connect the orchestrator to supervisord: its events in, as plain values; its controls out.
+
+supervisord announces a state change from inside the code that makes it,
+before it has logged it (``exited: migrate`` is logged after the
+announcement): the orchestrator hears each change on the main loop's next
+turn, in order, so that what it starts in response is logged after the
+change that caused it. Each change that sets a deadline (``startsecs``, a
+backoff, ``stopwaitsecs``' SIGKILL) also wakes supervisord's loop just after
+it, instead of at its next one-second tick.
+
+This module runs inside supervisord: supervisor, the standard library and
+djsupervisor's modules that do.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Callable
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from supervisor import events
+from supervisor.options import make_namespec
+from supervisor.rpcinterface import SupervisorNamespaceRPCInterface
+from supervisor.states import getProcessStateDescription
+from supervisor.xmlrpc import Faults, RPCError
+
+from ..graph import Check, Graph, read_graph
+from .loop import MainLoop
+from .orchestrator import Orchestrator, StateChange
+from .runs import Probe, Prober, environment_of, owners_of
+
+WAKE_MARGIN = 0.002  # seconds after a deadline supervisord is woken to act on it
+# States whose process.delay is a deadline supervisord acts on by itself.
+DEADLINE_STATES = ("STARTING", "BACKOFF", "STOPPING")
+# Faults of startProcess after which supervisord announces the state changes
+# itself (or there is nothing to say): the others mean it did not even try.
+ANNOUNCED = (Faults.ALREADY_STARTED, Faults.SPAWN_ERROR, Faults.ABNORMAL_TERMINATION)
+
+
+class Bridge:
+    """The orchestrator of one supervisord, and what it needs from supervisord."""
+
+    def __init__(
+        self,
+        supervisord: Any,
+        graph_path: Path | None,
+        loop: MainLoop,
+        say: Callable[[str], None],
+    ) -> None:
+        self.supervisord = supervisord
+        self.rpc = SupervisorNamespaceRPCInterface(supervisord)
+        self.graph_path = graph_path
+        self.loop = loop
+        self.orchestrator = Orchestrator(self.read_graph(), self, say)
+        self.subscribed: list[tuple[type, Callable[[Any], None]]] = [
+            (events.ProcessStateEvent, self.on_state),
+            (events.ProcessLogEvent, self.on_output),
+            (events.SupervisorRunningEvent, self.on_running),
+            (events.SupervisorStoppingEvent, lambda event: self.close()),
+            (events.ProcessGroupAddedEvent, self.on_group_added),
+            (events.ProcessGroupRemovedEvent, self.on_group_removed),
+        ]
+        for kind, handler in self.subscribed:
+            events.subscribe(kind, handler)
+
+    def read_graph(self) -> Graph:
+        """Read the graph the config was built with; without one, supervisord's own rules hold."""
+        return read_graph(self.graph_path) if self.graph_path else Graph()
+
+    def close(self) -> None:
+        """Stop orchestrating: supervisord is stopping (or reloading)."""
+        self.orchestrator.close()
+        for kind, handler in self.subscribed:
+            with contextlib.suppress(ValueError):  # a reload cleared them already
+                events.unsubscribe(kind, handler)
+
+    # supervisord's events, handed over on the loop's next turn.
+
+    def on_state(self, event: Any) -> None:
+        process = event.process
+        state = getProcessStateDescription(process.state)
+        change = StateChange(
+            namespec_of(process),
+            state,
+            expected=bool(getattr(event, "expected", True)),
+            exitstatus=process.exitstatus,
+            spawnerr=process.spawnerr or "",
+        )
+        if state in DEADLINE_STATES:
+            self.wake_at(process.delay)
+        self.loop.call_soon(partial(self.orchestrator.on_state, change))
+
+    def on_output(self, event: Any) -> None:
+        namespec = namespec_of(event.process)
+        run = self.orchestrator.table.runs.get(namespec)
+        if run is None or not self.orchestrator.watches_output(run):
+            return
+        data = event.data.decode(errors="replace") if isinstance(event.data, bytes) else event.data
+        self.loop.call_soon(partial(self.orchestrator.on_output, namespec, data))
+
+    def on_running(self, event: Any) -> None:
+        self.loop.call_soon(self.orchestrator.supervisord_running)
+
+    def on_group_added(self, event: Any) -> None:
+        self.loop.call_soon(
+            partial(self.orchestrator.groups_added, self.read_graph(), [event.group])
+        )
+
+    def on_group_removed(self, event: Any) -> None:
+        self.loop.call_soon(partial(self.orchestrator.groups_removed, self.read_graph()))
+
+    # The orchestrator's Control.
+
+    def start(self, namespec: str) -> str | None:
+        try:
+            self.rpc.startProcess(namespec, False)
+        except RPCError as exc:
+            if exc.code in ANNOUNCED:
+                return None
+            return str(exc.text)
+        return None
+
+    def stop(self, namespec: str) -> None:
+        with contextlib.suppress(RPCError):  # it exited meanwhile: its change is on its way
+            self.rpc.stopProcess(namespec, False)
+
+    def signal(self, namespec: str, signal: str) -> None:
+        with contextlib.suppress(RPCError):
+            self.rpc.signalProcess(namespec, signal)
+
+    def probe(self, namespec: str, check: Check, on_pass: Callable[[], None]) -> Probe:
+        process = self.process(namespec)
+        return Prober(
+            check,
+            partial(owners_of, process),
+            process.config.directory,
+            environment_of(process),
+            self.loop,
+            on_pass,
+        )
+
+    def call_later(self, delay: float, task: Callable[[], None]) -> None:
+        self.loop.call_later(delay, task)
+
+    def wake_at(self, deadline: float) -> None:
+        """Have supervisord's loop turn just after ``deadline`` (its own, time.time())."""
+        if deadline:
+            self.loop.call_later(max(deadline - time.time(), 0) + WAKE_MARGIN, lambda: None)
+
+    def process(self, namespec: str) -> Any:
+        group, _, name = namespec.rpartition(":")
+        return self.supervisord.process_groups[group or name].processes[name]
+
+
+def namespec_of(process: Any) -> str:
+    group = process.group.config.name if process.group else process.config.name
+    return str(make_namespec(group, process.config.name))

@@ -1,0 +1,427 @@
+"""The orchestrator fed recorded histories of supervisord's state changes, asserting what it did.
+
+No supervisord here: :class:`Recorder` is the orchestrator's Control (it
+records each start, stop and signal, and runs timers when the test moves
+the clock), and each test plays supervisord's part by announcing the state
+changes a real one would announce.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import pytest
+
+from djsupervisor.graph import Change, Check, Graph, Program
+from djsupervisor.supervisord.orchestrator import Orchestrator, StateChange
+from djsupervisor.supervisord.runtable import UnknownProcess
+
+
+@dataclass
+class FakeProbe:
+    on_pass: Callable[[], None]
+    last_failure: str = ""
+    cancelled: bool = False
+
+    def cancel(self) -> None:
+        self.cancelled = True
+
+
+@dataclass
+class Recorder:
+    """The orchestrator's Control and clock: what it asked for, in order."""
+
+    now: float = 0.0
+    calls: list[str] = field(default_factory=list)
+    timers: list[tuple[float, Callable[[], None]]] = field(default_factory=list)
+    probes: dict[str, FakeProbe] = field(default_factory=dict)
+    refuse: dict[str, str] = field(default_factory=dict)  # namespec -> why a start fails
+
+    def start(self, namespec: str) -> str | None:
+        self.calls.append(f"start {namespec}")
+        return self.refuse.get(namespec)
+
+    def stop(self, namespec: str) -> None:
+        self.calls.append(f"stop {namespec}")
+
+    def signal(self, namespec: str, signal: str) -> None:
+        self.calls.append(f"signal {namespec} {signal}")
+
+    def probe(self, namespec: str, check: Check, on_pass: Callable[[], None]) -> FakeProbe:
+        self.probes[namespec] = FakeProbe(on_pass)
+        return self.probes[namespec]
+
+    def call_later(self, delay: float, task: Callable[[], None]) -> None:
+        self.timers.append((self.now + delay, task))
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.advance(seconds)
+
+    def advance(self, seconds: float) -> None:
+        """Let time pass, running the timers that fall due, in order."""
+        end = self.now + seconds
+        while due := sorted((t for t in self.timers if t[0] <= end), key=lambda t: t[0]):
+            when, task = due[0]
+            self.timers.remove(due[0])
+            self.now = max(self.now, when)
+            task()
+        self.now = end
+
+    def taken(self) -> list[str]:
+        """Return the calls made since the last look, and forget them."""
+        calls, self.calls = self.calls, []
+        return calls
+
+
+HTTP = Check("http", "http://127.0.0.1:8000/", "127.0.0.1", 8000)
+
+
+def chain_graph(**changes: Program) -> Graph:
+    """Return migrate (one-shot) -> web (http check) -> worker, reloaded on code changes."""
+    programs = {
+        "migrate": Program(
+            processes=["migrate"],
+            oneshot=True,
+            reload=True,
+            reload_patterns=["*/migrations/*.py"],
+        ),
+        "web": Program(
+            processes=["web"],
+            ready=HTTP,
+            depends_on=[("migrate", "done")],
+            reload=True,
+            reload_patterns=["*.py"],
+            reload_templates=True,
+        ),
+        "worker": Program(
+            processes=["worker"],
+            depends_on=[("migrate", "done"), ("web", "started")],
+            reload=True,
+            reload_patterns=["*.py"],
+        ),
+    }
+    return Graph({**programs, **changes}, debug=True)
+
+
+class History:
+    """An orchestrator and the supervisord whose part the test plays."""
+
+    def __init__(self, graph: Graph) -> None:
+        self.control = Recorder()
+        self.said: list[str] = []
+        self.orchestrator = Orchestrator(graph, self.control, self.said.append, self.control)
+
+    def announce(self, namespec: str, *states: str, expected: bool = True, status: int = 0) -> None:
+        for state in states:
+            self.orchestrator.on_state(StateChange(namespec, state, expected, status))
+
+    def runs(self, namespec: str) -> None:
+        self.announce(namespec, "STARTING", "RUNNING")
+
+    def stops(self, namespec: str) -> None:
+        self.announce(namespec, "STOPPING", "STOPPED")
+
+    def finishes(self, namespec: str, status: int = 0) -> None:
+        self.announce(namespec, "STARTING", "RUNNING")
+        self.announce(namespec, "EXITED", expected=status == 0, status=status)
+
+    def ready(self, namespec: str) -> None:
+        self.control.probes[namespec].on_pass()
+
+    def readiness(self, namespec: str) -> str:
+        return self.orchestrator.table.readiness(namespec)
+
+    def launch_chain(self) -> None:
+        """Start the chain as supervisord does at launch, up to the worker running."""
+        self.orchestrator.supervisord_running()
+        assert self.control.taken() == ["start migrate"]
+        self.finishes("migrate")
+        assert self.control.taken() == ["start web"]
+        self.runs("web")
+        self.ready("web")
+        assert self.control.taken() == ["start worker"]
+        self.runs("worker")
+
+
+def test_launch_starts_each_program_once_its_dependencies_hold() -> None:
+    history = History(chain_graph())
+    history.orchestrator.supervisord_running()
+    assert history.control.taken() == ["start migrate"]
+    assert history.readiness("web") == "waiting for migrate (done)"
+    history.announce("migrate", "STARTING", "RUNNING")
+    assert history.control.taken() == []  # running is not done
+    history.announce("migrate", "EXITED")
+    assert history.control.taken() == ["start web"]
+    history.announce("web", "STARTING")
+    assert history.control.taken() == []  # the worker waits for web to run
+    history.announce("web", "RUNNING")
+    assert history.control.taken() == ["start worker"]
+    assert history.readiness("web") == "not ready"
+    history.ready("web")
+    assert history.readiness("web") == "ready"
+    assert history.said == [
+        "web is waiting for migrate (done)",
+        "worker is waiting for migrate (done), web (started)",
+        "web is ready at http://127.0.0.1:8000/",
+    ]
+
+
+def test_a_code_change_stops_dependents_first_and_starts_them_after_without_rerunning_a_oneshot() -> (
+    None
+):
+    history = History(chain_graph())
+    history.launch_chain()
+
+    reloaded = history.orchestrator.code_changed([Change("jobs/views.py")])
+
+    assert reloaded == ["web", "worker"]
+    assert history.control.taken() == ["stop worker"]  # web waits for its dependent
+    assert history.readiness("web") == "restarting"
+    history.announce("worker", "STOPPING")
+    assert history.control.taken() == []
+    history.announce("worker", "STOPPED")
+    assert history.control.taken() == ["stop web"]  # the worker waits for web to restart
+    history.stops("web")
+    assert history.control.taken() == ["start web"]  # migrate is done: not run again
+    history.announce("web", "STARTING")
+    assert history.control.taken() == []
+    history.announce("web", "RUNNING")
+    assert history.control.taken() == ["start worker"]
+
+
+def test_a_migration_runs_the_oneshot_again_between_the_stops_and_the_starts() -> None:
+    history = History(chain_graph())
+    history.launch_chain()
+
+    reloaded = history.orchestrator.code_changed([Change("jobs/migrations/0002_more.py")])
+
+    assert reloaded == ["migrate", "web", "worker"]
+    assert history.control.taken() == ["stop worker"]
+    history.stops("worker")
+    assert history.control.taken() == ["stop web"]
+    history.stops("web")
+    assert history.control.taken() == ["start migrate"]  # after its dependents stopped
+    history.announce("migrate", "STARTING", "RUNNING")
+    assert history.control.taken() == []  # web waits until migrate is done again
+    history.announce("migrate", "EXITED")
+    assert history.control.taken() == ["start web"]
+    history.runs("web")
+    assert history.control.taken() == ["start worker"]
+
+
+def test_a_oneshot_without_autoreload_true_is_not_run_by_a_code_change() -> None:
+    graph = chain_graph(migrate=Program(processes=["migrate"], oneshot=True))
+    history = History(graph)
+    history.launch_chain()
+    assert history.orchestrator.code_changed([Change("jobs/migrations/0002_more.py")]) == [
+        "web",
+        "worker",
+    ]
+    history.stops("worker")
+    history.stops("web")
+    assert history.control.taken() == ["stop worker", "stop web", "start web"]
+
+
+def test_a_change_no_pattern_matches_reloads_nothing_and_templates_reload_the_web_only() -> None:
+    history = History(chain_graph())
+    history.launch_chain()
+    assert history.orchestrator.code_changed([Change("notes/readme.txt")]) == []
+    assert history.control.taken() == []
+    template = Change("jobs/templates/jobs/index.html", template=True)
+    # The worker does not reload on templates, but it runs depending on the web.
+    assert history.orchestrator.code_changed([template]) == ["web", "worker"]
+    assert history.control.taken() == ["stop worker"]
+
+
+def test_a_program_with_a_reload_signal_gets_it_and_keeps_running() -> None:
+    graph = chain_graph(
+        web=Program(
+            processes=["web"],
+            depends_on=[("migrate", "done")],
+            reload=True,
+            reload_patterns=["*.py"],
+            reload_signal="HUP",
+        )
+    )
+    history = History(graph)
+    history.orchestrator.supervisord_running()
+    history.finishes("migrate")
+    history.runs("web")
+    history.runs("worker")
+    history.control.taken()
+    assert history.orchestrator.code_changed([Change("jobs/views.py")]) == ["web", "worker"]
+    # The worker restarts: its dependency never goes down.
+    assert history.control.taken() == ["signal web HUP", "stop worker"]
+    history.stops("worker")
+    assert history.control.taken() == ["start worker"]
+
+
+def test_a_user_restart_goes_through_the_graph_and_is_on_its_way_until_restarted() -> None:
+    history = History(chain_graph())
+    history.launch_chain()
+    assert history.orchestrator.restart(["web"]) == ["web", "worker"]
+    startup = history.orchestrator.table.startup(["web", "worker"])
+    assert not startup["settled"]
+    history.stops("worker")
+    history.stops("web")
+    history.runs("web")
+    history.ready("web")
+    history.runs("worker")
+    assert history.control.taken() == ["stop worker", "stop web", "start web", "start worker"]
+    assert history.orchestrator.table.startup(["web", "worker"]) == {
+        "settled": True,
+        "failures": [],
+        "outcomes": {"web": "ok", "worker": "ok"},
+    }
+
+
+def test_restarting_a_done_oneshot_runs_it_again_before_its_dependents() -> None:
+    history = History(chain_graph())
+    history.launch_chain()
+    assert history.orchestrator.restart(["migrate"]) == ["migrate", "web", "worker"]
+    history.stops("worker")
+    history.stops("web")
+    assert history.control.taken() == ["stop worker", "stop web", "start migrate"]
+
+
+def test_a_crash_restarts_after_the_backoff_and_after_its_dependencies() -> None:
+    history = History(chain_graph())
+    history.launch_chain()
+    history.control.advance(5)
+    history.announce("worker", "EXITED", expected=False, status=1)
+    assert history.readiness("worker") == "crashed; restarting in 1 s"
+    # Meanwhile web restarts: the worker's restart waits for it.
+    history.orchestrator.restart(["web"])
+    history.stops("web")
+    assert history.control.taken() == ["stop web", "start web"]
+    history.control.advance(1)
+    assert history.control.taken() == []
+    history.runs("web")
+    assert history.control.taken() == ["start worker"]
+
+
+def test_autorestart_false_and_an_expected_exit_are_not_restarted() -> None:
+    graph = Graph(
+        {
+            "never": Program(processes=["never"], autorestart="false"),
+            "always": Program(processes=["always"], autorestart="true"),
+            "unexpected": Program(processes=["unexpected"]),
+        }
+    )
+    history = History(graph)
+    history.orchestrator.supervisord_running()
+    for name in ("never", "always", "unexpected"):
+        history.runs(name)
+    history.control.taken()
+    history.announce("never", "EXITED", expected=False, status=1)
+    history.announce("always", "EXITED", expected=True)
+    history.announce("unexpected", "EXITED", expected=True)
+    history.control.advance(2)
+    assert history.control.taken() == ["start always"]
+
+
+def test_in_debug_mode_a_crash_loop_waits_for_a_code_change() -> None:
+    history = History(chain_graph())
+    history.launch_chain()
+    for _ in range(5):
+        history.announce("worker", "EXITED", expected=False, status=1)
+        history.control.advance(60)
+        history.announce("worker", "STARTING", "RUNNING")
+    history.announce("worker", "EXITED", expected=False, status=1)
+    history.control.taken()
+    history.control.advance(120)
+    assert history.control.taken() == []
+    assert "waiting for a code change" in history.readiness("worker")
+    assert history.orchestrator.code_changed([Change("jobs/tasks.py")]) == ["web", "worker"]
+    history.stops("web")
+    history.runs("web")
+    assert history.control.taken() == ["stop web", "start web", "start worker"]
+
+
+def test_a_oneshot_not_done_within_its_ready_timeout_blocks_its_dependents() -> None:
+    graph = chain_graph(migrate=Program(processes=["migrate"], oneshot=True, ready_timeout=5))
+    history = History(graph)
+    history.orchestrator.supervisord_running()
+    history.announce("migrate", "STARTING", "RUNNING")
+    history.control.advance(4.9)
+    assert history.orchestrator.table.startup([])["settled"] is False
+    history.control.advance(0.2)
+    assert history.readiness("migrate") == "not done within 5 s"
+    startup = history.orchestrator.table.startup([])
+    assert startup["settled"] is True
+    assert "web: blocked: migrate not done within 5 s" in startup["failures"]
+    assert "worker: blocked: migrate not done within 5 s" in startup["failures"]
+    # Done late after all: its dependents start.
+    history.announce("migrate", "EXITED")
+    assert history.control.taken() == ["start migrate", "start web"]
+
+
+def test_a_program_not_ready_within_its_timeout_blocks_its_dependents_and_its_probe_stops() -> None:
+    history = History(chain_graph())
+    history.orchestrator.supervisord_running()
+    history.finishes("migrate")
+    history.runs("web")
+    history.control.probes["web"].last_failure = "connection refused"
+    history.control.advance(60)
+    assert history.control.probes["web"].cancelled
+    assert history.readiness("web") == "not ready within 60 s (connection refused)"
+    assert history.readiness("worker") == ""  # web:started holds: the worker runs
+    assert history.control.taken() == ["start migrate", "start web", "start worker"]
+
+
+def test_a_failing_oneshot_blocks_its_dependents_transitively() -> None:
+    history = History(chain_graph())
+    history.orchestrator.supervisord_running()
+    history.finishes("migrate", status=1)
+    assert history.control.taken() == ["start migrate"]
+    assert history.readiness("web") == "blocked: migrate exited with status 1"
+    assert history.readiness("worker") == "blocked: migrate exited with status 1"
+    assert "migrate exited with status 1" in history.said
+
+
+def test_update_starts_the_added_groups_only_and_a_stopped_program_stays_stopped() -> None:
+    graph = Graph({"web": Program(processes=["web"]), "worker": Program(processes=["worker"])})
+    history = History(graph)
+    history.orchestrator.supervisord_running()
+    history.runs("web")
+    history.runs("worker")
+    history.orchestrator.stop(["worker"])
+    history.stops("worker")
+    history.control.taken()
+    graph = Graph({**graph.programs, "extra": Program(processes=["extra"])})
+    history.orchestrator.groups_added(graph, ["extra"])
+    assert history.control.taken() == ["start extra"]
+    assert history.orchestrator.table.runs["worker"].state == "STOPPED"
+
+
+def test_a_start_that_supervisord_refuses_is_a_failure_said_once_and_not_retried() -> None:
+    history = History(Graph({"web": Program(processes=["web"])}))
+    history.control.refuse["web"] = "NO_FILE: /nope"
+    history.orchestrator.supervisord_running()
+    history.orchestrator.evaluate()
+    assert history.control.taken() == ["start web"]
+    assert history.said == ["web could not start: NO_FILE: /nope"]
+    del history.control.refuse["web"]
+    history.orchestrator.start(["web"])  # asked again: tried again
+    assert history.control.taken() == ["start web"]
+
+
+def test_unknown_names_are_refused() -> None:
+    history = History(chain_graph())
+    with pytest.raises(UnknownProcess):
+        history.orchestrator.restart(["nope"])
+
+
+def test_a_stop_during_a_restart_cancels_it() -> None:
+    history = History(chain_graph())
+    history.launch_chain()
+    history.orchestrator.restart(["web"])
+    history.orchestrator.stop(["worker", "web"])
+    history.stops("worker")
+    history.stops("web")
+    assert history.control.taken() == ["stop worker", "stop worker", "stop web"]
+    assert history.readiness("web") == ""
