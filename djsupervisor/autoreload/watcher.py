@@ -164,27 +164,35 @@ def start_observer(
     """Start watching ``dirs`` natively, or by polling if native watches fall short.
 
     Native watches can run out (the inotify watch limit is per user); polling
-    then keeps autoreload working at a cost, and the log says so once.
+    then keeps autoreload working at a cost, and the log says so once, in the
+    same words whether watchdog raised or watched part of the tree.
     """
     observer = Observer()
+    needed = inotify.directories(dirs)
     try:
-        needed = inotify.directories(dirs)
         _schedule(observer, dirs, handler)
-        held = inotify.watches() if type(observer).__name__ == "InotifyObserver" else None
-        if held is not None and held < needed:
-            raise OSError(
-                errno.ENOSPC,
-                f"the inotify watch limit was reached: {held} of {needed} directories watched; "
-                "raise fs.inotify.max_user_watches",
-            )
     except OSError as exc:
         observer.stop()
-        log(
-            f"native file watching unavailable ({exc.strerror or exc}); "
-            f"polling every {POLL_INTERVAL:g} s instead"
-        )
-        observer = PollingObserver(timeout=POLL_INTERVAL)
-        _schedule(observer, dirs, handler)
+        if exc.errno != errno.ENOSPC:  # ENOSPC: inotify_add_watch(2) is out of watches
+            return _poll(dirs, handler, log, exc.strerror or str(exc))
+    else:
+        held = inotify.watches() if type(observer).__name__ == "InotifyObserver" else None
+        if held is None or held >= needed:
+            return observer
+        # Some watchdog releases (7.1.0) watch what they could and say nothing.
+        observer.stop()
+    return _poll(dirs, handler, log, inotify.limit_reached(inotify.capacity(dirs, needed), needed))
+
+
+def _poll(
+    dirs: Sequence[Path],
+    handler: FileSystemEventHandler,
+    log: Callable[[str], None],
+    reason: str,
+) -> BaseObserver:
+    log(f"native file watching unavailable ({reason}); polling every {POLL_INTERVAL:g} s instead")
+    observer = PollingObserver(timeout=POLL_INTERVAL)
+    _schedule(observer, dirs, handler)
     return observer
 
 
