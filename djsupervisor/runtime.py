@@ -118,6 +118,11 @@ class RuntimeDir:
         return self.path / "graph.json"
 
     @property
+    def options(self) -> Path:
+        """The command-line options the config was rendered with, which ``reload`` keeps."""
+        return self.path / "options.json"
+
+    @property
     def start_lock(self) -> Path:
         """Held by the command that starts supervisord, for as long as it runs it."""
         return self.path / "start.lock"

@@ -23,7 +23,8 @@ if TYPE_CHECKING:
 # (bench/control.py).
 
 # Commands that make supervisord re-read its config file: render it anew first
-# so that they see the current supervisord.conf files and settings.
+# so that they see the current supervisord.conf files and settings, with the
+# options supervisord was started with (config/kept.py).
 REREAD_COMMANDS = ("reload", "reread", "update")
 INTERRUPTED = 130  # exit status of a command stopped by Ctrl-C
 
@@ -113,8 +114,10 @@ class Command(BaseCommand):
     def start(self, options: Options) -> int:
         """Start supervisord, in the foreground or as a daemon."""
         from ...config.build import build
+        from ...config.kept import resolve
 
-        config = build(options, console=not options.daemonize)
+        # Absolute paths: 'reload', run from elsewhere, keeps these options.
+        config = build(resolve(options), console=not options.daemonize)
         from ...checks import config_messages
 
         messages = config_messages(config.merged.sections)
@@ -142,12 +145,14 @@ class Command(BaseCommand):
         show_secrets = command == "getconfig" and args == ["--show-secrets"]
         if command not in REREAD_COMMANDS and args and not show_secrets:
             raise CommandError(f"{command} takes no arguments but --show-secrets")
-        config = build(options)
         if command == "getconfig":
+            config = build(options)
             self.stdout.write(config.display_text(show_secrets), ending="")
             return 0
+        from ...config.kept import rebuild
         from ...supervisord.ctl import Session, run_supervisorctl
 
+        config = rebuild(options, self.runtime_dir(options), build)
         config.client.ensure_running()
         config.write()
         return run_supervisorctl(Session(config.running), [command, *args])
@@ -155,13 +160,14 @@ class Command(BaseCommand):
     def rebuilder(self, options: Options) -> Callable[[], Running]:
         """Return what renders the config anew and writes it, for the shell's reread."""
         from ...config.build import build
+        from ...config.kept import rebuild
 
-        def rebuild() -> Running:
-            config = build(options)
+        def rebuild_config() -> Running:
+            config = rebuild(options, self.runtime_dir(options), build)
             config.write()
             return config.running
 
-        return rebuild
+        return rebuild_config
 
     def logs(self, options: Options, args: list[str]) -> int:
         """Print the programs' output from the journal, in time order (``logs``)."""
