@@ -144,8 +144,8 @@ def _service(config: Config, section: str, name: str, project_dir: str) -> Servi
             option: value
             for option, value in options.items()
             if option not in MAPPED | PLUMBING
-            # oneshot says it (the config build sets it for supervisord's sake)
-            and not (option == "startsecs" and program.oneshot and value == "0")
+            # oneshot or the check says it (the config build sets it for supervisord)
+            and not (option == "startsecs" and (program.oneshot or program.ready) and value == "0")
         },
         uses_environ="%(ENV_" in raw,
     )
