@@ -10,10 +10,15 @@ This module runs inside supervisord: standard library only.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import select
 import shlex
+import signal
 import socket
 import subprocess
+import threading
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Collection, Mapping
@@ -22,6 +27,19 @@ from pathlib import Path
 CONNECT_TIMEOUT = 0.5  # seconds: a local server that is up accepts at once
 HTTP_TIMEOUT = 2.0  # seconds for a whole answer
 EXEC_TIMEOUT = 10.0  # seconds a check command may take
+EXEC_WAIT_SLICE = 0.05  # seconds between looks at a cancellation while a check command runs
+# The shell that runs a check command: supervisord reaps every child itself,
+# so waitpid cannot be trusted with the command's status, and supervisord may
+# exit before the thread that runs a check can kill it.
+EXEC_SHELL = (
+    # The check's words as one command, without a shell's reading of them;
+    # its status goes to sh's stdout, a pipe this process reads.
+    '{ "$@" </dev/null >/dev/null; echo $?; } & exec >/dev/null; '
+    # Then kill the process group once stdin ends: this process closes the
+    # pipe's other end when the attempt ends, and so does its exit.
+    "read -r line; kill -s KILL 0"
+)
+NOT_RUN = {126: "cannot be executed", 127: "command not found"}  # sh's own statuses
 PROC = Path("/proc")
 LISTEN = "0A"  # the state of a listening socket in /proc/net/tcp
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1", "0.0.0.0", "::")
@@ -59,23 +77,77 @@ def http(url: str, host: str, port: int, owners: Owners) -> None:
     _owned(host, port, owners)
 
 
-def run(command: str, directory: str | None, environment: Mapping[str, str]) -> None:
-    """Pass if ``command`` exits 0, run in the program's directory and environment."""
+def run(
+    command: str,
+    directory: str | None,
+    environment: Mapping[str, str],
+    cancelled: threading.Event | None = None,
+) -> None:
+    """Pass if ``command`` exits 0, run in the program's directory and environment.
+
+    The command runs in its own process group, which is killed as soon as
+    the attempt ends: at its status, after ``EXEC_TIMEOUT``, once
+    ``cancelled`` is set (its program stopped, or its ready_timeout ended),
+    or when this process exits.
+    """
     try:
-        done = subprocess.run(
-            shlex.split(command),
-            cwd=directory,
-            env=dict(environment),
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            timeout=EXEC_TIMEOUT,
-            check=False,
-        )
-    except (OSError, ValueError, subprocess.TimeoutExpired) as exc:
+        words = shlex.split(command)
+    except ValueError as exc:
         raise NotReady(f"{command}: {exc}") from None
-    if done.returncode != 0:
-        raise NotReady(f"{command} exited with status {done.returncode}")
+    if not words:
+        raise NotReady("an exec check needs a command")
+    lifeline, held = os.pipe()  # held by this process alone (not inheritable)
+    try:
+        try:
+            checker = subprocess.Popen(
+                ["/bin/sh", "-c", EXEC_SHELL, "sh", *words],
+                cwd=directory,
+                env=dict(environment),
+                stdin=lifeline,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+        except OSError as exc:
+            raise NotReady(f"{command}: {exc}") from None
+        finally:
+            os.close(lifeline)
+        # Popen's exit waits for sh only to leave no zombie where nobody else
+        # reaps (its status may be supervisord's to take, and is never used).
+        with checker:
+            try:
+                assert checker.stdout is not None  # for mypy: stdout=PIPE
+                status = _read_status(command, checker.stdout.fileno(), cancelled)
+            finally:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(checker.pid, signal.SIGKILL)  # the command and what it started
+    finally:
+        os.close(held)
+    if not status.isdigit():
+        raise NotReady(f"{command} was killed before it exited")
+    if status != "0":
+        why = NOT_RUN.get(int(status))
+        raise NotReady(f"{command} exited with status {status}" + (f" ({why})" if why else ""))
+
+
+def _read_status(command: str, pipe: int, cancelled: threading.Event | None) -> str:
+    """Return what the checker wrote to ``pipe`` by its exit; raise at a timeout or cancel."""
+    deadline = time.monotonic() + EXEC_TIMEOUT
+    poller = select.poll()
+    poller.register(pipe, select.POLLIN)
+    written = b""
+    while not written.endswith(b"\n"):
+        if cancelled is not None and cancelled.is_set():
+            raise NotReady(f"{command}: cancelled")
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise NotReady(f"{command} still running after {EXEC_TIMEOUT:g} s")
+        if poller.poll(min(left, EXEC_WAIT_SLICE) * 1000):
+            chunk = os.read(pipe, 64)
+            if not chunk:
+                break  # ended without a word: killed
+            written += chunk
+    return written.decode(errors="replace").strip()
 
 
 def _owned(host: str, port: int, owners: Owners) -> None:
