@@ -82,7 +82,7 @@ def test_what_supervisord_is_told_instead() -> None:
             "cycle: a -> b -> c -> a",
             "E015",
         ),
-        ({"db": {"ready_timeout": "soon"}}, "ready_timeout='soon' is not a number", "E004"),
+        ({"db": {"ready_timeout": "soon"}}, "ready_timeout='soon' is not a finite number", "E004"),
         ({"db": {"oneshot": "perhaps"}}, "oneshot='perhaps' is not a boolean", "E004"),
     ],
 )
@@ -92,3 +92,66 @@ def test_dependency_mistakes_are_named(
     with pytest.raises(ConfigError, match=message) as error:
         graph_of(programs)
     assert error.value.check_id == f"djsupervisor.{check_id}"
+
+
+@pytest.mark.parametrize(
+    "value", ["nan", "NaN", "inf", "-inf", "Infinity", "1e400", "0", "-0", "-1"]
+)
+def test_ready_timeout_must_be_finite_and_above_zero(value: str) -> None:
+    with pytest.raises(ConfigError) as error:
+        graph_of({"db": {"ready": "tcp:5432", "ready_timeout": value}})
+    assert error.value.check_id == "djsupervisor.E004"
+    assert str(error.value).startswith(
+        f"program 'db' (from conf): ready_timeout={value!r} is not a finite number of seconds"
+    )
+
+
+@pytest.mark.parametrize(
+    "value",
+    ['exec:sh -c "echo', "exec:echo 'unclosed", "exec:echo \\", "exec:''", "exec:run\0x"],
+)
+def test_an_exec_check_that_cannot_run_is_refused_by_name(value: str) -> None:
+    with pytest.raises(ConfigError) as error:
+        graph_of({"db": {"ready": value}})
+    assert error.value.check_id == "djsupervisor.E013"
+    assert str(error.value).startswith(f"program 'db' (from conf): ready={value!r}: ")
+
+
+def test_an_unclosed_quote_in_an_exec_check_is_said() -> None:
+    with pytest.raises(ConfigError, match=r"cannot be split into words \(No closing quotation\)"):
+        parse_check('exec:sh -c "echo', "program 'x'")
+
+
+@pytest.mark.parametrize(
+    ("value", "meaning"),
+    [
+        *[(spelling, "true") for spelling in ("true", "TRUE", "Yes", "yES", "on", "On", "1")],
+        *[(spelling, "false") for spelling in ("false", "False", "no", "NO", "off", "oFF", "0")],
+        *[(spelling, "unexpected") for spelling in ("unexpected", "Unexpected", "UNEXPECTED")],
+    ],
+)
+def test_autorestart_means_what_it_means_to_supervisord(value: str, meaning: str) -> None:
+    graph, sections = graph_of({"web": {"autorestart": value}})
+    assert graph.programs["web"].autorestart == meaning
+    # The orchestrator restarts it, unless it is never to be restarted.
+    assert sections["program:web"]["autorestart"] == (value if meaning == "false" else "false")
+    graph, sections = graph_of({"web": {"autorestart": value, "restart_backoff": "false"}})
+    assert graph.programs["web"].autorestart == meaning
+    assert sections["program:web"]["autorestart"] == value  # supervisord reads it itself
+
+
+def test_autorestart_defaults_to_unexpected() -> None:
+    graph, _ = graph_of({"web": {}})
+    assert graph.programs["web"].autorestart == "unexpected"
+
+
+@pytest.mark.parametrize("value", ["maybe", "always", "", "2", "y", "truee"])
+def test_an_autorestart_supervisord_does_not_know_is_refused(value: str) -> None:
+    for options in ({}, {"restart_backoff": "false"}, {"oneshot": "true"}):
+        with pytest.raises(ConfigError) as error:
+            graph_of({"web": {"autorestart": value, **options}})
+        assert error.value.check_id == "djsupervisor.E006"
+        assert str(error.value) == (
+            f"program 'web' (from conf): autorestart={value!r} is not a value supervisord "
+            "knows; use true, false or unexpected (or yes/no, on/off, 1/0)"
+        )

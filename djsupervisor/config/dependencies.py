@@ -10,16 +10,27 @@ dependencies are not met yet, and restarting a crashed one after a delay.
 
 from __future__ import annotations
 
+import math
 import re
+import shlex
 from urllib.parse import urlsplit
 
-from ..errors import CycleError, DependencyError, OptionError, ReadinessError
+from supervisor.datatypes import RestartUnconditionally, RestartWhenExitUnexpected, auto_restart
+
+from ..errors import (
+    CycleError,
+    DependencyError,
+    OptionError,
+    ReadinessError,
+    SupervisorValueError,
+)
 from ..graph import Check, Graph, Program
 from .merge import Merged, process_sections
 
 CONDITIONS = ("started", "ready", "done")
 DEFAULT_CONDITION = "started"
 CHECK_FORMS = "tcp:[HOST:]PORT, http://HOST:PORT/PATH, exec:COMMAND or log:REGEX"
+AUTORESTART_VALUES = "true, false or unexpected (or yes/no, on/off, 1/0)"
 
 
 def build_graph(merged: Merged, debug: bool) -> Graph:
@@ -35,7 +46,9 @@ def build_graph(merged: Merged, debug: bool) -> Graph:
         where = f"program {name!r} (from {', '.join(merged.origins.get(section, []))})"
         program = Program(
             autostart=_truth(sections[section].get("autostart", "true")),
-            autorestart=sections[section].get("autorestart", "unexpected").lower(),
+            autorestart=parse_autorestart(
+                sections[section].get("autorestart", "unexpected"), where
+            ),
             oneshot=own.get("oneshot") == "true",
             restart_backoff=own.get("restart_backoff", "true") == "true",
         )
@@ -68,6 +81,7 @@ def parse_check(value: str, where: str) -> Check:
         if url.hostname:
             return Check("http", value.strip(), url.hostname, 443 if kind == "https" else 80)
     elif kind == "exec" and rest.strip():
+        _check_command_line(rest.strip(), value, where)
         return Check("exec", rest.strip())
     elif kind == "log" and rest.strip():
         try:
@@ -78,6 +92,40 @@ def parse_check(value: str, where: str) -> Check:
             ) from None
         return Check("log", rest.strip())
     raise ReadinessError(f"{where}: ready={value!r} is not a check; use {CHECK_FORMS}")
+
+
+def _check_command_line(command: str, value: str, where: str) -> None:
+    """Refuse an exec check's command the probe could not run: it splits it with shlex."""
+    try:
+        words = shlex.split(command)
+    except ValueError as exc:
+        raise ReadinessError(
+            f"{where}: ready={value!r}: the command cannot be split into words ({exc}); "
+            "close its quotes or escape them"
+        ) from None
+    if "\0" in command or not words or not words[0]:
+        raise ReadinessError(f"{where}: ready={value!r}: not a command to run")
+
+
+def parse_autorestart(value: str, where: str) -> str:
+    """Return what ``autorestart=value`` means to supervisord: 'true', 'false' or 'unexpected'.
+
+    supervisor's own reader decides, so every spelling it takes means the
+    same here; it never sees the value itself when the orchestrator restarts
+    the program instead, so a wrong one is refused here.
+    """
+    try:
+        meaning = auto_restart(value.strip())
+    except ValueError:
+        raise SupervisorValueError(
+            f"{where}: autorestart={value!r} is not a value supervisord knows; "
+            f"use {AUTORESTART_VALUES}"
+        ) from None
+    if meaning is RestartUnconditionally:
+        return "true"
+    if meaning is RestartWhenExitUnexpected:
+        return "unexpected"
+    return "false"
 
 
 def parse_depends_on(value: str, where: str) -> list[tuple[str, str]]:
@@ -171,10 +219,14 @@ def _truth(value: str) -> bool:
 
 
 def _seconds(value: str, where: str) -> float:
+    """Return ``ready_timeout`` in seconds: a finite number above 0 (nan and inf never end)."""
     try:
         seconds = float(value)
     except ValueError:
-        seconds = -1.0
-    if seconds <= 0:
-        raise OptionError(f"{where}: ready_timeout={value!r} is not a number of seconds above 0")
+        seconds = math.nan
+    if not (math.isfinite(seconds) and seconds > 0):
+        raise OptionError(
+            f"{where}: ready_timeout={value!r} is not a finite number of seconds above 0; "
+            "write one such as ready_timeout=60"
+        )
     return seconds

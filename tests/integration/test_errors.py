@@ -125,6 +125,30 @@ def test_manage_py_check_reports_by_id(project: Project) -> None:
     assert "no issues" in good.stdout
 
 
+@pytest.mark.parametrize(
+    ("option", "check_id"),
+    [
+        ("ready_timeout=nan", "E004"),
+        ("ready_timeout=inf", "E004"),
+        ("ready_timeout=0", "E004"),
+        ("ready_timeout=-1", "E004"),
+        ('ready=exec:sh -c "echo', "E013"),
+        ("autorestart=maybe", "E006"),
+    ],
+)
+def test_a_bad_readiness_or_restart_value_is_refused_before_anything_runs(
+    project: Project, option: str, check_id: str
+) -> None:
+    conf = project.write("supervisord.conf", f"[program:web]\ncommand=sleep 1000\n{option}\n")
+    name = option.partition("=")[0]
+    checked = project.run_manage("check")
+    assert checked.returncode != 0
+    assert "Traceback" not in checked.stderr
+    assert f"(djsupervisor.{check_id}) program 'web' (from {conf}): {name}=" in checked.stderr
+    assert_one_clear_error(project.run("-d"), f"program 'web' (from {conf}): {name}=")
+    assert not (project.runtime_dir() / "supervisord.pid").exists()  # it never started
+
+
 def test_a_broken_config_does_not_keep_a_program_from_restarting(project: Project) -> None:
     port = free_port()
     command = "{{ PYTHON }} manage.py runserver --noreload 127.0.0.1:" + str(port)
