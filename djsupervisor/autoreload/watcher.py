@@ -10,7 +10,6 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from fnmatch import fnmatchcase
 from pathlib import Path, PurePath
 
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
@@ -18,6 +17,8 @@ from watchdog.observers import Observer
 from watchdog.observers.api import BaseObserver
 from watchdog.observers.polling import PollingObserver
 
+from ..graph import Change
+from ..patterns import matches
 from . import inotify
 
 POLL_INTERVAL = 1.0  # seconds between scans when native watches are unavailable
@@ -52,27 +53,38 @@ def watched_dirs(candidates: Iterable[Path], libraries: Sequence[Path]) -> list[
 
 @dataclass(frozen=True)
 class PathFilter:
-    """Decide whether a changed path should trigger a reload.
+    """Decide which changed paths to report, and how: relative to their root, template or not.
 
     A pattern without a slash is matched against the file name (``patterns``)
     or against every directory and file name on the path below the watched
     root (``ignore``), so ``.*`` also ignores ``.git/`` and ``.venv/``. A
     pattern with a slash is matched against the path relative to the root.
+    Any file in one of ``templates`` (Django's template directories) is
+    reported too, marked as a template.
     """
 
     roots: tuple[Path, ...]
     patterns: tuple[str, ...]
     ignore: tuple[str, ...]
     libraries: tuple[Path, ...] = ()
+    templates: tuple[Path, ...] = ()
+
+    def change(self, path: str) -> Change | None:
+        """Return the change to report for ``path``, or None if it does not count."""
+        found = Path(path)
+        relative = self._relative(found)
+        if relative is None:
+            return None
+        text = relative.as_posix()
+        if any(matches(pattern, text, relative.parts) for pattern in self.ignore):
+            return None
+        template = any(found.is_relative_to(directory) for directory in self.templates)
+        if template or any(matches(pattern, text) for pattern in self.patterns):
+            return Change(text, template)
+        return None
 
     def matches(self, path: str) -> bool:
-        relative = self._relative(Path(path))
-        if relative is None:
-            return False
-        text = relative.as_posix()
-        if any(_match(pattern, text, relative.parts) for pattern in self.ignore):
-            return False
-        return any(_match(pattern, text, (relative.name,)) for pattern in self.patterns)
+        return self.change(path) is not None
 
     def matches_tree(self, directory: str) -> bool:
         """Return whether ``directory`` (just moved into place) holds a matching file."""
@@ -90,12 +102,6 @@ class PathFilter:
             if path.is_relative_to(root):
                 return path.relative_to(root)
         return None
-
-
-def _match(pattern: str, relative: str, names: Sequence[str]) -> bool:
-    if "/" in pattern:
-        return fnmatchcase(relative, pattern)
-    return any(fnmatchcase(name, pattern) for name in names)
 
 
 class Burst:

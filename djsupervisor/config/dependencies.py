@@ -202,6 +202,10 @@ def _adjust(section: dict[str, str], program: Program) -> None:
         section["autorestart"] = "false"
     elif program.restart_backoff and program.autorestart != "false":
         section["autorestart"] = "false"  # restarted after a growing delay instead
+    if program.ready is not None:
+        # Its check says when it has started: RUNNING as soon as it runs,
+        # ready beside it, not STARTING for a second after it answered.
+        section.setdefault("startsecs", "0")
     if program.ready is not None and program.ready.kind == "log":
         section["stdout_events_enabled"] = "true"
         section["stderr_events_enabled"] = "true"
