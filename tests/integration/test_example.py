@@ -6,14 +6,17 @@ import http.cookiejar
 import json
 import re
 import shutil
+import signal
+import subprocess
 import urllib.parse
 import urllib.request
 from pathlib import Path
 
 import pytest
 
-from ..support import REPO, free_port, wait_for
+from ..support import REPO, WAIT, free_port, http_get, wait_for
 from .conftest import Project
+from .test_foreground import Lines
 
 pytestmark = pytest.mark.integration
 pytest.importorskip("django_tasks_db", reason="the example needs the [example] extra")
@@ -64,3 +67,58 @@ def test_web_enqueues_and_worker_runs_the_task(example: Project) -> None:
 
     done = wait_for(result, "the worker to run the task")
     assert done["return_value"] == {"words": 3, "pid": pids["db_worker"]}
+
+
+def test_the_daily_loop_in_the_foreground_follows_the_graph(example: Project) -> None:
+    command = example.start_foreground(stdout=subprocess.PIPE, text=False)
+    assert command.stdout is not None
+    output = Lines(command.stdout)
+    output.wait_for(r"^supervisord +\| db_worker is running")
+    output.wait_for(r"^autoreload +\| watching ")
+    port = example.env["PORT"]
+
+    def events(since: int) -> list[str]:
+        """Return the programs' starts, stops and the one-shot's runs after line ``since``."""
+        found = re.compile(r"^supervisord +\| (\w+ (?:started|stopped|exited))")
+        return [m[1] for line in output.lines[since:] if (m := found.match(line))]
+
+    # A view: the worker stops before the web it depends on; migrate stays done.
+    mark = len(output.lines)
+    with (example.path / "jobs" / "views.py").open("a") as views:
+        views.write("\n# edited\n")
+    output.wait_for(r"^supervisord +\| db_worker is running", count=2)
+    assert events(mark) == ["db_worker stopped", "web stopped", "web started", "db_worker started"]
+
+    # A migration: migrate runs once, after both stopped and before the web starts.
+    mark = len(output.lines)
+    migrations = example.path / "jobs" / "migrations"
+    migrations.mkdir()
+    (migrations / "__init__.py").write_text("")
+    (migrations / "0001_initial.py").write_text(MIGRATION)
+    output.wait_for(r"^supervisord +\| db_worker is running", count=3)
+    assert events(mark) == [
+        "db_worker stopped",
+        "web stopped",
+        "migrate started",
+        "migrate exited",
+        "web started",
+        "db_worker started",
+    ]
+    assert "Applying jobs.0001_initial... OK" in "\n".join(output.lines[mark:])
+
+    # A template: the next request shows it, once the web has restarted.
+    template = example.path / "jobs" / "templates" / "jobs" / "index.html"
+    template.write_text(template.read_text().replace("</body>", "<p>edited template</p></body>"))
+    wait_for(lambda: "edited template" in (http_get(int(port)) or "") or None, "the edit")
+    command.send_signal(signal.SIGINT)
+    assert command.wait(WAIT) == 0
+
+
+MIGRATION = """
+from django.db import migrations
+
+
+class Migration(migrations.Migration):
+    dependencies = []
+    operations = []
+"""
