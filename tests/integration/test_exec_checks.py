@@ -22,7 +22,11 @@ GONE_WITHIN = 3.0  # seconds: a check command is killed within ~0.05 s of its ca
 
 @pytest.fixture
 def durations() -> Iterator[list[str]]:
-    """Hand out sleep durations no other process uses; kill their sleeps at teardown."""
+    """Hand out sleep durations no other process uses; kill their sleeps at teardown.
+
+    Request it before ``project``: torn down after it, once supervisord can
+    no longer run a check again.
+    """
     made: list[str] = []
     try:
         yield made
@@ -72,7 +76,8 @@ def test_a_failing_exec_check_is_never_ready(project: Project) -> None:
 
 
 def test_a_running_check_command_is_killed_at_the_timeout_and_when_its_program_stops(
-    project: Project, durations: list[str]
+    durations: list[str],  # first: torn down after project, when no check can start again
+    project: Project,
 ) -> None:
     slow, held = unique(durations), unique(durations)
     project.write(
@@ -89,10 +94,10 @@ def test_a_running_check_command_is_killed_at_the_timeout_and_when_its_program_s
 
     client = project.client()
     client.start_processes(["held"])
-    (first,) = wait_for(lambda: sleeping(held), "held's check to run")
+    (current,) = wait_for(lambda: sleeping(held), "held's check to run")
     for _ in range(2):
         client.restart_processes(["held"])  # stops it (which cancels its check), starts it
-        (first,) = wait_for(partial(replaced, held, first), "a new check to replace the old")
+        (current,) = wait_for(partial(replaced, held, current), "a new check to replace it")
     assert project.run("shutdown").returncode == 0
     wait_for(lambda: not sleeping(held), "held's check to be killed", GONE_WITHIN)
     assert not sleeping(slow)
