@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from ..support import REPO, WAIT, free_port, wait_for
+from ..support import REPO, WAIT, free_port, http_get, wait_for
 from .conftest import Project
 from .test_foreground import Lines
 
@@ -63,11 +63,28 @@ def test_the_quick_start_works_as_written(project: Project, tmp_path: Path) -> N
             timeout=WAIT * 2,
         )
 
+    # A page from a template of the project's own, as a project soon has.
+    settings.write_text(
+        settings.read_text().replace("'DIRS': [],", "'DIRS': [BASE_DIR / 'templates'],")
+    )
+    project.write("templates/hello.html", "first version")
+    urls = project.path / install[1][2] / "urls.py"
+    page = "path('hello/', TemplateView.as_view(template_name='hello.html')),"
+    urls.write_text(
+        "from django.views.generic import TemplateView\n"
+        + urls.read_text().replace("urlpatterns = [", f"urlpatterns = [\n    {page}")
+    )
+
     (foreground,) = commands("quickstart-foreground")
     command = project.start_foreground(*foreground[3:], stdout=subprocess.PIPE, text=False)
     assert command.stdout is not None
     output = Lines(command.stdout)
     output.wait_for(rf"djsupervisor +\| web is ready at http://127.0.0.1:{port}/$")
+    assert http_get(int(port), "/hello/") == "first version"
+    # In debug mode, a template edit shows on the next request once web restarted.
+    output.wait_for(r"^autoreload +\| watching ")
+    project.write("templates/hello.html", "second version")
+    wait_for(lambda: http_get(int(port), "/hello/") == "second version" or None, "the edit")
     command.send_signal(signal.SIGINT)
     assert command.wait(WAIT) == 0
 
