@@ -52,8 +52,13 @@ def test_what_supervisord_is_told_instead() -> None:
             "web": {"depends_on": "migrate:done, db", "autostart": "true"},
             "cron": {"restart_backoff": "false"},
             "tail": {"ready": "log:up", "autorestart": "false"},
+            "slow": {"ready": "tcp:8001", "startsecs": "5"},
         }
     )
+    # A check says when it has started: RUNNING as soon as it runs, unless the user says.
+    assert sections["program:db"]["startsecs"] == "0"
+    assert sections["program:slow"]["startsecs"] == "5"
+    assert "startsecs" not in sections["program:cron"]
     assert sections["program:migrate"]["startsecs"] == "0"  # done however soon it exits
     assert sections["program:migrate"]["autorestart"] == "false"
     assert sections["program:web"]["autostart"] == "false"  # the orchestrator starts it
