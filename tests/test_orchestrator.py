@@ -170,9 +170,7 @@ def test_launch_starts_each_program_once_its_dependencies_hold() -> None:
     ]
 
 
-def test_a_code_change_stops_dependents_first_and_starts_them_after_without_rerunning_a_oneshot() -> (
-    None
-):
+def test_a_code_change_stops_dependents_first_and_does_not_rerun_a_oneshot() -> None:
     history = History(chain_graph())
     history.launch_chain()
 
