@@ -423,3 +423,19 @@ def test_a_stop_during_a_restart_cancels_it() -> None:
     history.stops("web")
     assert history.control.taken() == ["stop worker", "stop worker", "stop web"]
     assert history.readiness("web") == ""
+
+
+def test_a_check_under_way_is_cancelled_when_its_program_stops_or_supervisord_does() -> None:
+    history = History(chain_graph())
+    history.orchestrator.supervisord_running()
+    history.finishes("migrate")
+    history.runs("web")
+    first = history.control.probes["web"]
+    history.orchestrator.restart(["web"])
+    history.stops("web")
+    assert first.cancelled  # its program stopped
+    history.runs("web")
+    second = history.control.probes["web"]
+    assert not second.cancelled
+    history.orchestrator.close()
+    assert second.cancelled  # supervisord stops
