@@ -261,7 +261,8 @@ def test_a_program_with_a_reload_signal_gets_it_and_keeps_running() -> None:
 def test_a_user_restart_goes_through_the_graph_and_is_on_its_way_until_restarted() -> None:
     history = History(chain_graph())
     history.launch_chain()
-    assert history.orchestrator.restart(["web"]) == ["web", "worker"]
+    # In the order they stop: dependents first.
+    assert history.orchestrator.restart(["web"]) == ["worker", "web"]
     startup = history.orchestrator.table.startup(["web", "worker"])
     assert not startup["settled"]
     history.stops("worker")
@@ -280,7 +281,7 @@ def test_a_user_restart_goes_through_the_graph_and_is_on_its_way_until_restarted
 def test_restarting_a_done_oneshot_runs_it_again_before_its_dependents() -> None:
     history = History(chain_graph())
     history.launch_chain()
-    assert history.orchestrator.restart(["migrate"]) == ["migrate", "web", "worker"]
+    assert history.orchestrator.restart(["migrate"]) == ["worker", "web", "migrate"]
     history.stops("worker")
     history.stops("web")
     assert history.control.taken() == ["stop worker", "stop web", "start migrate"]

@@ -23,6 +23,7 @@ from djsupervisor.autoreload.watcher import (
     library_dirs,
     watched_dirs,
 )
+from djsupervisor.graph import Change
 
 ROOT = Path("/srv/project")
 DEFAULT = PathFilter(roots=(ROOT,), patterns=("*.py",), ignore=(".*", "#*", "*~"))
@@ -128,3 +129,26 @@ def test_burst_ends_after_a_quiet_period_and_merges_repeats() -> None:
     writer.join()
     assert burst.wait_end() == ["a.py", "b.py", "c.py"]
     assert burst.wait_end() == []
+
+
+def test_a_change_is_reported_relative_to_the_project_or_to_its_apps_directory() -> None:
+    apps = Path("/srv/site-apps/blog")
+    path_filter = PathFilter(
+        roots=(ROOT, apps),
+        patterns=("*.py",),
+        ignore=(".*",),
+        templates=(ROOT / "templates",),
+        project_dir=ROOT,
+    )
+    assert path_filter.change(str(ROOT / "jobs" / "migrations" / "0002.py")) == Change(
+        "jobs/migrations/0002.py"
+    )
+    # An app from outside the project keeps its own name in front.
+    assert path_filter.change(str(apps / "migrations" / "0002.py")) == Change(
+        "blog/migrations/0002.py"
+    )
+    assert path_filter.change(str(ROOT / "templates" / "base.html")) == Change(
+        "templates/base.html", template=True
+    )
+    assert path_filter.change(str(ROOT / "notes.txt")) is None
+    assert path_filter.change(str(ROOT / ".git" / "hooks" / "x.py")) is None

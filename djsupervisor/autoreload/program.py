@@ -50,6 +50,7 @@ def run(config: Config, log: Log) -> NoReturn:
         ignore=tuple(conf.SUPERVISOR_AUTORELOAD_IGNORE_PATTERNS),
         libraries=tuple(libraries),
         templates=tuple(path.resolve() for path in template_dirs),
+        project_dir=config.project_dir.resolve(),
     )
     burst = Burst(QUIET_PERIOD)
     start_observer(dirs, ChangeHandler(path_filter, burst), log)

@@ -53,14 +53,17 @@ def watched_dirs(candidates: Iterable[Path], libraries: Sequence[Path]) -> list[
 
 @dataclass(frozen=True)
 class PathFilter:
-    """Decide which changed paths to report, and how: relative to their root, template or not.
+    """Decide which changed paths to report, and how: relative path, template or not.
 
+    A path is reported relative to ``project_dir``; one outside it (an app
+    installed from elsewhere) relative to the directory holding its watched
+    root, so that it starts with the app's own name (``app/migrations/...``).
     A pattern without a slash is matched against the file name (``patterns``)
-    or against every directory and file name on the path below the watched
-    root (``ignore``), so ``.*`` also ignores ``.git/`` and ``.venv/``. A
-    pattern with a slash is matched against the path relative to the root.
-    Any file in one of ``templates`` (Django's template directories) is
-    reported too, marked as a template.
+    or against every directory and file name on that relative path
+    (``ignore``), so ``.*`` also ignores ``.git/`` and ``.venv/``; a pattern
+    with a slash is matched against the whole relative path. Any file in one
+    of ``templates`` (Django's template directories) is reported too, marked
+    as a template.
     """
 
     roots: tuple[Path, ...]
@@ -68,6 +71,7 @@ class PathFilter:
     ignore: tuple[str, ...]
     libraries: tuple[Path, ...] = ()
     templates: tuple[Path, ...] = ()
+    project_dir: Path | None = None
 
     def change(self, path: str) -> Change | None:
         """Return the change to report for ``path``, or None if it does not count."""
@@ -100,7 +104,9 @@ class PathFilter:
             return None  # e.g. a virtualenv inside the project directory
         for root in self.roots:
             if path.is_relative_to(root):
-                return path.relative_to(root)
+                if self.project_dir is not None and path.is_relative_to(self.project_dir):
+                    return path.relative_to(self.project_dir)
+                return path.relative_to(root.parent if self.project_dir else root)
         return None
 
 

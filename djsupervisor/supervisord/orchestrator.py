@@ -155,7 +155,10 @@ class Orchestrator:
         return sorted({*self._restart(restart), *signalled})
 
     def _restart(self, targets: Iterable[Run]) -> list[str]:
-        """Restart ``targets`` and the processes up that depend on them, dependents first."""
+        """Restart ``targets`` and the processes up that depend on them, dependents first.
+
+        Return their names in the order they stop: each after its dependents.
+        """
         affected: dict[str, Run] = {}
         pending = list(targets)
         while pending:
@@ -171,7 +174,22 @@ class Orchestrator:
             run.done = False  # a one-shot restarted runs again
             run.awaiting_change = False
         self.evaluate()
-        return sorted(affected)
+        return self._dependents_first(affected)
+
+    def _dependents_first(self, runs: dict[str, Run]) -> list[str]:
+        """Return the names of ``runs``, each after those of ``runs`` that depend on it."""
+        ordered: list[str] = []
+        remaining = dict(runs)
+        while remaining:
+            free = sorted(
+                name
+                for name, run in remaining.items()
+                if not any(other.namespec in remaining for other in self.table.dependents_of(run))
+            )
+            ordered += free
+            for name in free:
+                del remaining[name]
+        return ordered
 
     # Deciding.
 

@@ -45,9 +45,13 @@ def start(
     targets = [name for name in started if name not in up_before or restart]
     for name in sorted(set(started) - set(targets)):
         output(f"{name}: ERROR (already started)")
+    # A restart's processes come dependents first: they stop in that order
+    # and start in the other.
     for name in targets:
         if name in up_before:
             output(f"{name}: stopped")
+    if restart:
+        targets.reverse()
     startup = wait_until_started(client, targets, lambda: True, clock)
     for name in targets:
         outcome = startup.outcomes.get(name, "still starting")

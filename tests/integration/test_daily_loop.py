@@ -142,8 +142,8 @@ def test_restart_stops_dependents_first_and_starts_them_after(project: Project) 
     result = project.run("restart", "web")
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines() == [
-        "web: stopped",
         "worker: stopped",
+        "web: stopped",
         "web: started",
         "worker: started",
     ]
