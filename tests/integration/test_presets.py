@@ -20,7 +20,7 @@ import django
 import pytest
 
 from ..needs import require
-from ..support import free_port, http_get, wait_for
+from ..support import WAIT, free_port, http_get, wait_for
 from .conftest import Project
 
 pytestmark = pytest.mark.integration
@@ -265,13 +265,16 @@ def test_the_worker_runs_tasks_and_finishes_one_when_stopped(project: Project, n
     assert str(pid) in done.split()
 
     # Stopped while a task runs: the task finishes within the preset's grace
-    # period, longer than supervisord's default of 10 s.
+    # period, longer than supervisord's default of 10 s, and the worker exits
+    # by itself (at the end of the grace period supervisord would kill it).
+    grace = int(project.config()[f"program:{worker}"]["stopwaitsecs"])
     assert http_get(web, f"/enqueue/slow/{SLOW_TASK}/") == "queued"
     wait_for(lambda: read(results / "slow.started"), "the slow task to start")
-    stopped = project.run("stop", worker)
+    stopped = project.run("stop", worker, timeout=grace + WAIT)
     assert stopped.returncode == 0, stopped.stderr + stopped.stdout
     assert read(results / "slow.done"), f"{worker} lost the task it was running when stopped"
     assert project.processes()[worker]["statename"] == "STOPPED"
+    assert f"stopped: {worker} (exit status 0)" in project.logfile().read_text()
 
 
 def read(path: Path) -> str | None:
