@@ -10,6 +10,13 @@ supervisor`` with a ``runserver --noreload`` program, Django as plain
 that leave djsupervisor out, as a project without it would be. Measured:
 
 (a) the time from saving a view to the new HTTP response, median of ``--edits``;
+    and the same under djsupervisor for the chain ``db`` (a TCP server with
+    ``ready=tcp``, ``autoreload=false``) -> ``migrate`` (``manage.py migrate``,
+    ``oneshot``, rerun only on migrations) -> ``web`` (``runserver --noreload``,
+    ``ready=http``) -> ``worker`` (a Python loop), where a code change stops
+    ``worker``, then restarts ``web``, then starts ``worker`` again. Each of
+    its restarts is checked (the order in supervisord's log, every program
+    back up): a broken chain ends the bench with an error, not a figure;
 (b) CPU and memory of the idle watcher over ``--idle`` seconds, on a project that
     holds a large package tree and imports a large tree of installed packages;
 (c) the restarts caused by rewriting ``--burst`` .py files at once.
@@ -21,6 +28,7 @@ Pass small sizes for a quick smoke run, e.g.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import random
 import shutil
 import sys
@@ -29,12 +37,14 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NoReturn
 
 from benchlib import (
     CLOCK_TICKS,
     PEER,
+    TIMEOUT,
     children,
     cpu_seconds,
     free_port,
@@ -44,6 +54,7 @@ from benchlib import (
     manage,
     median,
     print_table,
+    read_log,
     rss_mb,
     start,
     stop_session,
@@ -54,6 +65,8 @@ from benchlib import (
 SEED = 20261123  # fixed, so that runs pause alike between edits
 MODULES_PER_PACKAGE = 15
 INSTALLED_PER_PACKAGE = 20
+# What the chain must be, edit after edit: the ratios to the other two figures.
+CHAIN_TARGETS = {"djsupervisor": 1.2, "runserver": 0.5}
 
 
 @dataclass
@@ -67,6 +80,11 @@ class Side:
     stop: Callable[[], object]
     watcher_pids: Callable[[], list[int]]  # the processes that do the watching
     restarts: Callable[[], int]  # restarts of the web server so far
+    # Check the restart an edit saved at this time.time() caused; return when
+    # each of its steps happened, in seconds after the save. Fails the bench
+    # (SystemExit) if the restart went wrong.
+    check_restart: Callable[[float], dict[str, float]] = lambda saved: {}
+    steps: list[dict[str, float]] = field(default_factory=list)  # check_restart's, per edit
 
 
 def djsupervisor_side(project: Path, port: int) -> Side:
@@ -146,9 +164,13 @@ def measure_edits(side: Side, edits: int, rng: random.Random) -> list[float]:
         # A new length each time: Python trusts a cached .pyc whose source has
         # the same size and modification second.
         body = f"{side.name} edit {n}" + "!" * n
+        saved = time.time()
         write_view(side.project, body)
         answered = lambda body=body: http_get(side.port) == body  # noqa: E731
         times.append(wait_until(answered, f"{side.name}'s answer"))
+        steps = side.check_restart(saved)
+        if steps:
+            side.steps.append({**steps, "new body": times[-1]})
     return times
 
 
@@ -212,8 +234,11 @@ def big_project(path: Path, port: int, args: argparse.Namespace, installed: Path
     return sorted((path / "burst").glob("*/module*.py"))
 
 
-def time_edits(workdir: Path, edits: int) -> dict[str, float]:
-    """Return each side's median time from saving a view to the new answer."""
+def time_edits(workdir: Path, edits: int) -> tuple[dict[str, float], list[dict[str, float]]]:
+    """Return each side's median time from saving a view to the new answer.
+
+    Also return the chain's restarts, step by step (see chain_side).
+    """
     rng = random.Random(SEED)
     medians = {}
     for make_side in (djsupervisor_side, runserver_side):
@@ -222,7 +247,9 @@ def time_edits(workdir: Path, edits: int) -> dict[str, float]:
         project = make_project(workdir / f"small-{make_side.__name__}", WEB.format(port=port))
         with running(make_side(project, port)) as side:
             medians[side.name] = median(measure_edits(side, edits, rng))
-    return medians
+    with running(chain_side(workdir / "chain")) as side:
+        medians[side.name] = median(measure_edits(side, edits, rng))
+    return medians, side.steps
 
 
 def measure_big(
@@ -246,6 +273,90 @@ def measure_big(
     return idle, restarts
 
 
+def chain_side(path: Path) -> Side:
+    """Serve the chain db -> migrate -> web -> worker under djsupervisor."""
+    db, port = free_port(), free_port()
+    project = make_project(path, CHAIN.format(db=db, port=port), settings=CHAIN_SETTINGS)
+    (project / "db.py").write_text(DB)
+    (project / "worker.py").write_text(WORKER)
+    logfile = Path(getconfig(project)["supervisord"]["logfile"])
+    offset = 0  # where the log stood when the edit was saved
+
+    def start_it() -> None:
+        nonlocal offset
+        base.start()
+        check_states(project, logfile, settled=True)
+        offset = logfile.stat().st_size
+
+    def check_restart(saved: float) -> dict[str, float]:
+        nonlocal offset
+        deadline = time.monotonic() + TIMEOUT
+        while not check_states(project, logfile, settled=time.monotonic() > deadline):
+            time.sleep(0.05)
+        lines = read_log(logfile, offset)
+        offset = logfile.stat().st_size
+        return restart_steps(lines, saved, logfile)
+
+    base = djsupervisor_side(project, port)
+    return dataclasses.replace(
+        base, name="chain", start=start_it, check_restart=check_restart, steps=[]
+    )
+
+
+def check_states(project: Path, logfile: Path, settled: bool = False) -> bool:
+    """Tell whether the chain runs whole again: db, web and worker up, migrate done.
+
+    Fail the bench at once if a program has failed or is blocked, and, with
+    ``settled``, if the chain is not whole now.
+    """
+    status = manage(project, "supervisor", "status", check=False).stdout
+    lines = {
+        line.split()[0]: line.rstrip() for line in status.splitlines() if len(line.split()) > 1
+    }
+    broken = [
+        lines.get(name, f"{name}: not in status")
+        for name in WHOLE
+        if name not in lines
+        or lines[name].split()[1] in ("FATAL", "BACKOFF", "UNKNOWN")
+        or (name != "migrate" and lines[name].split()[1] == "EXITED")
+        or any(word in lines[name] for word in FAILURES)
+    ]
+    whole = all(
+        name in lines and lines[name].split()[1] == state and lines[name].endswith(ending)
+        for name, (state, ending) in WHOLE.items()
+    )
+    if broken or (settled and not whole):
+        fail("a program of the chain is not running", status, logfile)
+    return whole
+
+
+def restart_steps(lines: list[tuple[float, str]], saved: float, logfile: Path) -> dict[str, float]:
+    """Check one restart's order in supervisord's log; return each step's time from the save.
+
+    The worker must stop before the web server stops, the web server start
+    again and the worker after it; db and migrate must not move.
+    """
+    found: dict[str, tuple[int, float]] = {}  # step -> (line, seconds after the save)
+    for number, (when, message) in enumerate(lines):
+        for step, start_of_line in STEPS.items():
+            if message.startswith(start_of_line):
+                found.setdefault(step, (number, when - saved))
+        for name in ("db", "migrate"):
+            if message.startswith((f"spawned: '{name}'", f"stopped: {name} ", f"exited: {name} ")):
+                fail(f"{name} moved on a view's change: {message!r}", "", logfile)
+    shown = ", ".join(f"{step} {seconds:+.3f} s" for step, (_, seconds) in found.items())
+    for before, after in ORDER:
+        if before not in found or after not in found or found[before][0] > found[after][0]:
+            fail(f"the chain did not restart {before} -> {after} (log: {shown})", "", logfile)
+    return {step: seconds for step, (_, seconds) in found.items()}
+
+
+def fail(what: str, status: str, logfile: Path) -> NoReturn:
+    """End the bench with ``what``, the status and the end of supervisord's log."""
+    tail = "\n".join(logfile.read_text().splitlines()[-30:])
+    raise SystemExit(f"bench: {what}\n\n{status}\nsupervisord's log ends:\n{tail}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--edits", type=int, default=11, help="edits to time (default 11)")
@@ -260,7 +371,7 @@ def main() -> None:
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="djs-bench-"))
     try:
-        edit_times = time_edits(workdir, args.edits)
+        edit_times, chain_steps = time_edits(workdir, args.edits)
         idle, restarts = measure_big(workdir, args)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
@@ -307,12 +418,110 @@ def main() -> None:
         f"(its server thread idles at 0 CPU).\nCPU time is counted in ticks of "
         f"1/{CLOCK_TICKS} s: over {args.idle:g} s the resolution is {tick:.3f} %."
     )
+    print_chain(edit_times, chain_steps, args.edits)
+
+
+def print_chain(edit_times: dict[str, float], steps: list[dict[str, float]], edits: int) -> None:
+    """Print the chain's figure beside the other two, and its restarts step by step."""
+    chain = edit_times["chain"]
+    rows = [["djsupervisor, chain db -> migrate -> web -> worker", f"{chain:.3f} s", "-", "-", "-"]]
+    for name, label in (
+        ("djsupervisor", "djsupervisor, one runserver program"),
+        ("runserver", "Django runserver's reloader (StatReloader)"),
+    ):
+        ratio, target = chain / edit_times[name], CHAIN_TARGETS[name]
+        met = "MET" if ratio <= target else "NOT MET"
+        rows.append([label, f"{edit_times[name]:.3f} s", f"{ratio:.2f}x", f"<= {target:g}x", met])
+    print_table(
+        f"Autoreload through a dependency chain: edit -> new HTTP answer (median of {edits})",
+        ["served by", "time", "chain / this", "target", ""],
+        rows,
+    )
+    order = "; ".join(f"{before} before {after}" for before, after in ORDER)
+    print(
+        f"\nEvery restart of the chain, checked in supervisord's log: {order};"
+        "\ndb and migrate neither stopped nor run; then (status) db, web, worker RUNNING, "
+        "migrate done.\nEach step from the save, median (min - max), from supervisord's log:"
+    )
+    steps_in_order = sorted(steps[0], key=lambda step: median([r[step] for r in steps]))
+    for step in steps_in_order:
+        times = [restart[step] for restart in steps]
+        label = "new body served (the bench's GET)" if step == "new body" else step
+        print(f"  {label:<34} {median(times):.3f} s  ({min(times):.3f} - {max(times):.3f} s)")
 
 
 WEB = """
 [program:web]
 command={{{{ PYTHON }}}} manage.py runserver --noreload 127.0.0.1:{port}
 """
+
+# The chain as a project's supervisord.conf would have it (example_project's
+# migrate reruns on migrations only; a database runs no project code).
+CHAIN = """
+[program:db]
+command={{{{ PYTHON }}}} db.py {db}
+ready=tcp:{db}
+autoreload=false
+
+[program:migrate]
+command={{{{ PYTHON }}}} manage.py migrate --noinput
+oneshot=true
+autoreload=true
+autoreload_patterns=*/migrations/*.py
+depends_on=db:ready
+
+[program:web]
+command={{{{ PYTHON }}}} manage.py runserver --noreload 127.0.0.1:{port}
+ready=http://127.0.0.1:{port}/
+depends_on=migrate:done
+
+[program:worker]
+command={{{{ PYTHON }}}} worker.py
+depends_on=web
+"""
+CHAIN_SETTINGS = """
+DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": "db.sqlite3"}}
+"""
+DB = """
+import socket, sys
+server = socket.socket()
+server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+server.bind(("127.0.0.1", int(sys.argv[1])))
+server.listen()
+while True:
+    server.accept()[0].close()
+"""
+WORKER = """
+import signal, sys, time
+signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
+while True:
+    time.sleep(1)
+"""
+# The chain whole: each program's state and the end of its status line.
+WHOLE = {
+    "db": ("RUNNING", "ready"),
+    "migrate": ("EXITED", "done"),
+    "web": ("RUNNING", "ready"),
+    "worker": ("RUNNING", ""),
+}
+FAILURES = ("blocked", "could not", "not ready within", "not done within", "exited with", "crashed")
+# One restart's steps, as supervisord logs them, and the order they must come in.
+STEPS = {
+    "worker stopped": "stopped: worker ",
+    "web stopped": "stopped: web ",
+    "web spawned": "spawned: 'web' ",
+    "web ready": "djsupervisor: web is ready ",
+    "worker spawned": "spawned: 'worker' ",
+    "worker running": "success: worker entered RUNNING",
+}
+ORDER = [
+    ("worker stopped", "web stopped"),
+    ("web stopped", "web spawned"),
+    ("web spawned", "web ready"),
+    # depends_on=web: the worker starts once web is RUNNING or ready, whichever is first.
+    ("web spawned", "worker spawned"),
+    ("worker spawned", "worker running"),
+]
 
 if __name__ == "__main__":
     main()

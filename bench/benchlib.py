@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import configparser
 import contextlib
+import datetime
 import os
 import platform
 import signal
@@ -12,11 +13,13 @@ import subprocess
 import sys
 import textwrap
 import time
+import zoneinfo
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TypeVar
 
 import django
+from django.conf import global_settings
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # the helpers the tests share, and djsupervisor itself
@@ -258,3 +261,29 @@ def print_table(title: str, header: Sequence[str], rows: Sequence[Sequence[str]]
     for row in [header, ["-" * w for w in widths], *rows]:
         cells = (str(cell).ljust(width) for cell, width in zip(row, widths, strict=True))
         print("  ".join(cells).rstrip())
+
+
+def read_log(
+    path: Path, offset: int = 0, zone: str = global_settings.TIME_ZONE
+) -> list[tuple[float, str]]:
+    """Return supervisord's log lines from byte ``offset`` on, as (time.time(), message).
+
+    supervisord runs in a fork of ``manage.py supervisor``, after Django has
+    set the process's time zone to the project's TIME_ZONE (Django's default
+    unless its settings say otherwise): its log shows local times in
+    ``zone``, whatever the machine's own zone is. Lines that do not start
+    with a time (a traceback's) are left out.
+    """
+    with path.open("rb") as log:
+        log.seek(offset)
+        text = log.read().decode(errors="replace")
+    lines = []
+    for line in text.splitlines():
+        words = line.split(" ", 3)  # date, time, level, message
+        try:
+            when = datetime.datetime.strptime(" ".join(words[:2]), "%Y-%m-%d %H:%M:%S,%f")
+        except ValueError:
+            continue
+        message = words[3] if len(words) == 4 else ""
+        lines.append((when.replace(tzinfo=zoneinfo.ZoneInfo(zone)).timestamp(), message))
+    return lines

@@ -24,7 +24,13 @@ BENCH_TIMEOUT = 300  # seconds
         (
             "autoreload",
             ["--edits", "2", "--idle", "1", "--burst", "20", "--tree", "3", "--settle", "0.5"],
-            ["edit -> new HTTP answer", "idle watcher CPU", "restarts after rewriting 20"],
+            [
+                "edit -> new HTTP answer",
+                "idle watcher CPU",
+                "restarts after rewriting 20",
+                "djsupervisor, chain db -> migrate -> web -> worker",
+                "Every restart of the chain, checked",
+            ],
         ),
         ("control", ["--runs", "1"], ["manage.py supervisor status", "manage.py help"]),
         (
