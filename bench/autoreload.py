@@ -43,6 +43,7 @@ from typing import NoReturn
 
 from benchlib import (
     CLOCK_TICKS,
+    DB,
     PEER,
     TIMEOUT,
     children,
@@ -481,15 +482,6 @@ depends_on=web
 """
 CHAIN_SETTINGS = """
 DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": "db.sqlite3"}}
-"""
-DB = """
-import socket, sys
-server = socket.socket()
-server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-server.bind(("127.0.0.1", int(sys.argv[1])))
-server.listen()
-while True:
-    server.accept()[0].close()
 """
 WORKER = """
 import signal, sys, time

@@ -97,6 +97,20 @@ urlpatterns = [path("", answer)]
 """
 
 
+# A database stand-in: 'python db.py PORT [DELAY]' listens on PORT after DELAY
+# seconds (0 by default), as a real one does once it has recovered its files.
+DB = """
+import socket, sys, time
+time.sleep(float(sys.argv[2]) if len(sys.argv) > 2 else 0)
+server = socket.socket()
+server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+server.bind(("127.0.0.1", int(sys.argv[1])))
+server.listen()
+while True:
+    server.accept()[0].close()
+"""
+
+
 def make_project(path: Path, supervisord_conf: str, settings: str = "") -> Path:
     """Write a minimal Django project (one view) with ``supervisord_conf``.
 

@@ -38,6 +38,7 @@ import time
 from pathlib import Path
 
 from benchlib import (
+    DB,
     PEER,
     free_port,
     make_project,
@@ -49,20 +50,10 @@ from benchlib import (
 )
 from startstop import Scenario, run_once, sleepers
 
-DB = """
-import socket, sys, time
-time.sleep(1)
-server = socket.socket()
-server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-server.bind(("127.0.0.1", int(sys.argv[1])))
-server.listen()
-while True:
-    server.accept()[0].close()
-"""
 MIGRATE = "import time; time.sleep(0.3)"
 OURS = """
 [program:db]
-command={python} db.py {db}
+command={python} db.py {db} 1
 ready=tcp:{db}
 
 [program:migrate]
@@ -103,14 +94,14 @@ def chain_scenario(workdir: Path, token: str) -> Scenario:
     web_line = f"{WAIT_LOOP.format(port=db, pause=1)}; {migrate} && exec {runserver}"
     worker_line = f"{WAIT_LOOP.format(port=web, pause=1)}; exec sleep 1000.{token}"
     (project / "Procfile").write_text(
-        f"db: {python} db.py {db}\n"
+        f"db: {python} db.py {db} 1\n"
         f"web: bash -c {shlex.quote(web_line)}\n"
         f"worker: bash -c {shlex.quote(worker_line)}\n"
     )
     # Stopped as a whole when stopped: its programs run in the background.
     floor = (
         "trap 'kill 0' TERM; "
-        f"{python} db.py {db} & {WAIT_LOOP.format(port=db, pause=0.01)}; {migrate}; "
+        f"{python} db.py {db} 1 & {WAIT_LOOP.format(port=db, pause=0.01)}; {migrate}; "
         f"{runserver} & {WAIT_LOOP.format(port=web, pause=0.01)}; sleep 1000.{token} & wait"
     )
     commands = {
