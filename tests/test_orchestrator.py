@@ -422,8 +422,98 @@ def test_a_stop_during_a_restart_cancels_it() -> None:
     history.orchestrator.stop(["worker", "web"])
     history.stops("worker")
     history.stops("web")
-    assert history.control.taken() == ["stop worker", "stop worker", "stop web"]
+    assert history.control.taken() == ["stop worker", "stop web"]
     assert history.readiness("web") == ""
+    # Nothing waits for the web that stopped: the worker stays down too.
+    history.orchestrator.start(["web"])
+    history.runs("web")
+    assert history.control.taken() == ["start web"]
+    # And a second restart goes the whole way.
+    assert history.orchestrator.restart(["web"]) == ["web"]
+    history.stops("web")
+    assert history.control.taken() == ["stop web", "start web"]
+
+
+def test_a_stop_during_a_restart_does_not_let_a_dependent_start_against_it() -> None:
+    history = History(chain_graph())
+    history.launch_chain()
+    history.orchestrator.restart(["web"])
+    history.stops("worker")
+    assert history.control.taken() == ["stop worker", "stop web"]
+    history.orchestrator.stop(["web"])
+    assert history.control.taken() == []
+    history.stops("web")
+    assert history.control.taken() == []  # the worker waits for a web that is not coming
+    assert history.readiness("worker") == "waiting for web (started)"
+
+
+def test_update_starts_a_changed_group_afresh() -> None:
+    graph = chain_graph()
+    history = History(graph)
+    history.orchestrator.supervisord_running()
+    history.finishes("migrate")
+    history.announce("web", "STARTING", "BACKOFF", "STARTING", "FATAL")
+    assert history.readiness("web") == "could not start: exited too quickly"
+    history.control.taken()
+    # The user fixes web's command; update removes its group and adds it again.
+    history.orchestrator.groups_removed(graph, ["web"])
+    history.orchestrator.groups_added(graph, ["web"])
+    assert history.control.taken() == ["start web"]
+    history.runs("web")
+    assert history.control.taken() == ["start worker"]
+
+
+def test_the_timer_of_an_older_crash_does_not_cut_a_later_backoff_short() -> None:
+    history = History(chain_graph())
+    history.launch_chain()
+    history.announce("worker", "EXITED", expected=False, status=1)  # restart due in 1 s
+    history.orchestrator.start(["worker"])  # the user starts it at once
+    history.announce("worker", "STARTING", "RUNNING")
+    history.announce("worker", "EXITED", expected=False, status=1)  # due in 2 s now
+    history.control.taken()
+    history.control.advance(1.5)
+    assert history.control.taken() == []  # the first crash's timer
+    history.control.advance(0.6)
+    assert history.control.taken() == ["start worker"]
+
+
+def test_a_stop_cancels_a_crash_restart() -> None:
+    history = History(chain_graph())
+    history.launch_chain()
+    history.announce("worker", "EXITED", expected=False, status=1)
+    history.orchestrator.stop(["worker"])
+    history.control.advance(5)
+    assert history.control.taken() == []
+    assert history.readiness("worker") == ""
+
+
+def test_restarting_backoff_and_fatal_processes_and_a_numprocs_program() -> None:
+    graph = Graph(
+        {
+            "web": Program(processes=["web"]),
+            "worker": Program(
+                processes=["worker:worker_0", "worker:worker_1"], depends_on=[("web", "started")]
+            ),
+        }
+    )
+    history = History(graph)
+    history.orchestrator.supervisord_running()
+    history.announce("web", "STARTING", "BACKOFF")
+    history.control.taken()
+    history.orchestrator.restart(["web"])
+    assert history.control.taken() == ["stop web"]  # stopping a BACKOFF process: STOPPED
+    history.announce("web", "STOPPED")
+    history.runs("web")
+    assert history.control.taken() == [
+        "start web",
+        "start worker:worker_0",
+        "start worker:worker_1",
+    ]
+    history.runs("worker:worker_0")
+    history.announce("worker:worker_1", "STARTING", "FATAL")
+    # A program's name means all its processes; a FATAL one starts without a stop.
+    assert history.orchestrator.restart(["worker"]) == ["worker:worker_0", "worker:worker_1"]
+    assert history.control.taken() == ["stop worker:worker_0", "start worker:worker_1"]
 
 
 def test_a_check_under_way_is_cancelled_when_its_program_stops_or_supervisord_does() -> None:

@@ -202,9 +202,12 @@ def _adjust(section: dict[str, str], program: Program) -> None:
         section["autorestart"] = "false"
     elif program.restart_backoff and program.autorestart != "false":
         section["autorestart"] = "false"  # restarted after a growing delay instead
-    if program.ready is not None:
+    supervisord_restarts = not program.restart_backoff and program.autorestart != "false"
+    if program.ready is not None and not supervisord_restarts:
         # Its check says when it has started: RUNNING as soon as it runs,
         # ready beside it, not STARTING for a second after it answered.
+        # Not where supervisord restarts it itself (restart_backoff=false):
+        # there startsecs is what turns a crash loop into FATAL.
         section.setdefault("startsecs", "0")
     if program.ready is not None and program.ready.kind == "log":
         section["stdout_events_enabled"] = "true"

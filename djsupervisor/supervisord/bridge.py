@@ -110,7 +110,9 @@ class Bridge:
         )
 
     def on_group_removed(self, event: Any) -> None:
-        self.loop.call_soon(partial(self.orchestrator.groups_removed, self.read_graph()))
+        self.loop.call_soon(
+            partial(self.orchestrator.groups_removed, self.read_graph(), [event.group])
+        )
 
     # The orchestrator's Control.
 

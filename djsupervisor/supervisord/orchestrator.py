@@ -82,14 +82,19 @@ class Orchestrator:
     def groups_added(self, graph: Graph, groups: Iterable[str]) -> None:
         """Take the new graph; start the autostart programs of the groups just added (``update``).
 
-        Processes already there keep their state: one the user stopped stays stopped.
+        Processes already there keep their state: one the user stopped stays
+        stopped. A group added again (changed) starts afresh.
         """
-        self.table.load(graph)
         added = set(groups)
+        self.table.load(graph, fresh=added)
         self.want_autostart(run for run in self.table.runs.values() if run.group in added)
 
-    def groups_removed(self, graph: Graph) -> None:
-        self.table.load(graph)
+    def groups_removed(self, graph: Graph, groups: Iterable[str]) -> None:
+        removed = set(groups)
+        for run in self.table.runs.values():
+            if run.group in removed:
+                self._stop_probe(run)
+        self.table.load(graph, fresh=removed)
         self.evaluate()
 
     def close(self) -> None:
@@ -128,10 +133,18 @@ class Orchestrator:
         targets = [run for name in names for run in self.table.resolve(name)]
         for run in targets:
             run.restart_pending = run.wanted = run.start_requested = False
+            run.restart_at = None  # no restart after a crash either
+            run.awaiting_change = False
             if run.state in STOPPABLE:
-                self.control.stop(run.namespec)
+                self._stop(run)
         self.evaluate()
         return [run.namespec for run in targets]
+
+    def _stop(self, run: Run) -> None:
+        """Ask supervisord to stop ``run``; it is STOPPING from now on, as supervisord says too."""
+        self.control.stop(run.namespec)
+        run.state = "STOPPING"  # its dependents' conditions no longer hold
+        run.ready = False
 
     def code_changed(self, changes: Iterable[Change]) -> list[str]:
         """Reload the processes whose programs reload on ``changes``; return their names.
@@ -225,13 +238,11 @@ class Orchestrator:
         ):
             return  # dependents first
         if run.state in STOPPABLE:
-            if not run.stop_sent:
-                run.stop_sent = True
-                self.control.stop(run.namespec)
+            self._stop(run)
             return
         if run.state in UP:
             return  # stopping
-        run.restart_pending = run.stop_sent = False
+        run.restart_pending = False
         run.start_requested = True
         self.dirty = True  # what it waited for, and what waited for it, move on
 
@@ -329,11 +340,17 @@ class Orchestrator:
             now = self.clock.monotonic()
             self.tell_once(run, "awaiting", f"{run.namespec} {status} and {run.readiness(now)}")
         else:
-            self.control.call_later(delay, partial(self.restart_crashed, run))
+            self.control.call_later(delay, partial(self.restart_crashed, run, run.restart_at))
 
-    def restart_crashed(self, run: Run) -> None:
-        """Start a crashed process again once its backoff delay is over, after its dependencies."""
-        if run.restart_at is None or self.stopping or run.state not in FINISHED:
+    def restart_crashed(self, run: Run, due: float | None) -> None:
+        """Start a crashed process again once its backoff delay is over, after its dependencies.
+
+        ``due`` is when this crash's restart was due: a later crash, a start
+        or a stop since then has made the timer of this one moot.
+        """
+        if run.restart_at is None or run.restart_at != due or self.stopping:
+            return
+        if run.state not in FINISHED:
             return
         run.start_requested = True
         self.evaluate()
@@ -360,6 +377,7 @@ class Orchestrator:
         if run.started_at != started or run.state not in ("STARTING", "RUNNING"):
             return  # an older start's check
         run.ready = True
+        run.failure = None  # ready after all, if late
         run.probe = None
         check = run.program.ready
         if check is not None and check.kind == "http":

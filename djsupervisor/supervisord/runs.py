@@ -33,7 +33,6 @@ class Run:
     wanted: bool = False  # someone wants it running: autostart, a start, a dependent
     start_requested: bool = False  # start it even if it has exited or failed
     restart_pending: bool = False  # to be stopped (after its dependents) and started again
-    stop_sent: bool = False  # the orchestrator asked supervisord to stop it for a restart
     state: str = "STOPPED"
     started_at: float = 0.0  # monotonic time of its last start
     ready: bool = False

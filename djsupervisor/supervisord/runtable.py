@@ -7,6 +7,7 @@ graph and runs modules): the orchestrator's unit tests use it as it is.
 from __future__ import annotations
 
 import time
+from collections.abc import Collection
 from typing import Any
 
 from ..clock import Clock
@@ -27,16 +28,19 @@ class RunTable:
         self.runs: dict[str, Run] = {}
         self.load(graph)
 
-    def load(self, graph: Graph) -> None:
+    def load(self, graph: Graph, fresh: Collection[str] = ()) -> None:
         """Take the graph the config was built with (again, after ``update``).
 
-        Runs of processes still there are kept, with what is known of them.
+        Runs of processes still there are kept, with what is known of them,
+        except those of the groups ``fresh`` (removed or added again).
         """
         self.graph = graph
         runs = {}
         for name, program in self.graph.programs.items():
             for namespec in program.processes:
-                run = self.runs.get(namespec) or Run(namespec, name, program)
+                run = self.runs.get(namespec)
+                if run is None or run.group in fresh:
+                    run = Run(namespec, name, program)
                 run.program = program
                 runs[namespec] = run
         self.runs = runs

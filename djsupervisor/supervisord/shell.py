@@ -14,7 +14,8 @@ from supervisor.supervisorctl import DefaultControllerPlugin
 from ..errors import DjsupervisorError, Fault
 from .client import UNKNOWN_METHOD
 from .ctl import Session, expand_names
-from .starting import start
+from .starting import start, stop
+from .stop import stop_programs
 
 GENERIC = 1  # supervisorctl's exit status for an error
 
@@ -48,7 +49,15 @@ def make_plugin(session: Session) -> Callable[..., DefaultControllerPlugin]:
                 method(names)
 
         def do_stop(self, arg: str) -> None:
-            self._with_names("stop", super().do_stop, arg)
+            names = self._names("stop", arg)
+            if names is None:
+                return
+            try:
+                self.ctl.exitstatus = stop(session.running, names.split(), self.ctl.output)
+            except Fault as fault:
+                if fault.code != UNKNOWN_METHOD:
+                    raise
+                super().do_stop(names)  # a supervisord from before dependencies
 
         def do_clear(self, arg: str) -> None:
             self._with_names("clear", super().do_clear, arg)
@@ -107,7 +116,15 @@ def make_plugin(session: Session) -> Callable[..., DefaultControllerPlugin]:
             self._fresh(super().do_update, arg)
 
         def do_reload(self, arg: str) -> None:
-            self._fresh(super().do_reload, arg)
+            self._fresh(self._reload, arg)
+
+        def _reload(self, arg: str) -> None:
+            if not arg and not self.ctl.options.interactive:
+                # Dependents first, at once, as shutdown stops them: supervisord's
+                # own reload stops one group per turn of its loop, by priority.
+                # (In the shell, after its question, supervisord's own way.)
+                stop_programs(session.running.client, self.ctl.output)
+            super().do_reload(arg)
 
     def factory(controller: Any, **config: Any) -> DefaultControllerPlugin:
         return Plugin(controller, **config)

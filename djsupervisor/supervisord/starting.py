@@ -1,4 +1,8 @@
-"""``start`` and ``restart``: processes after what they depend on, reported like supervisorctl."""
+"""``start``, ``restart`` and ``stop`` through supervisord's orchestrator, said like supervisorctl.
+
+Starts come after what the processes depend on; a restart takes their
+dependents along; a stop cancels a restart under way, a crash's included.
+"""
 
 from __future__ import annotations
 
@@ -6,13 +10,15 @@ import time
 from collections.abc import Callable, Sequence
 
 from ..clock import Clock
-from ..errors import Fault
+from ..errors import Fault, StopError
 from .client import UP, states
 from .running import Running
 from .start import wait_until_started
+from .stop import POLL_INTERVAL, STOP_TIMEOUT
 
 BAD_NAME = 10  # supervisor.xmlrpc.Faults: no such process
 FAILED = 1  # exit status when a process did not start
+Output = Callable[[str], None]
 
 
 def start(
@@ -34,13 +40,8 @@ def start(
         output(f"Error: {'restart' if restart else 'start'} requires a process name")
         return FAILED
     up_before = {name for name, state in states(client).items() if state in UP}
-    try:
-        request = client.restart_processes if restart else client.start_processes
-        started = request(names)
-    except Fault as fault:
-        if fault.code != BAD_NAME:
-            raise  # UNKNOWN_METHOD: a supervisord from before dependencies
-        output(f"{fault.text.partition(': ')[2] or fault.text}: ERROR (no such process)")
+    started = _ask(client.restart_processes if restart else client.start_processes, names, output)
+    if started is None:
         return FAILED
     targets = [name for name in started if name not in up_before or restart]
     for name in sorted(set(started) - set(targets)):
@@ -58,3 +59,42 @@ def start(
         output(f"{name}: started" if outcome == "ok" else f"{name}: ERROR ({outcome})")
     failed = len(targets) != sum(startup.outcomes.get(n) == "ok" for n in targets)
     return FAILED if failed or len(targets) != len(started) else 0
+
+
+def stop(
+    running: Running, names: Sequence[str], output: Output, clock: Clock = time
+) -> int:
+    """Stop ``names``, cancelling any restart of them under way; wait until they are down.
+
+    Return supervisorctl's exit status: 0 unless a name is unknown (stopping
+    what does not run is no failure, as for supervisorctl).
+    """
+    client = running.client
+    if not names:
+        output("Error: stop requires a process name")
+        return FAILED
+    up_before = {name for name, state in states(client).items() if state in UP}
+    stopped = _ask(client.stop_processes, names, output)
+    if stopped is None:
+        return FAILED
+    deadline = clock.monotonic() + STOP_TIMEOUT
+    while up := [name for name, state in states(client).items() if name in stopped and state in UP]:
+        if clock.monotonic() > deadline:
+            raise StopError(f"{', '.join(up)} still running after {STOP_TIMEOUT:.0f} s")
+        clock.sleep(POLL_INTERVAL)
+    for name in stopped:
+        output(f"{name}: stopped" if name in up_before else f"{name}: ERROR (not running)")
+    return 0
+
+
+def _ask(
+    request: Callable[[list[str]], list[str]], names: Sequence[str], output: Output
+) -> list[str] | None:
+    """Return the processes ``request`` acted on, or None (said) if a name is unknown."""
+    try:
+        return request(list(names))
+    except Fault as fault:
+        if fault.code != BAD_NAME:
+            raise  # UNKNOWN_METHOD: a supervisord from before dependencies
+        output(f"{fault.text.partition(': ')[2] or fault.text}: ERROR (no such process)")
+        return None

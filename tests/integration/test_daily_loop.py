@@ -245,3 +245,50 @@ def test_status_says_running_once_ready_and_the_console_keeps_the_order(project:
     assert "RUNNING" in web and web.endswith("ready"), status
     command.terminate()
     assert command.wait(WAIT) == 0
+
+
+def test_reload_and_stop_follow_the_graph(project: Project) -> None:
+    debug_chain(project)
+    # supervisord alone would stop the worker, of the lowest priority, last.
+    with (project.path / "supervisord.conf").open("a") as conf:
+        conf.write("priority=1\n")
+    assert project.run("--noreload", "-d").returncode == 0
+    wait_for_events(project, 4)
+    result = project.run("reload")
+    assert result.returncode == 0, result.stderr
+    # Dependents stopped first; then the reloaded supervisord starts the chain again.
+    assert wait_for_events(project, 10)[4:] == [
+        "worker stop",
+        "web stop",
+        "migrate start",
+        "migrate exit",
+        "web start",
+        "worker start",
+    ]
+    # stop goes through the graph too: web stops, its dependent runs on.
+    result = project.run("stop", "web")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == ["web: stopped"]
+    assert events(project)[-1] == "web stop"
+    assert project.processes()["worker"]["statename"] == "RUNNING"
+
+
+def test_stop_cancels_the_restart_of_a_crashed_program(project: Project) -> None:
+    project.write(
+        "supervisord.conf",
+        "[program:crasher]\ncommand=sh -c 'sleep 0.5; exit 1'\nstartsecs=0\n",
+    )
+    assert project.run("-d").returncode == 0
+
+    def spawns() -> int:
+        return project.logfile().read_text().count("spawned: 'crasher'")
+
+    # Spawned at 0, 1.5 and 4 s; the third crash, at 4.5 s, restarts it at 8.5 s.
+    wait_for(lambda: spawns() == 3 or None, "the third start")
+    wait_for(lambda: project.processes()["crasher"]["statename"] == "EXITED" or None, "a crash")
+    result = project.run("stop", "crasher")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == ["crasher: ERROR (not running)"]
+    time.sleep(5)
+    assert spawns() == 3
+    assert project.processes()["crasher"]["statename"] == "EXITED"
