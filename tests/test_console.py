@@ -13,9 +13,10 @@ from types import SimpleNamespace
 
 import pytest
 
-from djsupervisor.supervisord.console import Console, is_closed_pipe
+from djsupervisor.supervisord.console import Console
 from djsupervisor.supervisord.formatting import Formatter, quiet, use_color
 from djsupervisor.supervisord.output import SKIPPED, STDERR, STDOUT, Forwarder, FrameReader, frame
+from djsupervisor.supervisord.stdout import is_closed_pipe
 
 
 def event(name: str, channel: str, data: bytes) -> SimpleNamespace:

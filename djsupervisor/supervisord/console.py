@@ -10,9 +10,6 @@ program whose debugger prompts for it (``breakpoint()`` in a view).
 from __future__ import annotations
 
 import collections
-import contextlib
-import errno
-import io
 import os
 import selectors
 import socket
@@ -23,6 +20,7 @@ from typing import IO
 
 from .formatting import DJSUPERVISOR, SUPERVISORD, Formatter, Stream, quiet
 from .output import NOTICE, SKIPPED, STDOUT, FrameReader
+from .stdout import silence
 
 # A line still unfinished after this long is printed anyway (a progress bar),
 # so that nothing waits for a newline that never comes. Long enough not to
@@ -176,18 +174,7 @@ class Console:
             self.out.flush()
         except OSError as exc:
             self.broken = exc
-            _silence(self.out)
+            silence(self.out)
             if self.on_broken:
                 self.on_broken(exc)
 
-
-def _silence(stream: IO[str]) -> None:
-    """Point ``stream``'s descriptor at /dev/null: later writes (Python's own at exit) succeed."""
-    # Not possible for what is not a real file (a test's StringIO).
-    with contextlib.suppress(OSError, ValueError, io.UnsupportedOperation):
-        os.dup2(os.open(os.devnull, os.O_WRONLY), stream.fileno())
-
-
-def is_closed_pipe(exc: OSError) -> bool:
-    """Tell whether ``exc`` says the reader of the output went away (``| head``)."""
-    return exc.errno == errno.EPIPE

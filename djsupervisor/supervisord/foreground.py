@@ -15,13 +15,14 @@ from ..conf import conf
 from ..config.build import Config
 from ..errors import CredentialsError, DjsupervisorError, StartError
 from .client import Client
-from .console import Console, is_closed_pipe
+from .console import Console
 from .daemon import daemon_start_error
 from .forked import Forked, stop_with_parent
 from .formatting import Formatter, use_color
 from .proctable import is_alive, stop_process_groups
 from .stale import project_processes, stop_leftovers
 from .start import prepare_start, supervisord_environment, wait_until_spawned
+from .stdout import is_closed_pipe
 from .stop import Reporter, stop_supervisord
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)  # a second one kills at once

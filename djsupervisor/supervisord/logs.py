@@ -73,6 +73,7 @@ def _follow(
         if identity(journal) != followed:  # rotated: start the new file from its beginning
             followed, offset, pending = identity(journal), 0, b""
         if _size(journal) <= offset:
+            out.flush()  # fails once the reader has gone (| head), even with nothing new to say
             continue
         with journal.open("rb") as file:
             file.seek(offset)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 import contextlib
 import sys
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TextIO, cast
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser, OutputWrapper
 
 from ...errors import DjsupervisorError
 from ...options import Options, add_arguments
@@ -54,13 +54,28 @@ class Command(BaseCommand):
         )
 
     def execute(self, *args: Any, **options: Any) -> str | None:
-        try:
+        if not getattr(self, "_called_from_command_line", False):
             return super().execute(*args, **options)
+        from ...supervisord.stdout import WatchedOutput, end_if_failed
+
+        # Every write to stdout, Django's, supervisorctl's or the console's,
+        # goes through one watcher: a closed pipe or a full disk ends the
+        # command here, whatever was writing, not in a traceback.
+        output = WatchedOutput(sys.stdout)
+        sys.stdout = cast("TextIO", output)
+        self.stdout = OutputWrapper(sys.stdout)
+        status = 0
+        try:
+            super().execute(*args, **options)
         except ExitStatus as exit:
-            if not getattr(self, "_called_from_command_line", False):
-                raise
-            # Django would print the empty message as 'ExitStatus: '.
-            sys.exit(exit.returncode)
+            status = exit.returncode  # Django would print the empty message as 'ExitStatus: '
+        except BaseException:
+            end_if_failed(output, sys.stderr)  # the output's failure, if it failed, else:
+            raise
+        end_if_failed(output, sys.stderr)
+        if status:
+            sys.exit(status)
+        return None
 
     def handle(self, *args: Any, **opts: Any) -> None:
         try:

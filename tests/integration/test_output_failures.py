@@ -1,0 +1,152 @@
+"""A closed pipe or a full disk on the command's output, and a full disk under the logs."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import signal
+import subprocess
+
+import pytest
+
+from ..support import WAIT, wait_for
+from .conftest import Project, Result
+
+pytestmark = pytest.mark.integration
+
+PIPE_SIZE = 4096  # bytes: the smallest pipe, so that little output outgrows it
+HEAD_BYTES = 100  # what the reader takes before it goes away, as 'head -1' would
+MANY_PROGRAMS = 3000  # getconfig prints about 160 bytes for each: far more than a pipe holds
+SLEEPERS = 150  # status prints about 65 bytes for each process
+TALKER_LINES = 400  # of about 80 bytes each
+
+TALKER = (
+    "import sys, time\n"
+    "for n in range(int(sys.argv[1])):\n"
+    "    print('line', n, 'x' * 60)\n"
+    "sys.stdout.flush()\n"
+    "time.sleep(1000)\n"
+)
+
+RUNNING = f"""
+[program:sleeper]
+command=sleep 1000
+numprocs={SLEEPERS}
+process_name=%(program_name)s_%(process_num)03d
+
+[program:talker]
+command={{{{ PYTHON }}}} talker.py {TALKER_LINES}
+"""
+
+
+def many_programs(project: Project) -> None:
+    project.write(
+        "supervisord.conf",
+        "".join(f"[program:p{n}]\ncommand=sleep 1000\n" for n in range(MANY_PROGRAMS)),
+    )
+
+
+def running(project: Project) -> None:
+    """Start sleepers and a talker whose lines are all in the journal and its log."""
+    project.write("talker.py", TALKER)
+    project.write("supervisord.conf", RUNNING)
+    started = project.run("-d")
+    assert started.returncode == 0, started.stderr
+
+    def talked() -> bool:
+        logged = project.run("logs", "-n", str(TALKER_LINES), "talker").stdout
+        return logged.count("\n") >= TALKER_LINES
+
+    wait_for(talked, f"the talker's {TALKER_LINES} lines in the journal")
+
+
+def into_full_disk(project: Project, *args: str) -> Result:
+    """Run ``manage.py supervisor ARGS > /dev/full``."""
+    with open("/dev/full", "w") as full:
+        done = subprocess.run(
+            project.command(*args),
+            cwd=project.path,
+            env=project.env,
+            stdout=full,
+            stderr=subprocess.PIPE,
+            stdin=subprocess.DEVNULL,
+            text=True,
+            timeout=60,
+        )
+    return Result(done.returncode, "", done.stderr)
+
+
+def into_closed_pipe(project: Project, *args: str) -> Result:
+    """Run ``manage.py supervisor ARGS | head -1``: its reader takes a little and goes away."""
+    read_end, write_end = os.pipe()
+    fcntl.fcntl(write_end, fcntl.F_SETPIPE_SZ, PIPE_SIZE)
+    process = project.start_foreground(
+        *args, stdout=write_end, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL
+    )
+    os.close(write_end)
+    try:
+        first = os.read(read_end, HEAD_BYTES).decode()
+    finally:
+        os.close(read_end)
+    _, stderr = process.communicate(timeout=WAIT * 2)
+    return Result(process.returncode, first, stderr)
+
+
+def ended_by_closed_pipe(result: Result) -> None:
+    """Assert the command was ended by SIGPIPE, as 'cat' would be, having said nothing."""
+    assert result.stdout, "nothing was printed before the pipe closed"
+    assert (result.returncode, result.stderr) == (-signal.SIGPIPE, "")
+
+
+def one_line_full_disk(result: Result) -> None:
+    assert result.returncode == 1, (result.returncode, result.stderr)
+    assert result.stderr.splitlines() == [
+        "CommandError: cannot write to standard output: No space left on device"
+    ]
+
+
+@pytest.mark.parametrize("unbuffered", ["", "1"], ids=["buffered", "PYTHONUNBUFFERED"])
+def test_getconfig_into_a_closed_pipe_ends_silently(project: Project, unbuffered: str) -> None:
+    # Under python -u a write cut short by the closed pipe went unnoticed: exit status 0.
+    project.env["PYTHONUNBUFFERED"] = unbuffered
+    many_programs(project)
+    ended_by_closed_pipe(into_closed_pipe(project, "getconfig"))
+
+
+def test_getconfig_onto_a_full_disk_says_so_in_one_line(project: Project) -> None:
+    many_programs(project)
+    one_line_full_disk(into_full_disk(project, "getconfig"))
+
+
+def test_commands_into_a_closed_pipe_end_silently(project: Project) -> None:
+    project.env.pop("PYTHONUNBUFFERED", None)
+    running(project)
+    for args in (
+        ("status",),
+        ("logs", "-n", str(TALKER_LINES)),
+        ("logs", "-f"),  # would follow forever
+        ("tail", "-30000", "talker"),  # supervisorctl's
+    ):
+        result = into_closed_pipe(project, *args)
+        assert result.stdout, args
+        ended_by_closed_pipe(result)
+
+
+def test_commands_onto_a_full_disk_say_so_in_one_line(project: Project) -> None:
+    running(project)
+    for args in (
+        ("status",),
+        ("status", "talker"),
+        ("logs",),
+        ("tail", "talker"),
+        ("pid", "talker"),
+    ):
+        one_line_full_disk(into_full_disk(project, *args))
+
+
+def test_the_foreground_into_a_closed_pipe_stops_the_programs_silently(project: Project) -> None:
+    project.env.pop("PYTHONUNBUFFERED", None)
+    project.write("talker.py", TALKER)
+    project.write("supervisord.conf", "[program:talker]\ncommand={{ PYTHON }} talker.py 100000\n")
+    ended_by_closed_pipe(into_closed_pipe(project))
+    assert project.processes() == {}, "supervisord is still running"
