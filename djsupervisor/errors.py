@@ -146,6 +146,10 @@ class StopError(SupervisordError):
     """supervisord refused to stop, or a process outlived its timeout."""
 
 
+class WriteError(DjsupervisorError):
+    """A file djsupervisor writes cannot be written: a full disk, a read-only file system."""
+
+
 class Fault(SupervisordError):
     """supervisord answered a call with an XML-RPC fault."""
 

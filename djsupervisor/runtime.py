@@ -7,6 +7,7 @@ directory, and only starting supervisord (or ``reload``) calls it, so
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import re
@@ -16,7 +17,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import RuntimeDirError
+from .errors import RuntimeDirError, WriteError
 
 PRIVATE_MODE = 0o700  # only the owner may enter
 NAME_CHARS = 20  # characters of the project's name kept in the directory name
@@ -153,7 +154,10 @@ class RuntimeDir:
                     f"cannot create runtime directory {self.path.parent}: {exc.strerror}"
                 ) from None
         _make_private_dir(self.path)
-        self.logs.mkdir(mode=PRIVATE_MODE, exist_ok=True)
+        try:
+            self.logs.mkdir(mode=PRIVATE_MODE, exist_ok=True)
+        except OSError as exc:
+            raise cannot_write(self.logs, exc) from None
 
     def read_secret(self) -> str | None:
         """Return the stored password of the private socket, if one was stored."""
@@ -168,6 +172,9 @@ class RuntimeDir:
         It must outlive one invocation: the supervisord started by one
         command is controlled by the next.
         """
+        stored = self.read_secret()
+        if stored:
+            return stored  # whole: it was linked into place whole
         # Write the whole secret under a private name, then link it into place:
         # link() fails if the name exists, so concurrent invocations agree on
         # one secret and none of them can read a half-written file.
@@ -222,12 +229,22 @@ def write_whole(path: Path, text: str, mode: int) -> None:
     of one; and a file written over gets ``mode``, not the old file's.
     """
     draft = path.with_name(f".{path.name}.{os.getpid()}")
-    draft.unlink(missing_ok=True)  # left by a killed process of the same pid
-    fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as file:
-            file.write(text)
-        os.replace(draft, path)
-    except BaseException:
-        draft.unlink(missing_ok=True)
-        raise
+        draft.unlink(missing_ok=True)  # left by a killed process of the same pid
+        fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as file:
+                file.write(text)
+            os.replace(draft, path)
+        except BaseException:
+            draft.unlink(missing_ok=True)
+            raise
+    except OSError as exc:
+        raise cannot_write(path, exc) from None
+
+
+def cannot_write(path: Path, exc: OSError) -> WriteError:
+    """Return the error saying that ``path`` could not be written, and what to do."""
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return WriteError(f"cannot write {path}: {exc.strerror}; the disk is full, free some space")
+    return WriteError(f"cannot write {path}: {exc.strerror}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import io
 import os
@@ -15,7 +16,15 @@ import pytest
 
 from djsupervisor.supervisord.console import Console
 from djsupervisor.supervisord.formatting import Formatter, quiet, use_color
-from djsupervisor.supervisord.output import SKIPPED, STDERR, STDOUT, Forwarder, FrameReader, frame
+from djsupervisor.supervisord.output import (
+    SKIPPED,
+    STDERR,
+    STDOUT,
+    Forwarder,
+    FrameReader,
+    frame,
+    say_failed_log_writes_once,
+)
 from djsupervisor.supervisord.stdout import is_closed_pipe
 
 
@@ -224,3 +233,23 @@ def test_threads_left_by_forwarders_end() -> None:
     assert not [
         t for t in threading.enumerate() if t.name == "djsupervisor-console" and t.is_alive()
     ]
+
+
+def test_supervisord_says_once_that_it_cannot_write_its_logs(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from supervisor import loggers
+
+    monkeypatch.setattr(loggers.Handler, "handleError", loggers.Handler.handleError)  # restored
+    say_failed_log_writes_once()
+    logger = loggers.getLogger(loggers.LevelsByName.INFO)
+    handler = loggers.FileHandler("/dev/full")  # every write: No space left on device
+    logger.addHandler(handler)
+    for number in range(3):
+        logger.info(f"line {number}")
+    with contextlib.suppress(OSError):  # what is still buffered cannot be written either
+        handler.close()
+    assert capsys.readouterr().err == (
+        "Error: cannot write the log files in /dev: No space left on device; the programs go "
+        "on, and their output shows here but is not logged until the disk has room\n"
+    )

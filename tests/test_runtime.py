@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import errno
 import os
 import stat
 from pathlib import Path
@@ -9,9 +10,9 @@ from django.test import override_settings
 
 from djsupervisor.config import kept
 from djsupervisor.config.build import build
-from djsupervisor.errors import ConfigError
+from djsupervisor.errors import ConfigError, WriteError
 from djsupervisor.options import Options
-from djsupervisor.runtime import RuntimeDir, project_key, write_private
+from djsupervisor.runtime import RuntimeDir, cannot_write, project_key, write_private
 
 
 def runtime_dir(project_dir: Path, base: str) -> Path:
@@ -174,3 +175,26 @@ def test_writing_a_config_keeps_its_options(tmp_path: Path, short_dir: Path) -> 
         assert not config.runtime.path.exists()  # building writes nothing
         config.write()
         assert kept.load(config.runtime) == Options(project_dir=str(tmp_path), exclude=("web",))
+
+
+def test_a_file_that_cannot_be_written_is_one_error_naming_it(tmp_path: Path) -> None:
+    target = tmp_path / "missing" / "supervisord.conf"
+    with pytest.raises(WriteError, match=f"^cannot write {target}: No such file or directory$"):
+        write_private(target, "text")
+    full = cannot_write(target, OSError(errno.ENOSPC, os.strerror(errno.ENOSPC)))
+    assert str(full) == (
+        f"cannot write {target}: No space left on device; the disk is full, free some space"
+    )
+
+
+def test_a_stored_secret_is_read_without_writing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    runtime = RuntimeDir(tmp_path)
+    assert runtime.keep_secret("first") == "first"
+
+    def full_disk(path: Path, text: str) -> None:
+        raise cannot_write(path, OSError(errno.ENOSPC, os.strerror(errno.ENOSPC)))
+
+    monkeypatch.setattr("djsupervisor.runtime.write_private", full_disk)
+    assert runtime.keep_secret("second") == "first"  # 'reload' on a full disk gets this far

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from djsupervisor.supervisord.journal import STDERR, STDOUT, Journal
+from djsupervisor.supervisord.journal import STDERR, STDOUT, Journal, records
 from djsupervisor.supervisord.tail import Cursor, read_tail
 
 
@@ -114,3 +115,24 @@ def test_a_record_being_written_waits_for_the_next_read(journal: Journal) -> Non
     assert joined(tail.output["web"].chunks) == b"whole\n"
     cursor = Cursor.parse(tail.cursor)
     assert cursor is not None and cursor.offset == journal.path.stat().st_size - 2
+
+
+def test_a_disk_that_fills_up_mid_record_leaves_no_half_record(
+    journal: Journal, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write(journal, "web", b"whole\n")
+    real_write = os.write
+
+    def full_disk(fd: int, data: bytes) -> int:
+        if fd != journal.fd:
+            return real_write(fd, data)
+        return real_write(fd, data[: len(data) // 2])  # what room there was left
+
+    with monkeypatch.context() as patched:
+        patched.setattr(os, "write", full_disk)
+        write(journal, "web", b"cut short\n")
+    write(journal, "web", b"after\n")  # there is room again
+    assert [data for _, _, _, data in records(journal.path.read_bytes())] == [
+        b"whole\n",
+        b"after\n",
+    ]

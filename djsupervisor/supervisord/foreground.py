@@ -173,6 +173,7 @@ def run_supervisord(config_path: Path, project_dir: Path, output: int) -> None:
     # supervisord's usage errors would end with "For help, use manage.py -h",
     # which is no help here: the command says what failed.
     options.ServerOptions.usage = _usage_error
+    program_output.say_failed_log_writes_once()
     try:
         supervisord.main(["-n", "-c", str(config_path)])
     except Exception as exc:

@@ -13,6 +13,7 @@ the ``logs`` command.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import struct
 import time
@@ -47,7 +48,11 @@ class Journal:
         try:
             if self.fd < 0 or self.size + len(record) > self.max_bytes:
                 self._open(rotate=self.fd >= 0)
-            self.size += os.write(self.fd, record)
+            written = os.write(self.fd, record)
+            if written < len(record):  # the disk filled up: leave no half record behind
+                os.ftruncate(self.fd, self.size)
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+            self.size += written
         except OSError:
             self.close()  # a full disk: the programs' own log files still have it all
 

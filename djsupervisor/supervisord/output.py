@@ -17,8 +17,10 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import os
 import socket
 import struct
+import sys
 import threading
 from typing import Any
 
@@ -165,6 +167,40 @@ def notice(text: str) -> bool:
         return False
     _current.notice(text)
     return True
+
+
+def say_failed_log_writes_once() -> None:
+    """Have supervisord say once that it cannot write its log files, in one line.
+
+    Its loggers print a traceback for every line they fail to write: on a
+    full disk, one for each line any program prints.
+    """
+    from supervisor import loggers
+
+    said: set[int | None] = set()  # the errors said already, by errno
+    handle_error = loggers.Handler.handleError
+
+    def say_once(handler: Any) -> None:
+        exc = sys.exc_info()[1]
+        if not isinstance(exc, OSError):
+            handle_error(handler)
+            return
+        if exc.errno in said:
+            return
+        said.add(exc.errno)
+        path = getattr(handler, "baseFilename", None)
+        text = (
+            f"cannot write the log files in {os.path.dirname(path)}: {exc.strerror}; "
+            "the programs go on, and their output shows here but is not logged until the "
+            "disk has room"
+            if path
+            else f"cannot write supervisord's output: {exc.strerror}"
+        )
+        if not notice(text):
+            with contextlib.suppress(OSError):
+                print(f"Error: {text}", file=sys.stderr, flush=True)
+
+    loggers.Handler.handleError = say_once
 
 
 def flush(timeout: float) -> None:

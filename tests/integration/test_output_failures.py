@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import os
 import signal
 import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
+from ..needs import require
 from ..support import WAIT, wait_for
 from .conftest import Project, Result
+from .test_foreground import Lines
+from .test_hardening import one_clear_error
 
 pytestmark = pytest.mark.integration
 
@@ -19,6 +27,13 @@ HEAD_BYTES = 100  # what the reader takes before it goes away, as 'head -1' woul
 MANY_PROGRAMS = 3000  # getconfig prints about 160 bytes for each: far more than a pipe holds
 SLEEPERS = 150  # status prints about 65 bytes for each process
 TALKER_LINES = 400  # of about 80 bytes each
+SMALL_DISK = "1m"  # a tmpfs this small fills up in a moment
+FILL_CHUNK = 64 * 1024  # bytes
+# 200 lines of 100 bytes a second: the log files soon need a block more.
+FAST_TICKER = """
+[program:ticker]
+command={{ PYTHON }} -c "import itertools, time; [print('tick', n, 'x' * 100, flush=True) or time.sleep(0.005) for n in itertools.count()]"
+"""  # noqa: E501
 
 TALKER = (
     "import sys, time\n"
@@ -150,3 +165,91 @@ def test_the_foreground_into_a_closed_pipe_stops_the_programs_silently(project: 
     project.write("supervisord.conf", "[program:talker]\ncommand={{ PYTHON }} talker.py 100000\n")
     ended_by_closed_pipe(into_closed_pipe(project))
     assert project.processes() == {}, "supervisord is still running"
+
+
+@pytest.fixture
+def small_disk() -> Iterator[Path]:
+    """Mount a 1 MB tmpfs (as root, as in CI); unmount it after the projects are cleaned up.
+
+    Requested before ``project``, it is torn down after it: every process
+    is stopped by pid before the unmount. Under /tmp: the control socket's
+    path must be short.
+    """
+    disk = Path(tempfile.mkdtemp(prefix="djs-disk-", dir="/tmp"))
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={SMALL_DISK}", "tmpfs", str(disk)],
+        capture_output=True,
+        text=True,
+    )
+    if mounted.returncode != 0:
+        disk.rmdir()
+    require(mounted.returncode == 0, f"mount -t tmpfs (as root): {mounted.stderr.strip()}")
+    try:
+        yield disk
+    finally:
+        if subprocess.run(["umount", str(disk)], capture_output=True).returncode != 0:
+            subprocess.run(["umount", "-l", str(disk)], check=True)
+        disk.rmdir()
+
+
+def fill(disk: Path) -> None:
+    """Write zeros to ``disk`` until it is full."""
+    with (disk / "filler").open("wb", buffering=0) as filler:
+        while True:
+            try:
+                filler.write(bytes(FILL_CHUNK))
+            except OSError as exc:
+                assert exc.errno == errno.ENOSPC, exc
+                break
+    # What is left is less than a chunk: take it too.
+    with (disk / "filler").open("ab", buffering=0) as filler:
+        for size in (4096, 1):
+            try:
+                while True:
+                    filler.write(bytes(size))
+            except OSError:
+                pass
+
+
+def on_small_disk(project: Project, disk: Path) -> None:
+    project.write("supervisord.conf", FAST_TICKER)
+    project.add_settings(f"SUPERVISOR_RUNTIME_DIR = {str(disk / 'run')!r}\n")
+
+
+def test_reload_on_a_full_disk_says_so_in_one_line(small_disk: Path, project: Project) -> None:
+    on_small_disk(project, small_disk)
+    started = project.run("-d")
+    assert started.returncode == 0, started.stderr
+    pid = project.wait_running("ticker")["ticker"]
+    fill(small_disk)
+    for command in ("reload", "update"):
+        line = one_clear_error(project.run(command), "cannot write ", str(small_disk / "run"))
+        assert "No space left on device; the disk is full" in line
+    assert project.wait_running("ticker")["ticker"] == pid  # untouched
+
+
+def test_the_foreground_on_a_full_disk_says_so_once(small_disk: Path, project: Project) -> None:
+    on_small_disk(project, small_disk)
+    command = project.start_foreground(stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=False)
+    assert command.stdout is not None
+    output = Lines(command.stdout)
+    project.wait_running("ticker")
+    fill(small_disk)
+    said = output.wait_for("cannot write the log files in")
+    assert said == [
+        f"djsupervisor | cannot write the log files in {project_logs(project)}: No space left "
+        "on device; the programs go on, and their output shows here but is not logged until "
+        "the disk has room"
+    ]
+    ticks = len(output.lines)
+    time.sleep(2)  # 400 lines, each of which failed to be logged
+    assert len(output.lines) > ticks + 100, "the programs' output stopped"
+    command.send_signal(signal.SIGTERM)
+    command.wait(WAIT)
+    text = output.last(len(output.lines))
+    assert "Traceback" not in text
+    assert text.count("cannot write") == 1
+
+
+def project_logs(project: Project) -> str:
+    return str(Path(project.config()["supervisord"]["logfile"]).parent)
