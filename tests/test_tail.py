@@ -9,7 +9,13 @@ from pathlib import Path
 import pytest
 
 from djsupervisor.supervisord.journal import STDERR, STDOUT, Journal, records
-from djsupervisor.supervisord.tail import Cursor, read_tail
+from djsupervisor.supervisord.tail import (
+    MAX_LINE_BYTES,
+    Cursor,
+    ProcessOutput,
+    _cut_long_lines,
+    read_tail,
+)
 
 
 @dataclass
@@ -136,3 +142,37 @@ def test_a_disk_that_fills_up_mid_record_leaves_no_half_record(
         b"whole\n",
         b"after\n",
     ]
+
+
+def test_a_long_line_is_cut_and_the_cut_said(journal: Journal) -> None:
+    huge = b"x" * 10_000_000
+    write(journal, "web", b"before\n")
+    for start in range(0, len(huge), 65536):  # as supervisord reads it: in pieces
+        write(journal, "web", huge[start : start + 65536])
+    write(journal, "web", b"\nafter\n")
+    write(journal, "web", b"y" * 20_000, "stderr")  # unfinished
+    chunks = read_tail(journal.path, None).output["web"].chunks
+    assert sum(len(data) for _, data in chunks) < 2 * MAX_LINE_BYTES + 200
+    stdout = b"".join(data for stream, data in chunks if stream == STDOUT)
+    cut = len(huge) - MAX_LINE_BYTES
+    assert stdout == (
+        b"before\n" + b"x" * MAX_LINE_BYTES + f" … ({cut} bytes cut)\n".encode() + b"after\n"
+    )
+    stderr = b"".join(data for stream, data in chunks if stream == STDERR)
+    assert stderr == b"y" * MAX_LINE_BYTES + " … (10000 bytes cut)".encode()
+
+
+def test_a_line_is_cut_between_characters() -> None:
+    line = "é".encode() * MAX_LINE_BYTES + b"\n"  # two bytes each
+    output = ProcessOutput([(STDOUT, line[:7]), (STDOUT, line[7:])])
+    _cut_long_lines(output, 5)
+    assert b"".join(data for _, data in output.chunks).decode() == (
+        f"éé … ({len(line) - 5} bytes cut)\n"
+    )
+
+
+def test_short_lines_are_left_whole(journal: Journal) -> None:
+    for number in range(50):
+        write(journal, "web", b"line %d " % number + b"z" * (MAX_LINE_BYTES - 20) + b"\n")
+    chunks = read_tail(journal.path, None).output["web"].chunks
+    assert b"cut" not in b"".join(data for _, data in chunks)
