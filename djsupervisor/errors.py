@@ -107,7 +107,7 @@ class CycleError(ConfigError):
 
 
 class EnvFileError(ConfigError):
-    """An environment file is missing or unreadable, or holds what supervisord cannot pass."""
+    """An environment file is missing, unreadable or not dotenv, or holds a NUL byte."""
 
     check_id = "djsupervisor.E016"
 

@@ -16,12 +16,13 @@ from ..errors import NoConfigError
 from ..graph import Graph
 from ..options import AUTORELOAD, Options
 from ..runtime import RuntimeDir, new_secret, write_private
+from ..supervisord import envfiles
 from ..supervisord.client import Client
 from ..supervisord.running import Running
 from . import ini, kept
 from .dependencies import attach_processes, build_graph
 from .discovery import find_project_dir, find_sources, project_config_path
-from .environment import Environment, apply_environment, format_environment, project_env_file
+from .environment import Environment, project_env_file, read_environments
 from .layers import (
     autoreload_layer,
     builtin_layer,
@@ -44,6 +45,7 @@ from .validate import check_servers, check_user
 FDS_PER_PROCESS = 5  # pipes and log files supervisord keeps open per process
 SUPERVISORD_FDS = 100  # its own: sockets, its log, its clients
 DEFAULT_MINFDS = 1024  # supervisord's default
+ENVIRONMENT_FILE = "environment.json"  # in the runtime directory: programs' env-file variables
 # Sections written first in the output, so the header of getconfig reads well.
 LEADING_SECTIONS = (
     "supervisord",
@@ -66,7 +68,8 @@ class Config:
     # The private socket's password when djsupervisor configured the socket;
     # stored beside it by write().
     secret: str | None = None
-    # Programs' variables from environment files and their own, by section.
+    # Programs' variables from environment files and their own, by section:
+    # the files' never go into the config (write() stores them beside it).
     environments: dict[str, Environment] = field(default_factory=dict)
     # Rendered copies of files named with the templated filter, by path.
     copies: dict[Path, str] = field(default_factory=dict)
@@ -88,15 +91,25 @@ class Config:
     def text(self) -> str:
         return ini.dump(self.merged.sections)
 
+    @property
+    def environment_path(self) -> Path:
+        """Where write() stores the programs' variables from environment files."""
+        return self.runtime.path / ENVIRONMENT_FILE
+
     def display_text(self, show_secrets: bool = False) -> str:
-        """Return the text ``getconfig`` prints: environment files' values masked, unless asked."""
-        if show_secrets or not self.environments:
-            return self.text
-        sections = {name: dict(options) for name, options in self.merged.sections.items()}
-        for section, environment in self.environments.items():
-            program = section.partition(":")[2]
-            sections[section]["environment"] = format_environment(environment.masked(), program)
-        return ini.dump(sections)
+        """Return the text ``getconfig`` prints: the config, and the environment files' variables.
+
+        Those are comments at the end of each program's section, masked
+        unless asked: supervisord gets them from a file of their own.
+        """
+        chunks = []
+        for name, options in self.merged.sections.items():
+            chunk = ini.dump({name: options})
+            environment = self.environments.get(name)
+            if environment and environment.secrets:
+                chunk += environment.shown(show_secrets)
+            chunks.append(chunk)
+        return "\n".join(chunks)
 
     @property
     def process_names(self) -> list[str]:
@@ -121,6 +134,14 @@ class Config:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(text, encoding="utf-8")
         write_private(self.runtime.graph, self.graph.to_json())
+        if self.environments:
+            variables = {
+                section.partition(":")[2]: environment.secrets
+                for section, environment in self.environments.items()
+            }
+            write_private(self.environment_path, envfiles.dumps(variables, self.processes))
+        else:
+            self.environment_path.unlink(missing_ok=True)
         write_private(self.path, self.text)
         kept.store(self.runtime, self.options)
         return self.path
@@ -172,9 +193,6 @@ def build(
     merged = apply_program_rules(merge_layers(layers), options)
     graph = build_graph(merged, debug=AUTORELOAD in merged.internal & set(merged.programs))
     apply_reload_rules(graph, merged, options.autoreload, conf.SUPERVISOR_AUTORELOAD_PATTERNS)
-    explicit_env = getattr(settings, "SUPERVISOR_ENV_FILE", None) is not None
-    env_file = project_env_file(project_dir, conf.SUPERVISOR_ENV_FILE, explicit_env)
-    environments = apply_environment(merged, env_file)
     merged.sections.setdefault(OWN_RPC_INTERFACE, {})["graph"] = str(runtime.graph)
     secret = None
     if needs_private_server(merged.sections):
@@ -190,15 +208,20 @@ def build(
         merged,
         client,
         secret,
-        environments,
-        renderer.copies,
-        graph,
+        copies=renderer.copies,
+        graph=graph,
         options=options,
     )
     if check:
         text = config.text if runtime.logs.is_dir() else ini.dump(_as_if_written(config))
         config.processes, config.autostart = read_with_supervisor(text, merged, runtime.path)
         attach_processes(graph, config.processes)
+    # After supervisor's reader, which has the first word on a malformed environment=.
+    explicit_env = getattr(settings, "SUPERVISOR_ENV_FILE", None) is not None
+    env_file = project_env_file(project_dir, conf.SUPERVISOR_ENV_FILE, explicit_env)
+    config.environments = read_environments(merged, env_file)
+    if config.environments:
+        merged.sections[OWN_RPC_INTERFACE][envfiles.OPTION] = str(config.environment_path)
     return config
 
 

@@ -1,30 +1,33 @@
-"""Read environment files in the dotenv syntax honcho, foreman and docker use.
+"""Read environment files with python-dotenv, the parser Django projects load ``.env`` with.
 
-``KEY=value`` lines; ``export`` in front is allowed; ``#`` starts a comment
-(on a line of its own, or after an unquoted value and a space). Single quotes
-keep a value as it is; double quotes allow ``\\n``, ``\\"`` and ``\\\\``
-escapes and may span lines; ``${VAR}`` and ``${VAR:-default}`` expand, in
-double-quoted and unquoted values, to an earlier key of the file or the
-environment of ``manage.py``.
+So a ``.env`` means the same to djsupervisor as to the project's settings:
+``KEY=value`` lines, ``export`` in front, comments, single and double quotes
+(with their escapes), and ``${VAR}`` / ``${VAR:-default}`` expanded to an
+earlier key of the file or the environment of ``manage.py``, as python-dotenv
+defines them. What python-dotenv would skip with a warning is an error here,
+naming the file and the line; no message holds a line's text, since a value
+may be a secret.
 """
 
 from __future__ import annotations
 
+import io
 import re
 from collections.abc import Mapping
 from pathlib import Path
 
+from dotenv.parser import Original, parse_stream
+from dotenv.variables import parse_variables
+
 from ..errors import EnvFileError
 
-KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*")
-EXPANSION = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
-ESCAPES = {"n": "\n", "t": "\t", '"': '"', "\\": "\\"}
+NEWLINE = re.compile(r"\r\n|\n|\r")
 
 
 def read(path: Path, environ: Mapping[str, str]) -> dict[str, str]:
     """Return the variables the file at ``path`` sets, in order."""
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_bytes().decode("utf-8")
     except OSError as exc:
         raise EnvFileError(f"cannot read environment file {path}: {exc.strerror}") from None
     except UnicodeDecodeError as exc:
@@ -33,65 +36,36 @@ def read(path: Path, environ: Mapping[str, str]) -> dict[str, str]:
 
 
 def parse(text: str, source: str, environ: Mapping[str, str]) -> dict[str, str]:
-    """Return the variables ``text`` sets; name ``source`` and the line in any error."""
+    """Return the variables ``text`` sets; name ``source`` and the line in any error.
+
+    A line without ``=`` (``KEY`` alone) sets nothing, as with python-dotenv.
+    """
     values: dict[str, str] = {}
-    lines = text.splitlines()
-    index = 0
-    while index < len(lines):
-        lineno, line = index + 1, lines[index].strip()
-        index += 1
-        if not line or line.startswith("#"):
+    scope = dict(environ)  # what ${VAR} sees: the environment, then the file's earlier keys
+    for binding in parse_stream(io.StringIO(text)):
+        where = f"{source}, line {_line(binding.original)}"
+        if binding.error:
+            raise EnvFileError(
+                f"{where}: not a KEY=value line, or a quote without its closing quote "
+                "or with text after it"
+            )
+        key, value = binding.key, binding.value
+        if key is None or value is None:
             continue
-        if line.startswith("export "):
-            line = line[len("export ") :].lstrip()
-        key, equals, rest = line.partition("=")
-        key, rest = key.strip(), rest.strip()
-        if not equals or not KEY.fullmatch(key):
-            raise EnvFileError(f"{source}, line {lineno}: expected KEY=value, not {line!r}")
-        if rest.startswith("'"):
-            value, closed, after = rest[1:].partition("'")
-            if not closed:
-                raise EnvFileError(f"{source}, line {lineno}: {key}: no closing single quote")
-        elif rest.startswith('"'):
-            body = rest[1:]
-            while not _closing_quote(body):  # a value spanning lines
-                if index >= len(lines):
-                    raise EnvFileError(f"{source}, line {lineno}: {key}: no closing double quote")
-                body += "\n" + lines[index]
-                index += 1
-            end = _closing_quote(body) or 0
-            value = _expand(_unescape(body[: end - 1]), values, environ)
-            after = body[end:]
-        else:
-            value = _expand(re.split(r"\s+#", rest, maxsplit=1)[0].strip(), values, environ)
-            after = ""
-        if after.strip() and not after.strip().startswith("#"):
-            raise EnvFileError(f"{source}, line {lineno}: {key}: text after the closing quote")
-        values[key] = value
+        if "\0" in key:
+            raise EnvFileError(f"{where}: a variable's name holds a NUL byte; remove it")
+        value = "".join(atom.resolve(scope) for atom in parse_variables(value))
+        if "\0" in value:
+            raise EnvFileError(
+                f"{where}: {key}: the value holds a NUL byte, which no environment can carry; "
+                "remove it"
+            )
+        values[key] = scope[key] = value
     return values
 
 
-def _closing_quote(body: str) -> int | None:
-    """Return the index just past the unescaped double quote ending ``body``'s value."""
-    escaped = False
-    for position, char in enumerate(body):
-        if escaped:
-            escaped = False
-        elif char == "\\":
-            escaped = True
-        elif char == '"':
-            return position + 1
-    return None
-
-
-def _unescape(text: str) -> str:
-    return re.sub(r"\\(.)", lambda m: ESCAPES.get(m[1], "\\" + m[1]), text)
-
-
-def _expand(text: str, values: Mapping[str, str], environ: Mapping[str, str]) -> str:
-    def value(match: re.Match[str]) -> str:
-        name, default = match[1], match[2]
-        found = values.get(name, environ.get(name))
-        return found if found else (default or "")
-
-    return EXPANSION.sub(value, text)
+def _line(original: Original) -> int:
+    """Return the line a binding's text starts on, past the blank lines python-dotenv counts in."""
+    text = original.string
+    blank = text[: len(text) - len(text.lstrip())]
+    return original.line + len(NEWLINE.findall(blank))

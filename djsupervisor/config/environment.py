@@ -1,24 +1,28 @@
-"""Give programs the variables of ``.env`` and their ``environment_file``: never on a command line.
+"""Give programs the variables of ``.env`` and their ``environment_file``, exactly as written.
 
-The values go into each program's ``environment=`` in the rendered config,
-which only its owner can read, so they never show in ``ps``. An explicit
+The values stay out of the rendered config: supervisord would expand ``%`` in
+``environment=`` and its ini reader would cut a value at `` ;`` or `` #``.
+``Config.write`` puts them in a private file of the runtime directory, which
+supervisord adds to each process's environment (supervisord/envfiles.py), and
+``run`` adds them itself: never on a command line. An explicit
 ``environment=`` wins over the files, a program's own files over the
 project's ``.env``. ``getconfig`` shows them masked.
 """
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from supervisor.datatypes import dict_of_key_value_pairs
 
-from ..errors import EnvFileError
+from ..errors import EnvFileError, SupervisorValueError
 from . import dotenv
 from .merge import Merged, process_sections
 
-MASK = "********"
+MASKED = '"********"'
 
 
 @dataclass(frozen=True)
@@ -34,29 +38,47 @@ class Environment:
         """Return the files' variables its ``environment=`` does not override."""
         return {k: v for k, v in self.from_files.items() if k not in self.explicit}
 
-    def masked(self) -> dict[str, str]:
-        return {**{key: MASK for key in self.secrets}, **self.explicit}
+    def shown(self, show_secrets: bool) -> str:
+        """Return the comment lines ``getconfig`` shows for the files' variables.
+
+        Values are masked, or JSON strings (which show any character on one line).
+        """
+        files = ", ".join(str(path) for path in self.files)
+        lines = [f"; from {files}, as written:"]
+        for key, value in self.secrets.items():
+            lines.append(
+                f"; {key}={json.dumps(value, ensure_ascii=False) if show_secrets else MASKED}"
+            )
+        return "".join(f"{line}\n" for line in lines)
 
 
-def apply_environment(merged: Merged, project_env: Path | None) -> dict[str, Environment]:
-    """Put the files' variables into each program's ``environment=``.
+def read_environments(merged: Merged, project_env: Path | None) -> dict[str, Environment]:
+    """Return each program's variables by where they came from, by section.
 
-    Return each program's variables by where they came from, by section
-    (those with none from files left out): ``getconfig`` masks the secrets,
-    ``export`` puts them in an environment file or a Secret.
+    Programs with none from files are left out. Nothing in ``merged``
+    changes: ``getconfig`` masks the secrets, ``export`` puts them in an
+    environment file or a Secret, ``run`` and supervisord get them apart from
+    the config.
     """
     base = dotenv.read(project_env, os.environ) if project_env else {}
     environments = {}
     for section, name in process_sections(merged.sections):
         options = merged.sections[section]
         files = merged.own.get(name, {}).get("environment_file", "")
+        try:
+            explicit = dict_of_key_value_pairs(options.get("environment", ""))
+        except ValueError as exc:
+            # As supervisor's reader says it (config/reader.py), for run, which skips that.
+            origins = ", ".join(dict.fromkeys(merged.origins.get(section, [])))
+            where = f" (from {origins})" if origins else ""
+            raise SupervisorValueError(
+                f"invalid supervisord config{where}: {exc} in section {section!r}"
+            ) from None
         from_files = dict(base)
         for path in _paths(files):
             from_files.update(dotenv.read(path, {**os.environ, **from_files}))
         if not from_files:
             continue
-        explicit = dict_of_key_value_pairs(options.get("environment", ""))
-        options["environment"] = format_environment({**from_files, **explicit}, name)
         read = ([project_env] if base and project_env else []) + _paths(files)
         environments[section] = Environment(from_files, explicit, tuple(read))
     return environments
@@ -64,26 +86,6 @@ def apply_environment(merged: Merged, project_env: Path | None) -> dict[str, Env
 
 def _paths(value: str) -> list[Path]:
     return [Path(part.strip()) for part in value.split(",") if part.strip()]
-
-
-def format_environment(environment: dict[str, str], program: str) -> str:
-    """Return ``environment`` in supervisord's ``KEY="value",...`` syntax.
-
-    supervisord splits the value with a non-POSIX shlex, which knows no
-    escapes: a value is quoted with whichever quote it does not contain, and
-    one it cannot carry is refused by name.
-    """
-    items = []
-    for key, value in environment.items():
-        quote = '"' if '"' not in value else "'"
-        ends = {value[:1], value[-1:]} - {""}
-        if quote in value or "\n" in value or ends & {"'", '"'}:
-            raise EnvFileError(
-                f"program {program!r}: the value of {key} cannot be passed through supervisord "
-                "(it holds a newline, both kinds of quotes, or starts or ends with a quote)"
-            )
-        items.append(f"{key}={quote}{value}{quote}")
-    return ",".join(items)
 
 
 def project_env_file(project_dir: Path, setting: str | None, explicit: bool) -> Path | None:

@@ -9,7 +9,7 @@ from pathlib import Path
 from supervisor.datatypes import dict_of_key_value_pairs
 from supervisor.options import expand
 
-from ..errors import ConfigError
+from ..errors import ConfigError, SupervisorValueError
 from .build import Config
 from .merge import process_sections
 
@@ -30,8 +30,8 @@ def expansions(program: str, numprocs: int, here: Path, number: object = 0) -> d
 def program_setting(config: Config, program: str) -> tuple[Path, dict[str, str]]:
     """Return the directory and the whole environment supervisord gives ``program``'s processes.
 
-    Its ``environment=`` (environment files included) is expanded as
-    supervisord expands it, for the first process.
+    Its own ``environment=`` is expanded as supervisord expands it, for the
+    first process; the environment files' variables are taken as written.
     """
     sections = dict((name, section) for section, name in process_sections(config.merged.sections))
     if program not in sections:
@@ -40,11 +40,14 @@ def program_setting(config: Config, program: str) -> tuple[Path, dict[str, str]]
     options = config.merged.sections[sections[program]]
     numprocs = int(options.get("numprocs", "1") or 1)
     names = expansions(program, numprocs, config.project_dir)
-    environment = dict_of_key_value_pairs(
-        expand(options.get("environment", ""), names, "environment")
-    )
-    directory = expand(options.get("directory", str(config.project_dir)), names, "directory")
-    return Path(directory), {**os.environ, **environment}
+    try:
+        own = dict_of_key_value_pairs(expand(options.get("environment", ""), names, "environment"))
+        directory = expand(options.get("directory", str(config.project_dir)), names, "directory")
+    except ValueError as exc:  # what supervisord would refuse to start
+        raise SupervisorValueError(f"run: program {program!r}: {exc}") from None
+    environment = config.environments.get(sections[program])
+    from_files = environment.secrets if environment else {}
+    return Path(directory), {**os.environ, **from_files, **own}
 
 
 def run_as(config: Config, args: list[str]) -> None:

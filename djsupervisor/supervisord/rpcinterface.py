@@ -11,8 +11,9 @@ group priorities a stop needs a few bytes per group instead of
 supervisord imports this module (``[rpcinterface:djsupervisor]``), so it
 uses supervisor, the standard library and djsupervisor's modules that do,
 never Django. Its factory also sets up, inside supervisord, the forwarding of
-programs' output to a foreground console (output.py) and the orchestrator of
-dependencies, readiness and restarts (orchestrator.py).
+programs' output to a foreground console (output.py), the orchestrator of
+dependencies, readiness and restarts (orchestrator.py), and the programs'
+variables from environment files (envfiles.py).
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from supervisor.rpcinterface import SupervisorNamespaceRPCInterface
 from supervisor.xmlrpc import Faults, RPCError
 
 from ..graph import Change
-from . import output
+from . import envfiles, output
 from .bridge import Bridge
 from .client import ProcessState
 from .journal import Journal
@@ -131,11 +132,15 @@ def make_rpcinterface(supervisord: Any, **config: str) -> DjsupervisorNamespaceR
     """Return the namespace for ``supervisord`` (supervisor's rpcinterface factory protocol).
 
     ``config`` holds the section's other options: ``console``, the socket of
-    a foreground command that shows the programs' output, and ``graph``, the
-    programs' dependencies, readiness checks and restart rules. supervisord
-    calls this each time it (re)reads its configuration.
+    a foreground command that shows the programs' output, ``graph``, the
+    programs' dependencies, readiness checks and restart rules, and
+    ``environment``, their variables from environment files. supervisord
+    calls this each time it (re)reads its configuration, after making its
+    process groups and before spawning any process.
     """
     global _loop, _bridge, _journal
+    envfiles.give(supervisord.options)
+    envfiles.follow(supervisord.options)
     output.forward_to(config.get("console"))
     if _bridge is not None:
         _bridge.close()
