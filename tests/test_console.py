@@ -15,7 +15,7 @@ from types import SimpleNamespace
 import pytest
 
 from djsupervisor.supervisord.console import Console
-from djsupervisor.supervisord.formatting import Formatter, quiet, use_color
+from djsupervisor.supervisord.formatting import Formatter, quiet, use_color, visible
 from djsupervisor.supervisord.output import (
     SKIPPED,
     STDERR,
@@ -253,3 +253,26 @@ def test_supervisord_says_once_that_it_cannot_write_its_logs(
         "Error: cannot write the log files in /dev: No space left on device; the programs go "
         "on, and their output shows here but is not logged until the disk has room\n"
     )
+
+
+@pytest.mark.parametrize(
+    ("written", "shown"),
+    [
+        ("plain ✓\tand a tab", "plain ✓\tand a tab"),
+        ("\x1b[31mred\x1b[0m and \x1b[1;32mbold green\x1b[m", None),  # colours pass
+        ("\x1b[31mred left on", "\x1b[31mred left on\x1b[0m"),  # ended before the next label
+        ("\x1b]0;a new title\x07", "^[]0;a new title^G"),
+        ("\x1b[2J\x1b[Hcleared", "^[[2J^[[Hcleared"),
+        ("\x1bcreset", "^[creset"),
+        ("\x9b2J C1 CSI", "<U+009B>2J C1 CSI"),
+        ("beep\x07 back\x08 del\x7f nul\x00", "beep^G back^H del^? nul^@"),
+        ("a line ending in CRLF\r", "a line ending in CRLF"),
+        (" 10%\r 50%\r100%", "100%"),  # a progress bar: what a terminal would leave
+    ],
+)
+def test_what_would_act_on_the_terminal_is_shown_instead(written: str, shown: str | None) -> None:
+    assert visible(written) == (written if shown is None else shown)
+
+
+def test_every_line_is_made_visible() -> None:
+    assert Formatter(["web"], color=False).line("web", "\x1b[2Jx") == ("web          | ^[[2Jx\n")

@@ -20,6 +20,12 @@ DJSUPERVISOR = "djsupervisor"  # the prefix of djsupervisor's notices
 COLORS = (36, 33, 32, 35, 34, 96, 93, 92, 95, 94)  # ANSI foreground colours for names
 SEPARATOR = "|"
 PROMPT = re.compile(r"(\(Pdb\+*\)|ipdb>|>>>) ?$")  # a debugger waiting for a line
+# What a program may write that would act on the terminal rather than show:
+# escape sequences (but colour: SGR, as 'less -R' lets through), C0 and C1
+# control characters but a tab. A sequence that moves the cursor, clears the
+# screen or sets the window's title would scramble the other programs' lines.
+CONTROL = re.compile(r"\x1b\[[0-9;:]*m|[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+RESET = "\033[0m"  # ends a colour a program's line left on, before the next line's label
 LOG_LINE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+ (\w+) (.*)$")
 # supervisord's messages, as said quietly; None: not worth a line.
 QUIET = (
@@ -62,6 +68,35 @@ def quiet(line: str, internal: Collection[str] = ()) -> str | None:
     return message if level in ("INFO", "DEBG", "TRAC", "BLAT") else f"{level.lower()}: {message}"
 
 
+def visible(text: str) -> str:
+    """Return ``text`` with whatever would act on the terminal shown instead, colours kept.
+
+    An escape that is no colour shows as ``^[`` followed by the rest of the
+    sequence as text, other controls in caret notation (``^G``), as ``less
+    -R`` shows them. A carriage return rewrites a line on a terminal (a
+    progress bar): what follows the last one is what would be left to see.
+    """
+    if not CONTROL.search(text):
+        return text  # nearly every line
+    text = text.rstrip("\r").rpartition("\r")[2]
+    coloured = False
+
+    def show(match: re.Match[str]) -> str:
+        nonlocal coloured
+        found = match.group()
+        if len(found) > 1:  # a colour, or the end of one
+            coloured = found not in ("\x1b[m", RESET)
+            return found
+        if found == "\x7f":
+            return "^?"
+        if found < " ":
+            return f"^{chr(ord(found) + 64)}"
+        return f"<U+{ord(found):04X}>"
+
+    shown = CONTROL.sub(show, text)
+    return f"{shown}{RESET}" if coloured else shown
+
+
 class Formatter:
     """Prefix lines with their program's name, aligned, and colour them on request.
 
@@ -80,7 +115,7 @@ class Formatter:
             color = self._colors.setdefault(name, COLORS[len(self._colors) % len(COLORS)])
             label = f"\033[{color}m{label}\033[0m"
         stamp = time.strftime("%H:%M:%S ", time.localtime(when)) if self.timestamps else ""
-        return f"{stamp}{label} {SEPARATOR} {text}\n"
+        return f"{stamp}{label} {SEPARATOR} {visible(text)}\n"
 
 
 class Stream:
