@@ -13,7 +13,7 @@ from typing import Any
 
 from ..conf import conf
 from ..config.build import Config
-from ..errors import CredentialsError, DjsupervisorError, StartError
+from ..errors import CredentialsError, DjsupervisorError, StartError, SupervisordError
 from .client import Client
 from .console import Console
 from .daemon import daemon_start_error
@@ -88,7 +88,13 @@ class Foreground:
         stop_leftovers(config.running.server_url, self.report)
         if status and not self.spawned.is_set() and not self.stop_requests:
             raise StartError(daemon_start_error("\n".join(console.supervisord_lines)))
-        return 0 if self.stop_requests > 1 else status
+        if self.stop_requests > 1:
+            return 0  # killed by this command, as asked
+        if status < 0:  # killed by someone else: a negative status would exit as 256 - signal
+            raise SupervisordError(
+                f"supervisord died: killed by signal {-status} ({signal.Signals(-status).name})"
+            )
+        return status
 
     def on_stop_signal(self, signum: int, frame: Any) -> None:
         self.request_stop()

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 
 import pytest
+
+from djsupervisor.supervisord.proctable import is_alive, read_pid
 
 from ..support import WAIT
 from .conftest import Project
@@ -36,3 +39,17 @@ def test_escapes_in_output_do_not_reach_the_terminal_but_colours_do(project: Pro
     command.wait(WAIT)
     logs = project.run("logs", "escapes")
     assert "escapes      | ^[]0;a new title^G^[[2J^[[Hcleared" in logs.stdout
+
+
+def test_the_foreground_says_that_its_supervisord_was_killed(project: Project) -> None:
+    project.write("supervisord.conf", "[program:web]\ncommand=sleep 1000\n")
+    command = project.start_foreground(stderr=subprocess.PIPE)
+    web = project.wait_running("web")["web"]
+    supervisord = read_pid(project.pidfile())
+    assert supervisord is not None
+    os.kill(supervisord, signal.SIGKILL)
+    _, stderr = command.communicate(timeout=WAIT)
+    assert command.returncode == 1, (command.returncode, stderr)
+    assert stderr.splitlines()[-1] == "CommandError: supervisord died: killed by signal 9 (SIGKILL)"
+    assert "Traceback" not in stderr
+    assert not is_alive(web)  # the programs went with it
