@@ -195,6 +195,26 @@ def test_colour_only_on_a_terminal_without_no_color() -> None:
         ("2026-11-29 18:22:28,928 INFO RPC interface 'supervisor' initialized", None),
         ("2026-11-29 18:22:28,932 INFO spawned: 'autoreload' with pid 2", None),
         ("2026-11-29 18:22:28,932 ERRO something odd", "erro: something odd"),
+        *(  # a client that went away before its answer, as the HTTP server prints it
+            (
+                "error: uncaptured python exception, closing channel <supervisor.http."
+                "deferring_http_channel connected '' at 0x7f8c5006db50 channel#: 0 requests:1> "
+                f"(<class '{name}'>:[Errno {number}] {text} [/x/medusa/asynchat_25.py|"
+                "initiate_send|220] [/x/medusa/http_server.py|send|521])",
+                None,
+            )
+            for name, number, text in (
+                ("BrokenPipeError", errno.EPIPE, "Broken pipe"),
+                ("ConnectionResetError", errno.ECONNRESET, "Connection reset by peer"),
+                ("OSError", errno.EBADF, "Bad file descriptor"),
+            )
+        ),
+        (
+            "error: uncaptured python exception, closing channel <supervisor.http.x> "
+            "(<class 'ValueError'>:oops [/x.py|f|1])",
+            "error: uncaptured python exception, closing channel <supervisor.http.x> "
+            "(<class 'ValueError'>:oops [/x.py|f|1])",
+        ),
         ("Error: not a log line", "Error: not a log line"),
     ],
 )

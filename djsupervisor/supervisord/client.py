@@ -135,10 +135,13 @@ class Client:
     url: str
     username: str | None = None
     password: str | None = None
+    timeout: float = CONNECT_TIMEOUT  # seconds a call waits for the answer
 
-    def proxy(self, timeout: float = CONNECT_TIMEOUT) -> xmlrpc.client.ServerProxy:
+    def proxy(self, timeout: float | None = None) -> xmlrpc.client.ServerProxy:
         """Return an XML-RPC proxy to supervisord; prefer the methods below."""
-        transport = TimeoutTransport(self.username, self.password, self.url, timeout)
+        transport = TimeoutTransport(
+            self.username, self.password, self.url, self.timeout if timeout is None else timeout
+        )
         # The host part is ignored for unix sockets but xmlrpc.client needs one.
         return xmlrpc.client.ServerProxy("http://127.0.0.1", transport=transport)
 

@@ -18,6 +18,7 @@ from .proctable import is_alive, read_pid
 from .start import (
     SETTLE_TIMEOUT,
     START_TIMEOUT,
+    patient,
     prepare_start,
     supervisord_environment,
     wait_until_spawned,
@@ -60,13 +61,13 @@ def _launch(config: Config, clock: Clock) -> int:
     if pid is not None:
         alive = partial(is_alive, pid)
         try:
-            spawned = wait_until_spawned(config.client, config.autostart, alive, clock)
+            spawned = wait_until_spawned(patient(config.client), config.autostart, alive, clock)
         except CredentialsError:
             # It runs, but neither this command nor the next may control it.
             os.kill(pid, signal.SIGTERM)
             raise
         if spawned:
-            startup = wait_until_started(config.client, (), alive, clock)
+            startup = wait_until_started(patient(config.client), (), alive, clock)
             if startup.failures or not startup.settled:
                 problems = startup.failures or [f"still starting after {SETTLE_TIMEOUT:.0f} s"]
                 raise StartError(

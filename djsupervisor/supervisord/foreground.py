@@ -21,7 +21,7 @@ from .forked import Forked, stop_with_parent
 from .formatting import Formatter, use_color
 from .proctable import is_alive, stop_process_groups
 from .stale import project_processes, stop_leftovers
-from .start import prepare_start, supervisord_environment, wait_until_spawned
+from .start import patient, prepare_start, supervisord_environment, wait_until_spawned
 from .stdout import is_closed_pipe
 from .stop import Reporter, stop_supervisord
 
@@ -69,7 +69,9 @@ class Foreground:
         # activity; talking to it makes that wait end at once (bench/startup.py
         # compares with a raw supervisord -n).
         threading.Thread(
-            target=self.wake, args=(config.client, self.process.pid, config.autostart), daemon=True
+            target=self.wake,
+            args=(patient(config.client), self.process.pid, config.autostart),
+            daemon=True,
         ).start()
         handlers = {sig: self.on_stop_signal for sig in STOP_SIGNALS}
         handlers.update({sig: self.forward for sig in FORWARDED_SIGNALS})

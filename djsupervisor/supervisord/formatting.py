@@ -9,6 +9,7 @@ warnings only for what deserves one. The log file keeps supervisord's words.
 from __future__ import annotations
 
 import codecs
+import errno
 import os
 import re
 import time
@@ -46,6 +47,13 @@ QUIET = (
     (re.compile(r"^(set current directory|daemonizing).*$"), None),
     (re.compile(r"^waiting for (?P<name>\S+) to (stop|die)$"), None),
 )
+# What supervisord's HTTP server prints (not logs) when a client went away
+# before its answer: a call given up, a 'status' interrupted, a page closed.
+# Nothing is wrong with supervisord.
+CLIENT_GONE = re.compile(
+    r"^error: uncaptured python exception, closing channel <supervisor\.http\.\w+ .*"
+    rf"\(<class '\w+'>:\[Errno ({errno.EPIPE}|{errno.ECONNRESET}|{errno.EBADF})\] "
+)
 
 
 def use_color(stream: IO[str]) -> bool:
@@ -57,7 +65,8 @@ def quiet(line: str, internal: Collection[str] = ()) -> str | None:
     """Return supervisord's log ``line`` as the console shows it, or None to leave it out."""
     found = LOG_LINE.match(line)
     if not found:
-        return line  # not a log line: a traceback, a usage error
+        # Not a log line: a traceback, a usage error, or the HTTP server's.
+        return None if CLIENT_GONE.match(line) else line
     level, message = found.groups()
     for pattern, quieter in QUIET:
         match = pattern.match(message)

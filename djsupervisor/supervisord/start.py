@@ -6,13 +6,14 @@ import fcntl
 import os
 import time
 from collections.abc import Callable, Collection, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from ..clock import Clock
 from ..config.build import Config
 from ..config.discovery import PROJECT_DIR_VARIABLE
 from ..errors import AlreadyRunningError, Fault, NotRunningError
-from .client import Startup, Supervisor, states
+from .client import Client, Startup, Supervisor, states
 from .stale import clear_stale_state
 from .stop import Reporter
 
@@ -76,6 +77,17 @@ def supervisord_environment(project_dir: Path) -> dict[str, str]:
     # manage.py (gunicorn) which project's supervisord to reach (the admin's
     # Processes page).
     return {"PYTHONUNBUFFERED": "1", **os.environ, PROJECT_DIR_VARIABLE: str(project_dir)}
+
+
+def patient(client: Client) -> Client:
+    """Return ``client`` waiting as long as a start may take for each answer.
+
+    supervisord spawning hundreds of programs answers late. A call given up
+    is answered anyway, into a closed connection: supervisord logs a
+    BrokenPipeError for it, shown in the foreground, and does the work again
+    for the next call.
+    """
+    return replace(client, timeout=START_TIMEOUT)
 
 
 def wait_until_started(

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import base64
 import os
 import signal
+import socket
 import subprocess
+import time
+import xmlrpc.client
 
 import pytest
 
@@ -15,6 +19,9 @@ from .conftest import Project
 from .test_foreground import Lines
 
 pytestmark = pytest.mark.integration
+
+GONE_CLIENTS = 3  # calls whose client goes away before the answer
+BIG_ANSWER = 2_000_000  # bytes: more than a unix socket holds
 
 ESCAPES = (
     "import sys, time\n"
@@ -53,3 +60,36 @@ def test_the_foreground_says_that_its_supervisord_was_killed(project: Project) -
     assert stderr.splitlines()[-1] == "CommandError: supervisord died: killed by signal 9 (SIGKILL)"
     assert "Traceback" not in stderr
     assert not is_alive(web)  # the programs went with it
+
+
+def test_a_client_that_goes_away_before_its_answer_is_no_error(project: Project) -> None:
+    """What a start with hundreds of programs met: its own calls given up, and answered late."""
+    project.write(
+        "supervisord.conf",
+        f"[program:web]\ncommand={{{{ PYTHON }}}} -c \"print('x' * {BIG_ANSWER}); "
+        'import time; time.sleep(1000)"\n',
+    )
+    command = project.start_foreground(stdout=subprocess.PIPE, text=False)
+    assert command.stdout is not None
+    output = Lines(command.stdout)
+    project.wait_running("web")
+    output.wait_for("web +[|] x")
+    client = project.client()
+    body = xmlrpc.client.dumps(("web", 0, 2 * BIG_ANSWER), "supervisor.readProcessStdoutLog")
+    secret = base64.b64encode(f"{client.username}:{client.password}".encode()).decode()
+    request = (
+        f"POST /RPC2 HTTP/1.0\r\nAuthorization: Basic {secret}\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n{body}"
+    ).encode()
+    for _ in range(GONE_CLIENTS):
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as gone:
+            gone.connect(client.url.removeprefix("unix://"))
+            gone.sendall(request)
+            # More than the socket holds: supervisord is still writing when it closes.
+            time.sleep(0.2)
+    project.processes()  # answered after those
+    command.send_signal(signal.SIGTERM)
+    command.wait(WAIT)
+    shown = output.last(len(output.lines))
+    assert "web stopped" in shown
+    assert "uncaptured" not in shown and "BrokenPipe" not in shown, shown
