@@ -14,8 +14,16 @@ from pathlib import Path
 
 import pytest
 
+from djsupervisor.supervisord.proctable import (
+    is_alive,
+    read_pid,
+    stop_process_groups,
+    with_environment,
+)
+from djsupervisor.supervisord.stale import SERVER_URL_VARIABLE
+
 from ..needs import require
-from ..support import WAIT, wait_for
+from ..support import WAIT, command_lines, wait_for
 from .conftest import Project, Result
 from .test_foreground import Lines
 from .test_hardening import one_clear_error
@@ -187,9 +195,25 @@ def small_disk() -> Iterator[Path]:
     try:
         yield disk
     finally:
+        stop_everything_on(disk)
         if subprocess.run(["umount", str(disk)], capture_output=True).returncode != 0:
             subprocess.run(["umount", "-l", str(disk)], check=True)
         disk.rmdir()
+
+
+def stop_everything_on(disk: Path) -> None:
+    """Kill, by pid, each supervisord whose runtime directory is on ``disk``, and its programs.
+
+    The project's own cleanup leaves a supervisord whose command line names
+    neither the project nor the default runtime directory alone.
+    """
+    for runtime in disk.glob("run/*"):
+        supervisord = read_pid(runtime / "supervisord.pid")
+        argv = command_lines().get(supervisord, []) if supervisord else []
+        if supervisord and is_alive(supervisord) and any(str(disk) in word for word in argv):
+            os.kill(supervisord, signal.SIGKILL)
+        url = f"unix://{runtime / 'supervisor.sock'}"
+        stop_process_groups(with_environment(SERVER_URL_VARIABLE, url))
 
 
 def fill(disk: Path) -> None:
