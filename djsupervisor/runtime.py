@@ -124,6 +124,11 @@ class RuntimeDir:
         return self.path / "options.json"
 
     @property
+    def project_record(self) -> Path:
+        """The project directory a start came from: its real path, then the path it was named by."""
+        return self.path / "project"
+
+    @property
     def start_lock(self) -> Path:
         """Held by the command that starts supervisord, for as long as it runs it."""
         return self.path / "start.lock"

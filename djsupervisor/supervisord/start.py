@@ -12,8 +12,10 @@ from pathlib import Path
 from ..clock import Clock
 from ..config.build import Config
 from ..config.discovery import PROJECT_DIR_VARIABLE
-from ..errors import AlreadyRunningError, Fault, NotRunningError
+from ..errors import AlreadyRunningError, DjsupervisorError, Fault, NotRunningError
+from ..runtime import RuntimeDir, write_private
 from .client import Client, Startup, Supervisor, states
+from .running import find_running
 from .stale import clear_stale_state
 from .stop import Reporter
 
@@ -44,7 +46,12 @@ def prepare_start(config: Config, report: Reporter) -> int:
     try:
         if config.client.state() is not None:
             raise already_running(config, f"at {config.client.url}")
+        _refuse_another_path(config)
         _recover_and_write(config, report)
+        write_private(
+            config.runtime.project_record,
+            f"{os.path.realpath(config.project_dir)}\n{config.project_dir}\n",
+        )
     except BaseException:
         os.close(lock)
         raise
@@ -56,6 +63,35 @@ def already_running(config: Config, how: str) -> AlreadyRunningError:
         f"supervisord is already running for this project ({how}); "
         "use 'manage.py supervisor status', or 'shutdown' to stop it first"
     )
+
+
+def _refuse_another_path(config: Config) -> None:
+    """Refuse to start while a supervisord runs this directory reached by another path.
+
+    A project is known by the path it is reached by, symbolic links and all
+    (a deployment's ``current`` stays the same project when it is switched
+    to another release), so each path has its own runtime directory; the
+    start records the real directory in it for this check.
+    """
+    real = os.path.realpath(config.project_dir)
+    try:
+        others = [path for path in config.runtime.path.parent.iterdir() if path.is_dir()]
+    except OSError:
+        return
+    for other in others:
+        if other == config.runtime.path:
+            continue
+        try:
+            recorded_real, named = RuntimeDir(other).project_record.read_text().splitlines()
+            running = find_running(RuntimeDir(other))
+        except (OSError, ValueError, DjsupervisorError):
+            continue  # no start recorded there, or nothing to reach
+        if recorded_real == real and running.client.state() is not None:
+            raise AlreadyRunningError(
+                f"supervisord is already running for this project directory, started as "
+                f"{named} (the same directory by another path); run the commands from {named}, "
+                "or 'shutdown' it from there first"
+            )
 
 
 def _recover_and_write(config: Config, report: Reporter) -> None:

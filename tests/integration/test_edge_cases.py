@@ -9,6 +9,7 @@ import socket
 import subprocess
 import time
 import xmlrpc.client
+from pathlib import Path
 
 import pytest
 
@@ -17,6 +18,7 @@ from djsupervisor.supervisord.proctable import is_alive, read_pid
 from ..support import WAIT
 from .conftest import Project
 from .test_foreground import Lines
+from .test_hardening import one_clear_error
 
 pytestmark = pytest.mark.integration
 
@@ -93,3 +95,28 @@ def test_a_client_that_goes_away_before_its_answer_is_no_error(project: Project)
     shown = output.last(len(output.lines))
     assert "web stopped" in shown
     assert "uncaptured" not in shown and "BrokenPipe" not in shown, shown
+
+
+def test_the_same_directory_by_another_path_is_not_started_twice(
+    project: Project, tmp_path: Path
+) -> None:
+    project.write("supervisord.conf", "[program:web]\ncommand=sleep 1000\n")
+    real = project.path
+    link = tmp_path / "link"
+    link.symlink_to(real)
+    project.path = link
+    assert project.run("-d").returncode == 0
+    project.path = real
+    try:
+        second = project.run("-d")
+        if second.returncode == 0:  # two supervisords: the second one goes
+            project.run("shutdown")
+    finally:
+        project.path = link  # where the cleanup finds the first one
+    one_clear_error(
+        second,
+        f"already running for this project directory, started as {link} (the same directory "
+        f"by another path); run the commands from {link}",
+    )
+    status = project.run("status")
+    assert status.returncode == 0 and "RUNNING" in status.stdout
