@@ -39,7 +39,12 @@ def slow_server(short_dir: Path) -> Iterator[str]:
             except OSError:
                 return  # closed
             with connection:
-                connection.recv(65536)
+                request = b""
+                while b"</methodCall>" not in request:  # all of it: headers and body come apart
+                    received = connection.recv(65536)
+                    if not received:
+                        break
+                    request += received
                 time.sleep(ANSWER_DELAY)
                 with contextlib.suppress(OSError):  # the client gave up
                     connection.sendall(ANSWER)
