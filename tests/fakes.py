@@ -122,6 +122,12 @@ class FakeSupervisord:
                 refused.append((name, f"BAD_STATE: {name}"))
         return refused
 
+    def stop_processes(self, names: Sequence[str]) -> list[str]:
+        """Stop ``names`` as the orchestrator does: it asks supervisord for those that run."""
+        running = [name for name in names if self.process(name).state in STOPPABLE]
+        self.call_each("stopProcess", [(name, False) for name in running])
+        return list(names)
+
     def shutdown(self) -> None:
         self._answer("shutdown")
         if self.shutting_down:

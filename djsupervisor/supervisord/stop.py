@@ -18,7 +18,7 @@ from collections.abc import Callable
 
 from ..clock import Clock
 from ..errors import Fault, StopError
-from .client import SHUTDOWN_STATE, STOPPABLE, UP, Supervisor, states
+from .client import SHUTDOWN_STATE, STOPPABLE, UNKNOWN_METHOD, UP, Supervisor, states
 from .proctable import is_alive, read_pid
 from .running import Running
 from .stale import stop_leftovers
@@ -26,6 +26,7 @@ from .stale import stop_leftovers
 POLL_INTERVAL = 0.02  # seconds between looks at stopping processes; wakes supervisord too
 STOP_TIMEOUT = 300.0  # seconds; generous, as each program may use its stopwaitsecs
 EXIT_TIMEOUT = 30.0  # seconds for supervisord to exit once its programs are stopped
+BAD_NAME = 10  # supervisor.xmlrpc.Faults: no such process
 REPORT_INTERVAL = 2.0  # seconds between reports of the processes still being waited for
 DEFAULT_PRIORITY = 999  # supervisord's default; for a group left out of a reread config
 
@@ -77,15 +78,17 @@ def stop_and_wait(
 ) -> None:
     """Stop ``names`` in one call and return once none is up.
 
-    A process that starts again meanwhile (a restart someone else asked for)
-    is stopped again.
+    All of them are told to stop, those down too: one waiting to start again
+    (a restart under way) must not start once this wave is over. A process
+    that starts again meanwhile all the same is stopped again.
     """
     next_report = clock.monotonic() + REPORT_INTERVAL
+    _stop(supervisor, names)
     while True:
         current = states(supervisor)
         stoppable = [name for name in names if current.get(name) in STOPPABLE]
-        # Refusals are races with processes exiting on their own: nothing to do.
-        supervisor.call_each("stopProcess", [(name, False) for name in stoppable])
+        if stoppable:
+            _stop(supervisor, stoppable)
         up = [name for name in names if current.get(name) in UP]
         if not up:
             return
@@ -96,6 +99,23 @@ def stop_and_wait(
             report(f"waiting for {', '.join(up)} to stop")
             next_report = now + REPORT_INTERVAL
         clock.sleep(POLL_INTERVAL)
+
+
+def _stop(supervisor: Supervisor, names: list[str]) -> None:
+    """Stop ``names`` through the orchestrator, which forgets any restart of them under way.
+
+    A restart (a code change's, a crash's) would otherwise start again what
+    is being stopped.
+    """
+    try:
+        supervisor.stop_processes(names)
+    except Fault as fault:
+        if fault.code not in (UNKNOWN_METHOD, BAD_NAME):
+            raise
+        # A supervisord from before the orchestrator, or a group removed
+        # meanwhile: one by one. Refusals are races with processes exiting
+        # on their own: nothing to do.
+        supervisor.call_each("stopProcess", [(name, False) for name in names])
 
 
 def stop_supervisord(supervisor: Supervisor, report: Reporter, clock: Clock = time) -> None:

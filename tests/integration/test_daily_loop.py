@@ -6,6 +6,7 @@ Each program of these projects writes what happens to it ('web start',
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import time
 
@@ -292,3 +293,21 @@ def test_stop_cancels_the_restart_of_a_crashed_program(project: Project) -> None
     time.sleep(5)
     assert spawns() == 3
     assert project.processes()["crasher"]["statename"] == "EXITED"
+
+
+@pytest.mark.parametrize("delay", [0.0, 0.15, 0.3])
+def test_ctrl_c_during_a_restart_stops_everything(project: Project, delay: float) -> None:
+    project.write("program.py", PROGRAM)
+    project.write("supervisord.conf", CHAIN.format(port=free_port()))
+    command = project.start_foreground(stdout=subprocess.PIPE, text=False)
+    assert command.stdout is not None
+    output = Lines(command.stdout)
+    output.wait_for(r"worker started")
+    wait_for_events(project, 4)
+    project.client().call("djsupervisor.restartProcesses", ["web"])
+    time.sleep(delay)  # somewhere in the restart: stopping, or starting again
+    command.send_signal(signal.SIGINT)
+    assert command.wait(WAIT) == 0, output.last()
+    seen = events(project)
+    for name in ("web", "worker"):
+        assert seen.count(f"{name} start") == seen.count(f"{name} stop"), seen

@@ -110,6 +110,9 @@ def test_the_daily_loop_in_the_foreground_follows_the_graph(example: Project) ->
     template = example.path / "jobs" / "templates" / "jobs" / "index.html"
     template.write_text(template.read_text().replace("</body>", "<p>edited template</p></body>"))
     wait_for(lambda: "edited template" in (http_get(int(port)) or "") or None, "the edit")
+    # The worker restarts after the web: let it settle before Ctrl-C, so the
+    # stop is the worker's usual one, not one at its start-up.
+    output.wait_for(r"^supervisord +\| db_worker is running", count=4)
     command.send_signal(signal.SIGINT)
     assert command.wait(WAIT) == 0
 
