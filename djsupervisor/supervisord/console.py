@@ -177,4 +177,3 @@ class Console:
             silence(self.out)
             if self.on_broken:
                 self.on_broken(exc)
-
