@@ -61,9 +61,7 @@ def start(
     return FAILED if failed or len(targets) != len(started) else 0
 
 
-def stop(
-    running: Running, names: Sequence[str], output: Output, clock: Clock = time
-) -> int:
+def stop(running: Running, names: Sequence[str], output: Output, clock: Clock = time) -> int:
     """Stop ``names``, cancelling any restart of them under way; wait until they are down.
 
     Return supervisorctl's exit status: 0 unless a name is unknown (stopping

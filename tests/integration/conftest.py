@@ -69,6 +69,16 @@ if __name__ == "__main__":
 """
 
 
+# supervisor commands that print what the programs wrote.
+PROGRAM_OUTPUT = frozenset({"tail", "logs", "maintail", "fg", "attach", "run"})
+TRACEBACK = "Traceback (most recent call last)"
+
+
+def assert_no_traceback(args: tuple[str, ...], output: str) -> None:
+    """Fail if a command printed a Python traceback: every error must be one clear line."""
+    assert TRACEBACK not in output, f"manage.py {' '.join(args)} printed a traceback:\n{output}"
+
+
 @dataclass
 class Result:
     returncode: int
@@ -98,12 +108,17 @@ class Project:
     def command(self, *args: str) -> list[str]:
         return [sys.executable, str(self.path / "manage.py"), "supervisor", *args]
 
-    def run(self, *args: str, timeout: float = 60) -> Result:
-        """Run ``manage.py supervisor ARGS``."""
-        return self.run_manage("supervisor", *args, timeout=timeout)
+    def run(self, *args: str, timeout: float = 60, traceback: bool = False) -> Result:
+        """Run ``manage.py supervisor ARGS``; see :meth:`run_manage` for ``traceback``."""
+        return self.run_manage("supervisor", *args, timeout=timeout, traceback=traceback)
 
-    def run_manage(self, *args: str, timeout: float = 60) -> Result:
-        """Run ``manage.py ARGS``."""
+    def run_manage(self, *args: str, timeout: float = 60, traceback: bool = False) -> Result:
+        """Run ``manage.py ARGS``.
+
+        Fail if it prints a Python traceback, unless the test asks for one
+        (``traceback=True``) or the command shows the programs' own output,
+        where a program's traceback is what the user asked to see.
+        """
         done = subprocess.run(
             [sys.executable, str(self.path / "manage.py"), *args],
             cwd=self.path,
@@ -113,6 +128,9 @@ class Project:
             timeout=timeout,
             stdin=subprocess.DEVNULL,
         )
+        shows_output = PROGRAM_OUTPUT.intersection(args[1:2])
+        if not (traceback or shows_output):
+            assert_no_traceback(args, done.stdout + done.stderr)
         return Result(done.returncode, done.stdout, done.stderr)
 
     def start_foreground(self, *args: str, **popen: Any) -> subprocess.Popen[Any]:
