@@ -15,7 +15,7 @@ from ..conf import conf
 from ..errors import NoConfigError
 from ..graph import Graph
 from ..options import AUTORELOAD, Options
-from ..runtime import RuntimeDir, new_secret, write_private
+from ..runtime import RuntimeDir, cannot_write, new_secret, write_private
 from ..supervisord import envfiles
 from ..supervisord.client import Client
 from ..supervisord.running import Running
@@ -131,8 +131,11 @@ class Config:
         if self.secret is not None:
             self._use_secret(self.runtime.keep_secret(self.secret))
         for path, text in self.copies.items():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(text, encoding="utf-8")
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise cannot_write(path.parent, exc) from None
+            write_private(path, text)  # whole, or one clear error (a full disk)
         write_private(self.runtime.graph, self.graph.to_json())
         if self.environments:
             variables = {

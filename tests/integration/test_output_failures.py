@@ -242,6 +242,10 @@ def on_small_disk(project: Project, disk: Path) -> None:
 
 def test_reload_on_a_full_disk_says_so_in_one_line(small_disk: Path, project: Project) -> None:
     on_small_disk(project, small_disk)
+    # A file rendered with the templated filter is written at each reload too.
+    project.write("extra.conf", "rendered\n" * 100)
+    with (project.path / "supervisord.conf").open("a") as conf:
+        conf.write("\n[program:other]\ncommand=sh -c 'sleep 1000' {{ \"extra.conf\"|templated }}\n")
     started = project.run("-d")
     assert started.returncode == 0, started.stderr
     pid = project.wait_running("ticker")["ticker"]
