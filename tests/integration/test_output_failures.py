@@ -249,6 +249,7 @@ def test_reload_on_a_full_disk_says_so_in_one_line(small_disk: Path, project: Pr
     started = project.run("-d")
     assert started.returncode == 0, started.stderr
     pid = project.wait_running("ticker")["ticker"]
+    project.write("extra.conf", "rendered\n" * 10_000)  # its copy now needs more room
     fill(small_disk)
     for command in ("reload", "update"):
         line = one_clear_error(project.run(command), "cannot write ", str(small_disk / "run"))
