@@ -170,7 +170,11 @@ def test_commands_onto_a_full_disk_say_so_in_one_line(project: Project) -> None:
 def test_the_foreground_into_a_closed_pipe_stops_the_programs_silently(project: Project) -> None:
     project.env.pop("PYTHONUNBUFFERED", None)
     project.write("talker.py", TALKER)
-    project.write("supervisord.conf", "[program:talker]\ncommand={{ PYTHON }} talker.py 100000\n")
+    # Enough to outgrow the pipe, not so much that supervisord, still reading
+    # it all when told to stop, takes seconds on a loaded machine.
+    project.write(
+        "supervisord.conf", f"[program:talker]\ncommand={{{{ PYTHON }}}} talker.py {TALKER_LINES}\n"
+    )
     ended_by_closed_pipe(into_closed_pipe(project))
     assert project.processes() == {}, "supervisord is still running"
 
