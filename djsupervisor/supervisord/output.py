@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import errno
 import os
 import socket
 import struct
@@ -173,22 +174,19 @@ def say_failed_log_writes_once() -> None:
     """Have supervisord say once that it cannot write its log files, in one line.
 
     Its loggers print a traceback for every line they fail to write: on a
-    full disk, one for each line any program prints.
+    full disk, one for each line any program prints. A log file dropped
+    with data still buffered (a stopped program's) fails again as Python
+    finalizes it, which Python reports as an ignored exception, with a
+    traceback, unless told otherwise.
     """
     from supervisor import loggers
 
     said: set[int | None] = set()  # the errors said already, by errno
-    handle_error = loggers.Handler.handleError
 
-    def say_once(handler: Any) -> None:
-        exc = sys.exc_info()[1]
-        if not isinstance(exc, OSError):
-            handle_error(handler)
-            return
+    def say_once(exc: OSError, path: str | None) -> None:
         if exc.errno in said:
             return
         said.add(exc.errno)
-        path = getattr(handler, "baseFilename", None)
         text = (
             f"cannot write the log files in {os.path.dirname(path)}: {exc.strerror}; "
             "the programs go on, and their output shows here but is not logged until the "
@@ -200,7 +198,26 @@ def say_failed_log_writes_once() -> None:
             with contextlib.suppress(OSError):
                 print(f"Error: {text}", file=sys.stderr, flush=True)
 
-    loggers.Handler.handleError = say_once
+    handle_error = loggers.Handler.handleError
+
+    def handle_error_once(handler: Any) -> None:
+        exc = sys.exc_info()[1]
+        if isinstance(exc, OSError):
+            say_once(exc, getattr(handler, "baseFilename", None))
+        else:
+            handle_error(handler)
+
+    loggers.Handler.handleError = handle_error_once
+    unraisable_hook = sys.unraisablehook
+
+    def finalized_once(unraisable: Any) -> None:
+        exc = unraisable.exc_value
+        if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            say_once(exc, getattr(unraisable.object, "name", None))
+        else:
+            unraisable_hook(unraisable)
+
+    sys.unraisablehook = finalized_once
 
 
 def flush(timeout: float) -> None:

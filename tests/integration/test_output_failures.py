@@ -280,7 +280,7 @@ def test_the_foreground_on_a_full_disk_says_so_once(small_disk: Path, project: P
     command.send_signal(signal.SIGTERM)
     command.wait(WAIT)
     text = output.last(len(output.lines))
-    assert "Traceback" not in text
+    assert "Traceback" not in text, text
     assert text.count("cannot write") == 1
 
 
