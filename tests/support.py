@@ -8,6 +8,7 @@ the kernel reuses them.
 from __future__ import annotations
 
 import contextlib
+import http.client
 import os
 import signal
 import socket
@@ -97,7 +98,7 @@ def http_get(port: int, path: str = "/") -> str | None:
         with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=2) as answer:
             body: bytes = answer.read()
             return body.decode()
-    except OSError:
+    except (OSError, http.client.HTTPException):  # refused, or cut short by a restart
         return None
 
 

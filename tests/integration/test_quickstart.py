@@ -80,7 +80,7 @@ def test_the_quick_start_works_as_written(project: Project, tmp_path: Path) -> N
     assert command.stdout is not None
     output = Lines(command.stdout)
     output.wait_for(rf"djsupervisor +\| web is ready at http://127.0.0.1:{port}/$")
-    assert http_get(int(port), "/hello/") == "first version"
+    wait_for(lambda: http_get(int(port), "/hello/") == "first version" or None, "the page")
     # In debug mode, a template edit shows on the next request once web restarted.
     output.wait_for(r"^autoreload +\| watching ")
     project.write("templates/hello.html", "second version")
