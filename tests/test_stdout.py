@@ -103,7 +103,8 @@ def test_a_closed_pipe_ends_by_sigpipe_silently() -> None:
     child = subprocess.Popen(
         [sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE
     )
-    assert child.stdout is not None and child.stderr is not None
-    child.stdout.read(1)
-    child.stdout.close()
-    assert (child.wait(), child.stderr.read()) == (-signal.SIGPIPE, b"")
+    with child:
+        assert child.stdout is not None and child.stderr is not None
+        child.stdout.read(1)
+        child.stdout.close()
+        assert (child.wait(), child.stderr.read()) == (-signal.SIGPIPE, b"")

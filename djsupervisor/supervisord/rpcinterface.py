@@ -12,8 +12,9 @@ supervisord imports this module (``[rpcinterface:djsupervisor]``), so it
 uses supervisor, the standard library and djsupervisor's modules that do,
 never Django. Its factory also sets up, inside supervisord, the forwarding of
 programs' output to a foreground console (output.py), the orchestrator of
-dependencies, readiness and restarts (orchestrator.py), and the programs'
-variables from environment files (envfiles.py).
+dependencies, readiness and restarts (orchestrator.py), the programs'
+variables from environment files (envfiles.py), and spawns that take a stop
+sent as they begin (spawning.py).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from supervisor.rpcinterface import SupervisorNamespaceRPCInterface
 from supervisor.xmlrpc import Faults, RPCError
 
 from ..graph import Change
-from . import envfiles, output
+from . import envfiles, output, spawning
 from .bridge import Bridge
 from .client import ProcessState
 from .journal import Journal
@@ -141,6 +142,7 @@ def make_rpcinterface(supervisord: Any, **config: str) -> DjsupervisorNamespaceR
     global _loop, _bridge, _journal
     envfiles.give(supervisord.options)
     envfiles.follow(supervisord.options)
+    spawning.guard_spawns(supervisord.options)
     output.forward_to(config.get("console"))
     if _bridge is not None:
         _bridge.close()

@@ -84,8 +84,8 @@ class WatchedOutput(io.TextIOBase):
         return True
 
     def close(self) -> None:
-        """Leave the stream open: it is sys.stdout's."""
-        with contextlib.suppress(OSError):
+        """Leave the stream open: it is sys.stdout's (closed already at exit, at times)."""
+        with contextlib.suppress(OSError, ValueError):
             self.flush()
 
     def __getattr__(self, name: str) -> Any:
