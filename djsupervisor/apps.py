@@ -11,3 +11,6 @@ class DjSupervisorConfig(AppConfig):
 
     def ready(self) -> None:
         from . import checks  # noqa: F401  (registers the system checks)
+        from .serverlog import quiet_page_polls
+
+        quiet_page_polls()

@@ -37,6 +37,7 @@ KIND_OPTIONS = {
 }
 UNKNOWN_OPTION = "djsupervisor.W001"
 RELOADING_RUNSERVER = "djsupervisor.W003"
+LEFTOVER = "djsupervisor.W004"
 SUPERVISED = "SUPERVISOR_ENABLED"  # set by supervisord in the environment of its programs
 
 
@@ -62,11 +63,15 @@ def check_supervisor_config(app_configs: Any = None, **kwargs: Any) -> list[Chec
         config = build(Options())  # writes nothing
     except ConfigError as exc:
         return [message_for(exc)]
-    return config_messages(config.merged.sections)
+    return config_messages(config.merged.sections, config.notes)
 
 
-def config_messages(sections: dict[str, dict[str, str]]) -> list[CheckMessage]:
+def config_messages(
+    sections: dict[str, dict[str, str]], notes: Iterable[str] = ()
+) -> list[CheckMessage]:
     """Return what is wrong in a config that builds: typos, runserver's own reloader, presets'.
+
+    ``notes`` say what can go from the files (django-supervisor's spellings).
 
     The presets' checks (djsupervisor.contrib) see the merged config: two
     programs running one queue's scheduler, for one.
@@ -77,6 +82,10 @@ def config_messages(sections: dict[str, dict[str, str]]) -> list[CheckMessage]:
     return [
         *unknown_options(sections),
         *reloading_runservers(sections),
+        *(
+            Warning(note, hint="remove it (see 'Coming from django-supervisor')", id=LEFTOVER)
+            for note in notes
+        ),
         *(message for preset in presets for message in preset.check_config(sections)),
     ]
 

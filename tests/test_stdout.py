@@ -108,3 +108,28 @@ def test_a_closed_pipe_ends_by_sigpipe_silently() -> None:
         child.stdout.read(1)
         child.stdout.close()
         assert (child.wait(), child.stderr.read()) == (-signal.SIGPIPE, b"")
+
+
+def test_a_reader_gone_after_a_good_end_is_no_error_at_exit() -> None:
+    """``getconfig | head -1``: all was written; Python's flush at exit finds the pipe closed."""
+    script = (
+        "import sys\n"
+        "from djsupervisor.supervisord.stdout import WatchedOutput, end_if_failed\n"
+        "sys.stdout = output = WatchedOutput(sys.stdout)\n"
+        "output.write('one\\ntwo\\n')\n"
+        "end_if_failed(output, sys.stderr)\n"
+        "sys.stdin.read()  # until the reader has gone\n"
+    )
+    child = subprocess.Popen(
+        [sys.executable, "-c", script],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    with child:
+        assert child.stdin is not None and child.stdout is not None
+        assert child.stdout.readline() == b"one\n"
+        child.stdout.close()
+        child.stdin.close()
+        assert child.stderr is not None
+        assert (child.wait(), child.stderr.read()) == (0, b"")

@@ -14,6 +14,7 @@ from ..options import AUTORELOAD, Options
 from ..runtime import RuntimeDir
 from .discovery import Source
 from .ini import Sections, parse
+from .legacy import drop_old_autoreload
 from .merge import Layer
 from .quoting import unmark, unmark_command
 from .render import Renderer
@@ -92,6 +93,8 @@ def file_layer(renderer: Renderer, source: Source) -> Layer:
         sections = parse(text, str(source.path))
     except ParseError as exc:
         raise ParseError(unmark(str(exc))) from None
+    if note := drop_old_autoreload(sections, source.path):
+        renderer.notes.append(note)
     here = str(source.path.parent)
     for options in sections.values():
         for key, value in options.items():

@@ -20,6 +20,7 @@ from django.template.backends.django import get_installed_libraries
 
 from ..errors import ConfigError, ParseError, TemplateError
 from ..options import Options
+from .legacy import old_tags_note
 from .quoting import mark, unmark
 
 
@@ -49,6 +50,7 @@ class Renderer:
     host: Host | None = None  # None: this machine
     copies: dict[Path, str] = field(default_factory=dict)  # rendered text by destination
     rendering: list[Path] = field(default_factory=list)  # the files being rendered, outermost first
+    notes: list[str] = field(default_factory=list)  # what can go from them (legacy.py)
 
     def context(self, app_dir: Path | None = None) -> dict[str, Any]:
         """Return the template context of SPEC section 2."""
@@ -75,6 +77,8 @@ class Renderer:
             raise ParseError(f"cannot read {path}: {exc.strerror}") from None
         except UnicodeDecodeError as exc:
             raise ParseError(f"{path} is not UTF-8 text: {exc.reason}") from None
+        if note := old_tags_note(path, source):
+            self.notes.append(note)
         self.rendering.append(path)
         try:
             with _rendering(self, app_dir):

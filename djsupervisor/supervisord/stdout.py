@@ -33,6 +33,9 @@ class WatchedOutput(io.TextIOBase):
     def __init__(self, stream: TextIO) -> None:
         self.stream = stream
         self.failed: OSError | None = None
+        # Set once the command has ended well (end_if_failed): a reader that
+        # goes away later, as Python flushes at exit, missed nothing.
+        self.ended = False
         # Under ``python -u`` (PYTHONUNBUFFERED) text goes straight to the raw
         # file, and what a write to a pipe left unwritten when the reader went
         # away is dropped without an error: write it all, or fail.
@@ -59,7 +62,7 @@ class WatchedOutput(io.TextIOBase):
         """Flush the stream; fail, as a write would, once the reader of a pipe has gone."""
         try:
             self.stream.flush()
-            if _reader_gone(self.stream):
+            if not self.ended and _reader_gone(self.stream):
                 raise BrokenPipeError(errno.EPIPE, os.strerror(errno.EPIPE))
         except OSError as exc:
             self.failed = self.failed or exc
@@ -97,6 +100,7 @@ def end_if_failed(output: WatchedOutput, say: IO[str]) -> None:
     with contextlib.suppress(OSError):
         output.flush()  # here rather than at exit, where Python would print "Exception ignored"
     if output.failed is None:
+        output.ended = True
         return
     silence(output.stream)
     if is_closed_pipe(output.failed):

@@ -221,6 +221,11 @@ def test_see_restart_and_read_processes_from_the_admin(
     wait_for(partial(shown, browser, "worker", "state", "RUNNING"), "the worker RUNNING again")
     assert browser.execute_script("return window.djsMarker") == 42
 
+    if server == "runserver":  # the page polled all along: not in web's output, the rest is
+        logged = site.project.run("logs", "web").stdout
+        assert f"GET {PAGE} " in logged and f"POST {PAGE}restart/ " in logged, logged
+        assert f"{PAGE}state/" not in logged, logged
+
 
 def test_who_may_see_and_change(project: Project, browser: Any) -> None:
     site = admin_project(project, "runserver")
