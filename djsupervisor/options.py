@@ -14,6 +14,7 @@ PROGRAM_FLAGS = (
     ("-n", "nolaunch", "Do not start PROG automatically (autostart=false)."),
     ("-x", "exclude", "Leave PROG out of the config."),
     ("-i", "include", "Keep PROG even if the config excludes it."),
+    ("-o", "only", "Run only PROG and the programs it depends on (repeatable)."),
     ("-r", "autoreload", "Autoreload only PROG (repeatable)."),
 )
 
@@ -35,6 +36,7 @@ class Options:
     nolaunch: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
     include: tuple[str, ...] = ()
+    only: tuple[str, ...] = ()
     autoreload: tuple[str, ...] = ()
     noreload: bool = False
 

@@ -34,6 +34,7 @@ from .merge import Merged, apply_program_rules, merge_layers, process_sections
 from .reader import read_with_supervisor
 from .reloading import apply_reload_rules
 from .render import Host, Renderer
+from .selection import select_programs
 from .server import (
     OWN_RPC_INTERFACE,
     RPC_INTERFACE,
@@ -194,6 +195,7 @@ def build(
     layers += [file_layer(renderer, source) for source in sources]
     layers.append(command_line_layer(options))
     merged = apply_program_rules(merge_layers(layers), options)
+    select_programs(merged, options.only)
     graph = build_graph(merged, debug=AUTORELOAD in merged.internal & set(merged.programs))
     apply_reload_rules(graph, merged, options.autoreload, conf.SUPERVISOR_AUTORELOAD_PATTERNS)
     merged.sections.setdefault(OWN_RPC_INTERFACE, {})["graph"] = str(runtime.graph)

@@ -43,7 +43,7 @@ def build_graph(merged: Merged, debug: bool) -> Graph:
     sections = merged.sections
     for section, name in process_sections(sections):
         own = merged.own.get(name, {})
-        where = f"program {name!r} (from {', '.join(merged.origins.get(section, []))})"
+        where = program_origin(merged, section, name)
         program = Program(
             autostart=_truth(sections[section].get("autostart", "true")),
             autorestart=parse_autorestart(
@@ -63,6 +63,11 @@ def build_graph(merged: Merged, debug: bool) -> Graph:
     for section, name in process_sections(sections):
         _adjust(sections[section], graph.programs[name])
     return graph
+
+
+def program_origin(merged: Merged, section: str, name: str) -> str:
+    """Return how an error names a program: with the files that define it."""
+    return f"program {name!r} (from {', '.join(merged.origins.get(section, []))})"
 
 
 def parse_check(value: str, where: str) -> Check:
@@ -147,6 +152,8 @@ def _check_dependencies(graph: Graph, merged: Merged) -> None:
     for name, program in graph.programs.items():
         for dependency, condition in program.depends_on:
             target = graph.programs.get(dependency)
+            if target is None and dependency in merged.excluded:
+                raise DependencyError(_left_out(graph, dependency, merged.excluded[dependency]))
             if target is None or dependency == name:
                 known = ", ".join(sorted(set(graph.programs) - {name})) or "none"
                 raise DependencyError(
@@ -166,6 +173,30 @@ def _check_dependencies(graph: Graph, merged: Merged) -> None:
     cycle = _find_cycle(graph)
     if cycle:
         raise CycleError(f"programs depend on each other in a cycle: {' -> '.join(cycle)}")
+
+
+def _left_out(graph: Graph, program: str, how: str) -> str:
+    """Say that ``program`` was left out though others need it, and what to do instead."""
+    needs: dict[str, str] = {}  # dependent -> what it depends on, nearest first
+    pending = [program]
+    while pending:
+        needed = pending.pop(0)
+        for name, other in graph.programs.items():
+            if name not in needs and any(dep == needed for dep, _ in other.depends_on):
+                needs[name] = needed
+                pending.append(name)
+    direct = [name for name, needed in needs.items() if needed == program]
+    further = [f"{name} on {needed}" for name, needed in needs.items() if needed != program]
+    if how.startswith("-x "):
+        fix = "leave them out too (" + " ".join(f"-x {name}" for name in [program, *needs]) + ")"
+    else:
+        fix = f"set exclude=true on them too, or keep {program} with -i {program}"
+    verb = "depends" if len(direct) == 1 else "depend"
+    and_further = f" (and {', '.join(further)})" if further else ""
+    return (
+        f"program {program!r} is left out ({how}), but {', '.join(direct)} {verb} on it"
+        f"{and_further}; {fix}"
+    )
 
 
 def _find_cycle(graph: Graph) -> list[str]:

@@ -49,6 +49,9 @@ class Merged:
     origins: dict[str, list[str]] = field(default_factory=dict)  # section -> sources
     internal: set[str] = field(default_factory=set)  # djsupervisor's own programs
     internal_defaults: dict[str, str] = field(default_factory=dict)
+    # program -> how it was left out ('-x migrate', 'exclude=true'), to explain a
+    # dependency on it
+    excluded: dict[str, str] = field(default_factory=dict)
 
     @property
     def programs(self) -> list[str]:
@@ -104,8 +107,9 @@ def apply_program_rules(merged: Merged, options: Options) -> Merged:
     ):
         for name in names:
             sections[_known(name, by_name, flag)][key] = value
-    for name in options.autoreload:
-        _known(name, by_name, "--autoreload")
+    for flag, names in (("--autoreload", options.autoreload), ("--only", options.only)):
+        for name in names:
+            _known(name, by_name, flag)
 
     own: dict[str, dict[str, str]] = {}
     for name, section in by_name.items():
@@ -115,22 +119,35 @@ def apply_program_rules(merged: Merged, options: Options) -> Merged:
                 _boolean(own[name], key, name, merged.origins[section])
         if "autoreload_signal" in own[name]:
             _signal(own[name], name, merged.origins[section])
-    excluded = {name for name in by_name if own[name].get("exclude") == "true"}
-    for name in excluded:
-        del sections[by_name[name]]
-        del own[name]
-    _drop_from_groups(sections, excluded)
-
-    for name, section in by_name.items():
-        if name not in excluded:
-            _check_command(name, section, sections[section].get("command", ""), merged.origins)
-    return Merged(
+    result = Merged(
         sections=sections,
         own=own,
         origins=merged.origins,
         internal=merged.internal,
         internal_defaults=merged.internal_defaults,
     )
+    drop_programs(
+        result,
+        {
+            name: f"-x {name}" if name in options.exclude else "exclude=true"
+            for name in by_name
+            if own[name].get("exclude") == "true"
+        },
+    )
+    for name, section in by_name.items():
+        if name not in result.excluded:
+            _check_command(name, section, sections[section].get("command", ""), merged.origins)
+    return result
+
+
+def drop_programs(merged: Merged, excluded: dict[str, str]) -> None:
+    """Leave out the programs ``excluded`` names, each with how it was left out."""
+    for section, name in process_sections(list(merged.sections)):
+        if name in excluded:
+            del merged.sections[section]
+            del merged.own[name]
+    merged.excluded.update(excluded)
+    _drop_from_groups(merged.sections, set(excluded))
 
 
 def _refuse_nameless(sections: Sections, origins: dict[str, list[str]]) -> None:

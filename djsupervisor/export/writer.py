@@ -38,16 +38,38 @@ class Parser(argparse.ArgumentParser):
         )
 
 
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add ``export``'s arguments to ``parser`` (also the one its ``--help`` shows)."""
+    parser.add_argument("format", help=f"One of {', '.join(FORMATS)}.")
+    parser.add_argument(
+        "--output", required=True, metavar="DIR", help="The directory to write the files to."
+    )
+    parser.add_argument(
+        "--name", metavar="N", help="What to name the services (default: the project's name)."
+    )
+    parser.add_argument(
+        "--image", default="", metavar="I", help="The containers' image (default: NAME:latest)."
+    )
+    parser.add_argument(
+        "--workdir",
+        default="/app",
+        metavar="W",
+        help="The project directory where the programs run (containers' default: /app).",
+    )
+    parser.add_argument(
+        "--python",
+        default="python",
+        metavar="P",
+        help="The Python that runs them there (containers' default: python).",
+    )
+
+
 def parse(args: list[str], project_name: str) -> argparse.Namespace:
     """Return ``export``'s options, or raise naming what is wrong with them."""
     parser = Parser(prog="manage.py supervisor export", add_help=False)
-    parser.add_argument("format")
-    parser.add_argument("--output", required=True)
-    parser.add_argument("--name", default=project_name)
-    parser.add_argument("--image", default="")
-    parser.add_argument("--workdir", default="/app")
-    parser.add_argument("--python", default="python")
+    add_arguments(parser)
     parsed, unknown = parser.parse_known_args(args)
+    parsed.name = parsed.name or project_name
     if unknown:
         raise ConfigError(f"export: unknown option {unknown[0]!r}")
     if parsed.format not in FORMATS:

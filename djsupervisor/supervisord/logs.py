@@ -26,12 +26,28 @@ class Output(Protocol):
     def flush(self) -> None: ...
 
 
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the arguments of ``logs`` to ``parser`` (also the one its ``--help`` shows)."""
+    parser.add_argument(
+        "-f", "--follow", action="store_true", help="Then print the new lines until Ctrl-C."
+    )
+    parser.add_argument(
+        "-n",
+        "--lines",
+        type=int,
+        default=DEFAULT_LINES,
+        metavar="N",
+        help=f"How many lines to print first (default: {DEFAULT_LINES}).",
+    )
+    parser.add_argument(
+        "programs", nargs="*", metavar="PROG", help="The programs to show (default: all)."
+    )
+
+
 def parse(args: list[str]) -> argparse.Namespace:
     """Return the options of ``logs``, or raise naming what is wrong with them."""
     parser = argparse.ArgumentParser(prog="manage.py supervisor logs", add_help=False)
-    parser.add_argument("-f", "--follow", action="store_true")
-    parser.add_argument("-n", "--lines", type=int, default=DEFAULT_LINES)
-    parser.add_argument("programs", nargs="*")
+    add_arguments(parser)
     try:
         parsed, unknown = parser.parse_known_args(args)
     except SystemExit:

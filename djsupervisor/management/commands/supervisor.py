@@ -9,8 +9,10 @@ from typing import TYPE_CHECKING, Any, TextIO, cast
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser, OutputWrapper
 
+from ... import __version__
 from ...errors import DjsupervisorError
 from ...options import Options, add_arguments
+from ...usage import HelpFormatter, description, help_of, wants_help
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Collection
@@ -35,14 +37,21 @@ class ExitStatus(CommandError):
 
 class Command(BaseCommand):
     help = (
-        "Run the project's programs under supervisord. With no command, start "
-        "supervisord; 'getconfig' prints the merged config, 'shell' opens "
-        "supervisorctl, and any other command (status, start, stop, restart, "
-        "tail, reload, shutdown, ...) goes to supervisorctl."
+        "Run the project's programs under supervisord, and control them. "
+        "djsupervisor's options go before the command; the command's own words follow it."
     )
     # Validation happens while building the config; Django's full system checks
     # would slow down every 'status' for nothing.
     requires_system_checks = ()
+
+    def get_version(self) -> str:
+        return __version__
+
+    def create_parser(self, prog_name: str, subcommand: str, **kwargs: Any) -> CommandParser:
+        kwargs.setdefault("formatter_class", HelpFormatter)
+        parser = super().create_parser(prog_name, subcommand, **kwargs)
+        parser.description = description(self.help)
+        return parser
 
     def add_arguments(self, parser: CommandParser) -> None:
         add_arguments(parser)
@@ -50,7 +59,7 @@ class Command(BaseCommand):
             "ctl_args",
             nargs=argparse.REMAINDER,
             metavar="command",
-            help="getconfig, shell, or a supervisorctl command with its arguments.",
+            help="One of the commands above, with its arguments; none starts supervisord.",
         )
 
     def execute(self, *args: Any, **options: Any) -> str | None:
@@ -96,6 +105,9 @@ class Command(BaseCommand):
         if not ctl_args:
             return self.start(options)
         command, *rest = ctl_args
+        if wants_help(command, rest):
+            self.stdout.write(help_of(command), ending="")
+            return 0
         if command == "run":
             from ...config.build import build
             from ...config.program import run_as

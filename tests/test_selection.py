@@ -1,0 +1,84 @@
+"""Choosing which programs run: --only, and leaving out a program others need."""
+
+from __future__ import annotations
+
+import pytest
+
+from djsupervisor.config.dependencies import build_graph
+from djsupervisor.config.merge import Layer, Merged, apply_program_rules, merge_layers
+from djsupervisor.config.selection import select_programs
+from djsupervisor.errors import ConfigError, DependencyError
+from djsupervisor.options import Options
+
+PROGRAMS = {
+    "program:migrate": {"command": "migrate", "oneshot": "true"},
+    "program:web": {"command": "web", "depends_on": "migrate:done"},
+    "program:worker": {"command": "worker", "depends_on": "web"},
+    "program:beat": {"command": "beat"},
+    "group:queue": {"programs": "worker,beat"},
+}
+
+
+def selected(options: Options) -> Merged:
+    layers = [
+        Layer({"program:autoreload": {"command": "reload"}}, origin="internal", internal=True),
+        Layer(PROGRAMS, origin="supervisord.conf"),
+    ]
+    merged = apply_program_rules(merge_layers(layers), options)
+    select_programs(merged, options.only)
+    build_graph(merged, debug=False)
+    return merged
+
+
+def test_only_runs_the_program_and_what_it_depends_on() -> None:
+    merged = selected(Options(only=("web",)))
+    assert merged.programs == ["autoreload", "migrate", "web"]
+    assert "group:queue" not in merged.sections  # emptied: both members left out
+
+
+def test_only_follows_dependencies_transitively_and_repeats() -> None:
+    assert selected(Options(only=("worker",))).programs == [
+        "autoreload",
+        "migrate",
+        "web",
+        "worker",
+    ]
+    merged = selected(Options(only=("web", "beat")))
+    assert merged.programs == ["autoreload", "migrate", "web", "beat"]
+    assert merged.sections["group:queue"] == {"programs": "beat"}
+
+
+def test_only_an_unknown_program_names_the_known_ones() -> None:
+    with pytest.raises(ConfigError, match=r"^--only webb: no such program \(programs: .*web"):
+        selected(Options(only=("webb",)))
+
+
+def test_only_a_program_left_out_says_how_to_keep_it() -> None:
+    with pytest.raises(ConfigError, match=r"^--only web: web is left out \(-x web\); keep it"):
+        selected(Options(only=("web",), exclude=("web",)))
+
+
+def test_leaving_out_a_dependency_names_its_dependents_and_the_fix() -> None:
+    with pytest.raises(DependencyError) as error:
+        selected(Options(exclude=("migrate",)))
+    assert str(error.value) == (
+        "program 'migrate' is left out (-x migrate), but web depends on it "
+        "(and worker on web); leave them out too (-x migrate -x web -x worker)"
+    )
+    assert selected(Options(exclude=("migrate", "web", "worker"))).programs == [
+        "autoreload",
+        "beat",
+    ]
+
+
+def test_a_dependency_excluded_in_the_config_says_so() -> None:
+    options = Options(only=("worker",))
+    layers = [
+        Layer({**PROGRAMS, "program:web": {**PROGRAMS["program:web"], "exclude": "true"}}, "f")
+    ]
+    merged = apply_program_rules(merge_layers(layers), options)
+    with pytest.raises(
+        DependencyError,
+        match=r"left out \(exclude=true\), but worker depends on it; set exclude=true",
+    ):
+        build_graph(merged, debug=False)
