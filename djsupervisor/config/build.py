@@ -82,6 +82,8 @@ class Config:
     autostart: set[str] = field(default_factory=set)
     # the command line's options it was built with, kept by write() for reload
     options: Options = field(default_factory=Options)
+    # what can go from the files: django-supervisor's spellings (legacy.py)
+    notes: list[str] = field(default_factory=list)
 
     @property
     def path(self) -> Path:
@@ -216,6 +218,7 @@ def build(
         copies=renderer.copies,
         graph=graph,
         options=options,
+        notes=renderer.notes,
     )
     if check:
         text = config.text if runtime.logs.is_dir() else ini.dump(_as_if_written(config))

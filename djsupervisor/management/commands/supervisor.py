@@ -147,7 +147,7 @@ class Command(BaseCommand):
         config = build(resolve(options), console=not options.daemonize)
         from ...checks import config_messages
 
-        messages = config_messages(config.merged.sections)
+        messages = config_messages(config.merged.sections, config.notes)
         for error in (message for message in messages if message.is_serious()):
             raise CommandError(f"{error.msg}; {error.hint} ({error.id})")
         for warning in messages:
