@@ -113,6 +113,15 @@ def test_unknown_program_in_selection_is_an_error(flag: str) -> None:
         merged({"program:a": {"command": "a"}}, options=with_program(flag))
 
 
+@pytest.mark.parametrize("flag", ["nolaunch", "exclude"])
+def test_turning_off_an_absent_autoreload_is_no_error(flag: str) -> None:
+    """Outside debug mode there is no autoreload program; django-supervisor's -x autoreload."""
+    options = replace(Options(), **{flag: ("autoreload",)})
+    assert merged({"program:a": {"command": "a"}}, options=options).programs == ["a"]
+    with pytest.raises(ConfigError, match=r"--include autoreload: no such program"):
+        merged({"program:a": {"command": "a"}}, options=replace(Options(), include=("autoreload",)))
+
+
 @pytest.mark.parametrize("value", ["HUP", "SIGHUP", "hup", "1"])
 def test_autoreload_signal_is_normalised(value: str) -> None:
     result = merged({"program:web": {"command": "w", "autoreload_signal": value}})

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from supervisor.datatypes import boolean, signal_number
 
 from ..errors import CommandLineError, ConfigError, MissingCommandError, OptionError
-from ..options import Options
+from ..options import AUTORELOAD, Options
 from .ini import Sections
 
 PROCESS_KINDS = ("program", "fcgi-program", "eventlistener")
@@ -19,6 +19,8 @@ OVERRIDES = "program:__overrides__"
 # Options that mean something to djsupervisor only: removed before supervisord
 # sees them, since it rejects nothing but would silently ignore them.
 OWN_BOOLEANS = ("exclude", "autoreload", "oneshot", "restart_backoff")
+# What --exclude and --nolaunch set to turn a program off.
+OFF = {"exclude": "true", "autostart": "false"}
 OWN_OPTIONS = (
     *OWN_BOOLEANS,
     *("autoreload_signal", "autoreload_patterns", "ready", "ready_timeout", "depends_on"),
@@ -106,6 +108,10 @@ def apply_program_rules(merged: Merged, options: Options) -> Merged:
         ("--include", options.include, "exclude", "false"),
     ):
         for name in names:
+            if name == AUTORELOAD and name not in by_name and value == OFF.get(key):
+                # Off already (no debug mode, --noreload): django-supervisor's
+                # scripts said -x autoreload outside debug mode too.
+                continue
             sections[_known(name, by_name, flag)][key] = value
     for flag, names in (("--autoreload", options.autoreload), ("--only", options.only)):
         for name in names:
