@@ -58,6 +58,12 @@ TEMPLATES = [{
 DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": BASE_DIR / "db.sqlite3"}}
 DEFAULT_AUTO_FIELD = "django.db.models.AutoField"
 """
+# A Redis server for a task queue's tests, as a program ({redis}: its port).
+REDIS_PROGRAM = """
+[program:redis]
+command=redis-server --port {redis} --bind 127.0.0.1 --save "" --appendonly no
+ready=tcp:{redis}
+"""
 ADMIN_URLS = """
 from django.contrib import admin
 from django.urls import path

@@ -116,7 +116,8 @@ def test_unknown_program_in_selection_is_an_error(flag: str) -> None:
 @pytest.mark.parametrize("flag", ["nolaunch", "exclude"])
 def test_turning_off_an_absent_autoreload_is_no_error(flag: str) -> None:
     """Outside debug mode there is no autoreload program; django-supervisor's -x autoreload."""
-    options = replace(Options(), **{flag: ("autoreload",)})
+    changes: dict[str, Any] = {flag: ("autoreload",)}
+    options = replace(Options(), **changes)
     assert merged({"program:a": {"command": "a"}}, options=options).programs == ["a"]
     with pytest.raises(ConfigError, match=r"--include autoreload: no such program"):
         merged({"program:a": {"command": "a"}}, options=replace(Options(), include=("autoreload",)))

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from ..needs import require
-from ..support import free_port, http_get, wait_for
+from ..support import REDIS_PROGRAM, free_port, http_get, wait_for
 from .conftest import Project
 
 pytestmark = pytest.mark.integration
@@ -44,12 +44,7 @@ CELERY_SETTINGS = """
 CELERY_BROKER_URL = "redis://127.0.0.1:{redis}/0"
 CELERY_RESULT_BACKEND = "redis://127.0.0.1:{redis}/1"
 """
-# Not in django-supervisor's examples: the broker the Celery programs need.
-REDIS = """
-[program:redis]
-command=redis-server --port {redis} --bind 127.0.0.1 --save "" --appendonly no
-ready=tcp:{redis}
-"""
+# Not in django-supervisor's examples, but the Celery programs' broker: REDIS_PROGRAM.
 ROUND_TRIP = "import tasks; print(tasks.add.delay(2, 3).get(timeout=20))"
 
 # django-supervisor 0.3's README: the first example.
@@ -104,7 +99,7 @@ def test_the_basic_example(project: Project) -> None:
         .replace("{{ PROJECT_DIR }}/manage.py celery", "-m celery -A tasks")
         .replace("-l info\n", "-l info\ndepends_on=redis:ready\n")
     )
-    project.write("supervisord.conf", converted + REDIS.format(redis=redis))
+    project.write("supervisord.conf", converted + REDIS_PROGRAM.format(redis=redis))
     start(project)
     project.wait_running("webserver", "celeryworker", "celerybeat", "redis")
     assert http_get(web) == "hello from djsupervisor"
@@ -305,7 +300,7 @@ def test_an_app_config_and_an_exclude(project: Project) -> None:
         .replace("{{ PROJECT_DIR }}/manage.py celerybeat", "-m celery -A tasks beat")
         .replace("numprocs=1\n", "numprocs=1\ndepends_on=redis:ready\n"),
     )
-    project.write("supervisord.conf", PROJECT_CONFIG + REDIS.format(redis=redis))
+    project.write("supervisord.conf", PROJECT_CONFIG + REDIS_PROGRAM.format(redis=redis))
     start(project)
     project.wait_running("celeryd", "redis")
     assert "celerybeat" not in project.processes()

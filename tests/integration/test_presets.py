@@ -20,7 +20,7 @@ import django
 import pytest
 
 from ..needs import require
-from ..support import WAIT, free_port, http_get, wait_for
+from ..support import REDIS_PROGRAM, WAIT, free_port, http_get, wait_for
 from .conftest import Project
 
 pytestmark = pytest.mark.integration
@@ -76,12 +76,6 @@ DATABASES = {{"default": {{
 }}}}
 DEFAULT_AUTO_FIELD = "django.db.models.AutoField"
 REDIS_URL = "redis://127.0.0.1:{redis}/0"
-"""
-
-REDIS = """
-[program:redis]
-command=redis-server --port {redis} --bind 127.0.0.1 --save "" --appendonly no
-ready=tcp:{redis}
 """
 
 
@@ -240,7 +234,7 @@ def preset_project(project: Project, preset: Preset) -> int:
     )
     if preset.redis:
         require(shutil.which("redis-server"), "redis-server (apt-get install redis-server)")
-        config += REDIS.format(redis=redis)
+        config += REDIS_PROGRAM.format(redis=redis)
         config += "".join(f"[program:{name}]\ndepends_on=redis:ready\n" for name in preset.programs)
         config = config.replace("[program:web]\n", "[program:web]\ndepends_on=redis:ready\n")
     project.write("supervisord.conf", config)
