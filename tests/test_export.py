@@ -140,7 +140,7 @@ def test_command(exported: Exported) -> None:
     )
     # Inside the image: --python and --workdir instead of this machine's paths.
     argv = ["python3", "/srv/manage.py", "runserver", "--noreload", "127.0.0.1:8000"]
-    assert exported.service("web")["command"] == argv
+    assert exported.service("web")["command"] == [*argv[:-1], "0.0.0.0:8000"]  # published
     assert exported.container("web")["command"] == argv
 
 

@@ -7,7 +7,10 @@ format cannot express becomes a warning naming the program and the option.
 
 from __future__ import annotations
 
+import dataclasses
 import math
+import os
+import posixpath
 import re
 import shlex
 import urllib.parse
@@ -57,6 +60,11 @@ class Target:
     workdir: str
     python: str
     output: str  # the output directory, absolute (host formats refer to their files by it)
+    # Containers: the project directory on this machine when no --image was
+    # given (Compose then builds one from it with a Dockerfile on --base-image).
+    build: str = ""
+    base_image: str = "python:3.12-slim"
+    databases: tuple[str, ...] = ()  # SQLite database files, as paths on the target
 
 
 def env_lines(values: dict[str, str]) -> str:
@@ -220,6 +228,7 @@ def compose(services: list[Service], target: Target) -> Export:
     export = Export()
     entries = []
     by_name = {service.name: service for service in services}
+    volumes = _sqlite_volumes(export, target)
     for service in services:
         _common_warnings(export, service, "Compose")
         _container_warnings(export, service, "Compose")
@@ -227,9 +236,12 @@ def compose(services: list[Service], target: Target) -> Export:
         if env_file:
             export.add(env_file, "env", {"text": env_lines(service.secrets)}, SECRET_MODE)
         test = healthcheck(service, target.python)
+        listens = _compose_listener(export, service)
         entries.append(
             {
                 "service": service,
+                "argv": listens.argv if listens else service.argv,
+                "ports": [f"127.0.0.1:{listens.port}:{listens.port}"] if listens else [],
                 "restart": "no" if service.oneshot else RESTART[service.autorestart],
                 "env_file": env_file,
                 "healthcheck": test,
@@ -240,8 +252,215 @@ def compose(services: list[Service], target: Target) -> Export:
                 ],
             }
         )
-    export.add("compose.yaml", "compose/compose.yaml", {"services": entries, "target": target})
+    context = {"services": entries, "target": target, "volumes": volumes}
+    if target.build:
+        context["build"] = _compose_build(export, services, target)
+        export.add("Dockerfile", "compose/Dockerfile", {"target": target})
+    export.add("compose.yaml", "compose/compose.yaml", context)
     return export
+
+
+def _compose_listener(export: Export, service: Service) -> Listener | None:
+    """Return where the service listens, bound to all interfaces; say what was changed."""
+    listens = listener(service)
+    if listens is None:
+        return None
+    if listens.server == "runserver":
+        export.warnings.append(
+            f"program {service.name!r}: runserver is Django's development server: "
+            "export with DEBUG off (e.g. --settings of production) to export its server"
+        )
+    if listens.argv != service.argv:
+        export.warnings.append(
+            f"program {service.name!r}: {listens.server} binds {listens.host}:{listens.port}, "
+            f"which nothing outside its container reaches: it binds {ALL_INTERFACES}:"
+            f"{listens.port} in Compose, published on the host's 127.0.0.1:{listens.port}"
+        )
+    elif listens.host in LOOPBACK:
+        export.warnings.append(
+            f"program {service.name!r}: ready checks {listens.host}:{listens.port}; if it "
+            "listens there, nothing outside its container reaches it: make it listen on "
+            f"{ALL_INTERFACES} (published on the host's 127.0.0.1:{listens.port})"
+        )
+    if service.numprocs > 1:
+        export.cannot(
+            service, "numprocs", "Compose with a published port", "one replica can publish it"
+        )
+    return listens
+
+
+def _sqlite_volumes(export: Export, target: Target) -> dict[str, str]:
+    """Return a named volume for each SQLite database's directory: containers share it.
+
+    Each container has its own copy of the image's files: a database in the
+    project directory itself cannot be shared (a volume there would hide the
+    code), which is a warning.
+    """
+    volumes: dict[str, str] = {}
+    for database in target.databases:
+        directory = posixpath.dirname(database)
+        if directory.rstrip("/") in (target.workdir.rstrip("/"), ""):
+            export.warnings.append(
+                f"the SQLite database {database} is in the project directory: each container "
+                "has its own copy, so what migrate does never reaches the others; move it to "
+                f"a directory of its own (e.g. {posixpath.join(target.workdir, 'data')}), "
+                "which the export shares as a volume, or use a database server"
+            )
+        elif directory not in volumes.values():
+            volumes[f"sqlite-{len(volumes) + 1}" if volumes else "sqlite"] = directory
+    return volumes
+
+
+def _compose_build(export: Export, services: list[Service], target: Target) -> dict[str, str]:
+    """Return Compose's build: for the project's image, its Dockerfile in the output directory."""
+    if any(service.secrets for service in services):
+        export.warnings.append(
+            f"the image is built from {target.build}, the environment files too unless its "
+            ".dockerignore leaves them out (and .env, .git, the database)"
+        )
+    return {
+        "context": os.path.relpath(target.build, target.output),
+        "dockerfile": os.path.relpath(os.path.join(target.output, "Dockerfile"), target.build),
+    }
+
+
+def for_containers(
+    target: Target,
+    image_given: bool,
+    base_image: str,
+    project_dir: str,
+    databases: dict[str, dict[str, Any]],
+) -> Target:
+    """Return the target with what containers need to know of this machine's project.
+
+    The project directory to build the image from (when no --image was
+    given), and the project's SQLite database files, as paths on the target.
+    """
+    files = []
+    for database in databases.values():
+        name = str(database.get("NAME") or "")
+        if "sqlite" in str(database.get("ENGINE", "")) and name.startswith("/"):
+            if name.startswith(project_dir.rstrip("/") + "/"):
+                name = posixpath.join(target.workdir, name[len(project_dir.rstrip("/")) + 1 :])
+            files.append(name)
+    return dataclasses.replace(
+        target,
+        build="" if image_given else project_dir,
+        base_image=base_image,
+        databases=tuple(files),
+    )
+
+
+ALL_INTERFACES = "0.0.0.0"
+DEFAULT_ADDRESS = ("127.0.0.1", 8000)  # where runserver, gunicorn, uvicorn and daphne listen
+
+
+@dataclass(frozen=True)
+class Listener:
+    """Where a program accepts connections, and its command bound to all interfaces."""
+
+    server: str  # runserver, gunicorn, uvicorn or daphne; '' when known from its ready check
+    host: str
+    port: int
+    argv: list[str]
+
+
+def listener(service: Service) -> Listener | None:
+    """Return where the service listens on TCP, if it does: a known server's or its check's.
+
+    The address of a known server is read from its command (its own default
+    if none is given), and one on loopback moved to all interfaces, which is
+    what publishing a container's port reaches. Another program's comes from
+    its tcp or http ready check, its command unchanged.
+    """
+    argv = service.argv
+    words = [posixpath.basename(word) for word in argv[:3]]  # gunicorn, python -m gunicorn
+    if "runserver" in argv:
+        return _runserver(argv)
+    for server in ("gunicorn", "uvicorn", "daphne"):
+        if server in words:
+            return _server_bind(server, argv)
+    check = service.container_check
+    if check is not None and check.kind in ("tcp", "http"):
+        return Listener("", check.host, check.port, argv)
+    return None
+
+
+def _runserver(argv: list[str]) -> Listener:
+    at = argv.index("runserver") + 1
+    words = argv[at:]
+    valued = {"--settings", "--pythonpath", "--verbosity", "-v"}
+    given = next(
+        (
+            i
+            for i, word in enumerate(words)
+            if not word.startswith("-") and (i == 0 or words[i - 1] not in valued)
+        ),
+        None,
+    )
+    if given is None:
+        host, port = DEFAULT_ADDRESS
+        return Listener("runserver", host, port, [*argv[:at], f"{ALL_INTERFACES}:{port}", *words])
+    address = words[given]
+    host, _, port_text = address.rpartition(":")
+    host = {"": DEFAULT_ADDRESS[0], "0": ALL_INTERFACES}.get(host.strip("[]"), host.strip("[]"))
+    port = int(port_text) if port_text.isdigit() else DEFAULT_ADDRESS[1]
+    moved = list(argv)
+    if host in LOOPBACK:
+        moved[at + given] = f"{ALL_INTERFACES}:{port}"
+    return Listener("runserver", host, port, moved)
+
+
+# Each server's options for its address: host and port together, or each alone.
+SERVER_OPTIONS = {
+    "gunicorn": (("--bind", "-b"), (), ()),
+    "uvicorn": ((), ("--host",), ("--port",)),
+    "daphne": ((), ("--bind", "-b"), ("--port", "-p")),
+}
+
+
+def _server_bind(server: str, argv: list[str]) -> Listener | None:
+    both, host_options, port_options = SERVER_OPTIONS[server]
+    host, port = DEFAULT_ADDRESS
+    moved = list(argv)
+    if both:
+        found = _option(argv, both)
+        if found is None:
+            return Listener(server, host, port, [*argv, both[0], f"{ALL_INTERFACES}:{port}"])
+        index, prefix, value = found
+        if value.startswith(("unix:", "fd://")) or not value.rpartition(":")[2].isdigit():
+            return None
+        host, _, port_text = value.rpartition(":")
+        host, port = host.strip("[]") or DEFAULT_ADDRESS[0], int(port_text)
+        if host in LOOPBACK:
+            moved[index] = f"{prefix}{ALL_INTERFACES}:{port}"
+        return Listener(server, host, port, moved)
+    if any(word.startswith(("--uds", "--fd", "-u", "-e", "--endpoint")) for word in argv):
+        return None  # a unix socket, an inherited one or a Twisted endpoint: no port of its own
+    found_port = _option(argv, port_options)
+    if found_port and found_port[2].isdigit():
+        port = int(found_port[2])
+    found_host = _option(argv, host_options)
+    if found_host is None:
+        moved += [host_options[0], ALL_INTERFACES]
+    else:
+        index, prefix, host = found_host
+        if host in LOOPBACK:
+            moved[index] = f"{prefix}{ALL_INTERFACES}"
+    return Listener(server, host, port, moved)
+
+
+def _option(argv: list[str], names: tuple[str, ...]) -> tuple[int, str, str] | None:
+    """Return where the first of an option's values is: the word, its prefix there, the value."""
+    for index, word in enumerate(argv):
+        for name in names:
+            if word == name and index + 1 < len(argv):
+                return index + 1, "", argv[index + 1]
+            if name.startswith("--") and word.startswith(f"{name}="):
+                return index, f"{name}=", word[len(name) + 1 :]
+            if not name.startswith("--") and word.startswith(name) and len(word) > len(name):
+                return index, name, word[len(name) :]
+    return None
 
 
 def _compose_dependency(

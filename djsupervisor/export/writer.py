@@ -21,7 +21,7 @@ from ..config.render import Host
 from ..errors import ConfigError
 from ..options import Options
 from ..runtime import write_whole
-from .formats import CONTAINER_FORMATS, FORMATS, Target
+from .formats import CONTAINER_FORMATS, FORMATS, Target, for_containers
 from .model import not_exported, services
 
 TEMPLATES = Path(__file__).parents[1] / "templates"
@@ -49,6 +49,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--image", default="", metavar="I", help="The containers' image (default: NAME:latest)."
+    )
+    parser.add_argument(
+        "--base-image",
+        default="python:3.12-slim",
+        metavar="B",
+        help="Compose without --image: the image its Dockerfile builds on (default: %(default)s).",
     )
     parser.add_argument(
         "--workdir",
@@ -91,6 +97,10 @@ def export(options: Options, parsed: argparse.Namespace) -> tuple[list[Path], li
     target = Target(
         parsed.name, parsed.image or f"{parsed.name}:latest", workdir, parsed.python, str(output)
     )
+    if container:
+        target = for_containers(
+            target, bool(parsed.image), parsed.base_image, str(config.project_dir), databases()
+        )
     result = FORMATS[parsed.format](services(config, workdir), target)
     warnings = [*not_exported(config), *result.warnings]
     if config.copies:
@@ -126,6 +136,13 @@ def render(name: str, context: dict[str, Any]) -> str:
         # A project without TEMPLATES (or not loading app templates): the package's.
         template = package_engine().get_template(TEMPLATE_PREFIX + name)
         return str(template.render(Context(context)))
+
+
+def databases() -> dict[str, dict[str, Any]]:
+    """Return the project's DATABASES setting."""
+    from django.conf import settings
+
+    return dict(settings.DATABASES)
 
 
 @cache

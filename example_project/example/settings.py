@@ -58,7 +58,9 @@ TEMPLATES = [
 DATABASES = {
     "default": {
         "ENGINE": "django.db.backends.sqlite3",
-        "NAME": BASE_DIR / "db.sqlite3",
+        # A directory of its own: a container export shares it between the
+        # programs' containers as a volume (the project directory cannot be).
+        "NAME": BASE_DIR / "data" / "db.sqlite3",
         # The web process and the worker write to the same file: wait for locks.
         "OPTIONS": {"timeout": 20},
     }

@@ -1,0 +1,145 @@
+"""The Compose export runs under Docker: docs/exporting.rst's "Deploy it", followed for real.
+
+The example project is exported in production (gunicorn) without ``--image``:
+``docker-compose up`` builds its image from the exported Dockerfile, on a
+Debian base image built here (no registry), with the project's packages from
+wheels built on this machine (the containers cannot reach the package index).
+"""
+
+from __future__ import annotations
+
+import http.cookiejar
+import json
+import os
+import re
+import shutil
+import time
+import urllib.parse
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ..docker import ComposeProject, base_image, docker_daemon, run, wheels
+from ..support import REPO, free_port, wait_for
+from .conftest import Project
+
+pytestmark = pytest.mark.integration
+pytest.importorskip("django_tasks_db", reason="the example needs the [example] extra")
+# Docker makes it slow (about 30 s, a minute more to build the base image once):
+# of tox's environments only the newest full one runs it, any run outside tox too.
+FULL = re.findall(r"^\s+(py\S+-full)$", (REPO / "tox.ini").read_text(), re.MULTILINE)
+if os.environ.get("TOX_ENV_NAME", FULL[-1]) != FULL[-1]:
+    pytest.skip(f"Docker: tox runs it in {FULL[-1]} only", allow_module_level=True)
+__all__ = ["base_image", "docker_daemon", "wheels"]  # the fixtures this module uses
+
+START = 240.0  # seconds: building the image and starting the services, on a loaded machine
+WORKER_GRACE = 60  # seconds: the db_worker preset's stopwaitsecs, its stop_grace_period
+# How the project installs its packages in the image: the wheels built on this
+# machine, as a project without access to the index would (docs: Deploy it).
+REQUIREMENTS = "--no-index\n--find-links wheels\ndjsupervisor[example]\n"
+DOCKERIGNORE = "deploy/compose/*.env\n.env\n.git\ndata/*.sqlite3\n"
+
+
+@pytest.fixture
+def deployed(
+    project: Project, base_image: str, wheels: Path
+) -> Iterator[tuple[Project, ComposeProject, str]]:
+    """Export the example as Compose (in production, no --image); remove all it made after."""
+    shutil.rmtree(project.path)
+    shutil.copytree(
+        REPO / "example_project", project.path, ignore=shutil.ignore_patterns("*.sqlite3")
+    )
+    # The worker starts once the page that hands it work is served.
+    conf = project.path / "supervisord.conf"
+    text = conf.read_text()
+    assert "depends_on=migrate:done, web\n" in text
+    conf.write_text(text.replace("depends_on=migrate:done, web\n", "depends_on=web:ready\n"))
+    shutil.copytree(wheels, project.path / "wheels")
+    project.write("requirements.txt", REQUIREMENTS)
+    project.write(".dockerignore", DOCKERIGNORE)
+    project.env.update(DJANGO_DEBUG="0", PORT=str(free_port()))
+    name = f"djs-{uuid.uuid4().hex[:10]}"
+    exported = project.run(
+        *("export", "compose", "--output", "deploy/compose", "--name", name),
+        *("--base-image", base_image),
+    )
+    assert exported.returncode == 0, exported.stderr
+    compose = ComposeProject(project.path / "deploy" / "compose", name, (f"{name}:latest",))
+    try:
+        yield project, compose, exported.stderr
+    finally:
+        compose.remove()
+
+
+def test_compose_up_serves_the_example_and_down_stops_it(
+    deployed: tuple[Project, ComposeProject, str],
+) -> None:
+    project, compose, warnings = deployed
+    port = project.env["PORT"]
+    assert (
+        f"gunicorn binds 127.0.0.1:{port}, which nothing outside its container reaches" in warnings
+    )
+    since = time.time()
+    compose.compose("up", "-d", timeout=START)
+    base = f"http://127.0.0.1:{port}"
+    opener = urllib.request.build_opener(
+        urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar())
+    )
+
+    def page() -> str | None:
+        try:
+            body: bytes = opener.open(base + "/", timeout=5).read()
+            return body.decode()
+        except OSError:
+            return None
+
+    served = wait_for(page, f"the page on the published port {port}", timeout=START)
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', served)
+    assert token, served
+    form = {"csrfmiddlewaretoken": token[1], "text": "one two three"}
+    opener.open(base + "/", data=urllib.parse.urlencode(form).encode(), timeout=5)
+    result_id = re.search(r"/result/([0-9a-f-]+)/", page() or "")
+    assert result_id, "the page lists the enqueued task"
+
+    def result() -> dict[str, Any] | None:
+        answer: dict[str, Any] = json.loads(
+            opener.open(f"{base}/result/{result_id[1]}/", timeout=5).read()
+        )
+        return answer if answer["status"] == "SUCCESSFUL" else None
+
+    assert wait_for(result, "the worker to run the task")["return_value"]["words"] == 3
+
+    started = time.monotonic()
+    compose.compose("down", timeout=WORKER_GRACE + 60)
+    stopped_in = time.monotonic() - started
+    assert not compose.ids("container"), "docker-compose down leaves no container"
+    seen = events(compose.name, since)
+    # migrate ran to completion before web started; the worker after web was healthy.
+    assert seen.index(("migrate", "die", "0")) < seen.index(("web", "start", ""))
+    assert seen.index(("web", "health_status: healthy", "")) < seen.index(
+        ("db_worker", "start", "")
+    )
+    # Each stopped on its signal within its grace period: none was killed (137).
+    dead = {service: code for service, action, code in seen if action == "die"}
+    assert dead == {"migrate": "0", "web": "0", "db_worker": "0"}, seen
+    assert stopped_in < WORKER_GRACE, f"docker-compose down took {stopped_in:.0f} s"
+
+
+def events(project: str, since: float) -> list[tuple[str, str, str]]:
+    """Return the project's containers' events since then: (service, action, exit code)."""
+    listed = run(
+        *("docker", "events", "--since", f"{since:.3f}", "--until", f"{time.time():.3f}"),
+        *("--filter", f"label=com.docker.compose.project={project}"),
+        *("--filter", "type=container", "--format", "{{json .}}"),
+    ).stdout
+    seen = []
+    for line in listed.splitlines():
+        event = json.loads(line)
+        labels = event["Actor"]["Attributes"]
+        service = labels.get("com.docker.compose.service", "")
+        seen.append((service, event["Action"], labels.get("exitCode", "")))
+    return seen
