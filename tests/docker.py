@@ -44,6 +44,7 @@ STATE = Path(tempfile.gettempdir()) / "djsupervisor-docker"
 DAEMON_START = 60.0  # seconds for a new dockerd to answer
 TOOLS = ("docker", "dockerd", "docker-compose", "debootstrap")
 TOOLS_PACKAGES = "docker.io, docker-compose and debootstrap"
+STARTED: dict[int, subprocess.Popen[bytes]] = {}  # the daemons this session started, to reap
 
 
 @contextlib.contextmanager
@@ -74,11 +75,12 @@ def daemon_answers() -> bool:
 
 
 def _pid_alive(pid: int) -> bool:
+    """Tell whether ``pid`` is a running dockerd (not a zombie, not a reused pid)."""
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        command = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
         return False
-    return Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")[0].endswith(b"dockerd")
+    return command.split(b"\0")[0].endswith(b"dockerd")
 
 
 def _read_state() -> dict[str, int]:
@@ -108,6 +110,7 @@ def start_daemon() -> int:
             tail = (STATE / "dockerd.log").read_text(errors="replace")[-2000:]
             require(False, f"a working dockerd (it did not answer; its log ends:\n{tail})")
         time.sleep(0.2)
+    STARTED[daemon.pid] = daemon
     return daemon.pid
 
 
@@ -144,6 +147,8 @@ def _stop_daemon(pid: int) -> None:
         time.sleep(0.1)
     if _pid_alive(pid):
         os.kill(pid, signal.SIGKILL)
+    if pid in STARTED:  # this session's child: reap it
+        STARTED.pop(pid).wait(30)
 
 
 def debian_mirror() -> str:
