@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import re
+import shlex
+import shutil
 import stat
+import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,7 +18,7 @@ from django.test import override_settings
 
 from djsupervisor.config.dependencies import parse_check
 from djsupervisor.errors import ConfigError
-from djsupervisor.export.formats import CONTAINER_FORMATS, FORMATS, probe
+from djsupervisor.export.formats import CONTAINER_FORMATS, FORMATS, port_words, probe
 from djsupervisor.export.model import Service
 from djsupervisor.export.writer import export, parse
 from djsupervisor.options import Options
@@ -96,6 +101,7 @@ class Exported:
         for fmt in FORMATS:
             self.files[fmt], self.warnings[fmt] = run_export(project, fmt, CONTAINER_ARGS)
         lines = self.files["procfile"]["Procfile"].read_text().splitlines()
+        lines += self.files["procfile"]["Procfile.release"].read_text().splitlines()
         self.procfile = dict(line.split(": ", 1) for line in lines)
         self.compose = yaml.safe_load(self.files["compose"]["compose.yaml"].read_text())
         documents = yaml.safe_load_all(self.files["kubernetes"]["kubernetes.yaml"].read_text())
@@ -132,32 +138,40 @@ def exported(project: Path) -> Exported:
 
 
 def test_command(exported: Exported) -> None:
-    project = exported.project
-    line = f"{sys.executable} {project}/manage.py runserver --noreload 127.0.0.1:8000"
+    # --python and --workdir instead of this machine's paths, in every format;
+    # honcho gives the Procfile's server its port as $PORT.
+    line = "exec python3 /srv/manage.py runserver --noreload 127.0.0.1:$PORT"
     assert exported.procfile["web"].endswith(f" {line}")
-    assert f'ExecStart="{sys.executable}" "{project}/manage.py" "runserver"' in exported.unit(
-        "shop-web.service"
-    )
-    # Inside the image: --python and --workdir instead of this machine's paths.
+    assert 'ExecStart="python3" "/srv/manage.py" "runserver"' in exported.unit("shop-web.service")
     argv = ["python3", "/srv/manage.py", "runserver", "--noreload", "127.0.0.1:8000"]
     assert exported.service("web")["command"] == [*argv[:-1], "0.0.0.0:8000"]  # published
     assert exported.container("web")["command"] == argv
 
 
 def test_directory(exported: Exported) -> None:
-    project = exported.project
-    assert exported.procfile["web"].startswith(f"cd {project}/src && ")
-    assert exported.procfile["db"].startswith("postgres")  # the project directory: no cd
-    assert f"WorkingDirectory={project}/src\n" in exported.unit("shop-web.service")
+    # honcho runs each line where it is started: every line goes to its directory.
+    assert exported.procfile["web"].startswith("cd /srv/src && ")
+    assert exported.procfile["db"].startswith("cd /srv && ")
+    assert "WorkingDirectory=/srv/src\n" in exported.unit("shop-web.service")
     assert exported.service("web")["working_dir"] == "/srv/src"
     assert exported.container("web")["workingDir"] == "/srv/src"
 
 
 def test_environment(exported: Exported) -> None:
-    assert exported.procfile["web"].startswith(f"cd {exported.project}/src && MODE=prod ")
-    assert 'Environment="MODE=prod"' in exported.unit("shop-web.service")
-    assert exported.service("web")["environment"] == {"MODE": "prod"}
-    assert exported.container("web")["env"] == [{"name": "MODE", "value": "prod"}]
+    # The settings module of the export goes with every program (tests.settings here).
+    settings = "DJANGO_SETTINGS_MODULE=tests.settings"
+    assert exported.procfile["web"].startswith(f"cd /srv/src && {settings} MODE=prod exec ")
+    assert f'Environment="{settings}"\nEnvironment="MODE=prod"' in exported.unit("shop-web.service")
+    assert exported.service("web")["environment"] == {
+        "DJANGO_SETTINGS_MODULE": "tests.settings",
+        "MODE": "prod",
+    }
+    assert exported.container("web")["env"] == [
+        {"name": "DJANGO_SETTINGS_MODULE", "value": "tests.settings"},
+        {"name": "MODE", "value": "prod"},
+    ]
+    for fmt in FORMATS:  # the project's .env: the development one, unless --env-file
+        assert any(".env, this machine's environment file" in w for w in exported.warnings[fmt])
 
 
 def test_env_files_go_to_owner_only_files_or_secrets(exported: Exported) -> None:
@@ -188,7 +202,7 @@ def test_environment_from_this_machine_is_a_secret(exported: Exported) -> None:
     env_file = (exported.project.parent / "out-systemd" / "shop-beat.env").read_text()
     assert f'TOKEN="{TOKEN}"\n' in env_file
     assert exported.kubernetes["Secret", "shop-beat-env"]["stringData"]["TOKEN"] == TOKEN
-    assert "environment" not in exported.service("beat")
+    assert "TOKEN" not in exported.service("beat")["environment"]
     for fmt in FORMATS:
         assert any("'beat': TOKEN comes from %(ENV_...)s" in w for w in exported.warnings[fmt])
 
@@ -248,7 +262,8 @@ def test_stopasgroup(exported: Exported) -> None:
     assert "KillMode" not in exported.unit("shop-web.service")
     assert "KillMode=mixed\n" in exported.unit("shop-db.service")  # the signal to postgres alone
     # A container's stop signal goes to its main process, the program.
-    assert not any("stopasgroup" in w or "killasgroup" in w for w in exported.all_warnings())
+    said = (": stopasgroup", ": killasgroup")
+    assert not any(option in w for w in exported.all_warnings() for option in said)
 
 
 def test_options_no_format_says_are_warned_about(exported: Exported) -> None:
@@ -267,8 +282,12 @@ def test_autostart(exported: Exported) -> None:
 
 
 def test_oneshot(exported: Exported) -> None:
-    assert exported.procfile["release"].endswith("manage.py migrate")
+    # Not in the Procfile: honcho would stop every process when it exits.
+    assert exported.procfile["release"].endswith("exec python3 manage.py migrate")
     assert "migrate" not in exported.procfile
+    assert "release" not in exported.files["procfile"]["Procfile"].read_text()
+    said = "run 'honcho -f Procfile.release start' before 'honcho start'"
+    assert any(said in w for w in exported.warnings["procfile"])
     assert "Type=oneshot\nRemainAfterExit=yes\n" in exported.unit("shop-migrate.service")
     assert exported.service("migrate")["restart"] == "no"
     assert exported.pod("migrate", "Job")["restartPolicy"] == "Never"
@@ -410,9 +429,13 @@ def run_export(
 
 def test_only_the_projects_programs_even_in_debug_mode(project: Path) -> None:
     with override_settings(DEBUG=True):  # where the autoreload program runs
-        files, _ = run_export(project, "procfile")
-    names = [line.split(":")[0] for line in files["Procfile"].read_text().splitlines()]
+        files, warnings = run_export(project, "procfile")
+    text = files["Procfile"].read_text() + files["Procfile.release"].read_text()
+    names = [line.split(":")[0] for line in text.splitlines()]
     assert sorted(names) == ["beat", "db", "release", "tail", "web", "worker"]
+    said = "DEBUG is on in the settings tests.settings: the programs exported are the development"
+    assert any(warning.startswith(said) for warning in warnings)
+    assert "pass --settings=MODULE" in " ".join(warnings)
 
 
 def test_the_defaults_of_the_names_and_paths(project: Path) -> None:
@@ -422,3 +445,221 @@ def test_the_defaults_of_the_names_and_paths(project: Path) -> None:
     assert web["image"] == "shop:latest"  # --name's default is given to parse() here
     assert web["working_dir"] == "/app/src"
     assert web["command"][:2] == ["python", "/app/manage.py"]
+
+
+ODD = """
+[program:dump]
+command=sh -c 'echo dump-$(date +%F).json > /dev/null; echo 100%%'
+environment=STAMP="%%Y 50%"
+
+[program:a$b]
+command=sleep 1
+
+[program:c'd]
+command=sleep 1
+
+[program:e_f]
+command=sleep 1
+
+[program:e.f]
+command=sleep 1
+"""
+# What supervisord runs for the dump program: '%F' as written, '%%' as '%'.
+DUMP_ARGV = ["sh", "-c", "echo dump-$(date +%F).json > /dev/null; echo 100%"]
+
+
+def test_a_literal_percent_reaches_every_format_as_supervisord_runs_it(project: Path) -> None:
+    (project / "supervisord.conf").write_text(ODD)
+    procfile, _ = run_export(project, "procfile")
+    assert f"exec {shlex.join(DUMP_ARGV)}\n" in procfile["Procfile"].read_text()
+    assert "STAMP='%Y 50%' exec" in procfile["Procfile"].read_text()
+    systemd, _ = run_export(project, "systemd")
+    unit = systemd["shop-dump.service"].read_text()
+    assert 'ExecStart="sh" "-c" "echo dump-$$(date +%%F).json > /dev/null; echo 100%%"' in unit
+    assert 'Environment="STAMP=%%Y 50%%"' in unit
+    compose, _ = run_export(project, "compose")
+    service = yaml.safe_load(compose["compose.yaml"].read_text())["services"]["dump"]
+    assert service["command"] == [word.replace("$", "$$") for word in DUMP_ARGV]
+    assert service["environment"]["STAMP"] == "%Y 50%"
+    kubernetes, _ = run_export(project, "kubernetes")
+    documents = yaml.safe_load_all(kubernetes["kubernetes.yaml"].read_text())
+    pods = {d["metadata"]["name"]: d["spec"]["template"]["spec"] for d in documents if "spec" in d}
+    (container,) = pods["shop-dump"]["containers"]
+    # Kubernetes expands $(VAR) in commands and values: $$ is its literal '$'.
+    assert container["command"] == [word.replace("$", "$$") for word in DUMP_ARGV]
+    assert {"name": "STAMP", "value": "%Y 50%"} in container["env"]
+
+
+@pytest.mark.parametrize(
+    ("fmt", "valid"),
+    [
+        ("procfile", r"[A-Za-z0-9_-]+"),  # honcho's PROCFILE_LINE
+        ("systemd", r"[A-Za-z0-9:_.-]+\.(service|target)|.*\.env"),
+        ("kubernetes", r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?"),  # a DNS label
+    ],
+)
+def test_odd_program_names_are_valid_unique_and_said(
+    project: Path, fmt: str, valid: str, tmp_path: Path
+) -> None:
+    (project / "supervisord.conf").write_text(ODD)
+    files, warnings = run_export(project, fmt)
+    if fmt == "procfile":
+        names = [line.split(":")[0] for line in files["Procfile"].read_text().splitlines()]
+    elif fmt == "systemd":
+        names = [name for name in files if name != "shop.target"]
+        assert " shop-a-b.service shop-c-d.service " in files["shop.target"].read_text()
+    else:
+        documents = [d for d in yaml.safe_load_all(files["kubernetes.yaml"].read_text()) if d]
+        names = [d["metadata"]["name"] for d in documents if d["kind"] != "Secret"]
+        pods = [d["spec"]["template"]["spec"] for d in documents if d["kind"] != "Secret"]
+        assert all(re.fullmatch(valid, c["name"]) for p in pods for c in p["containers"])
+    assert all(re.fullmatch(valid, name) for name in names), names
+    assert len(names) == len(set(names)) == 5 * (1 + (fmt == "systemd")), names  # .env too
+    for program in ("a$b", "c'd", *(("e.f",) if fmt != "systemd" else ())):  # '.': a unit's
+        assert any(w.startswith(f"program {program!r} is named ") for w in warnings), program
+    # The same names each time, whatever the other programs: from each program's own name.
+    (project / "supervisord.conf").write_text(ODD.replace("[program:e_f]", "[program:g]"))
+    again, _ = run_export(project, fmt, output=tmp_path / "again")
+    if fmt != "kubernetes":
+        assert {n for n in again if "a-b" in n or "c-d" in n} <= set(files)
+
+
+def test_a_program_name_kubernetes_cannot_tell_apart_gets_its_own_object(project: Path) -> None:
+    (project / "supervisord.conf").write_text(ODD)
+    files, warnings = run_export(project, "kubernetes")
+    documents = [d for d in yaml.safe_load_all(files["kubernetes.yaml"].read_text()) if d]
+    commands = {
+        d["metadata"]["name"]: d["metadata"]["labels"]["program"]
+        for d in documents
+        if d["kind"] != "Secret"
+    }
+    assert sorted(commands.values()) == sorted(["dump", "a$b", "c'd", "e_f", "e.f"])
+    said = [w for w in warnings if w.startswith(("program 'e_f' is named", "program 'e.f' is"))]
+    assert len(said) == 2 and all("'shop-e-f' was another program's" in w for w in said)
+
+
+@pytest.mark.parametrize(
+    ("argv", "line", "port"),
+    [
+        (["python", "manage.py", "runserver", "--noreload", "0:8000"], "... 0:$PORT", "8000"),
+        (["python", "manage.py", "runserver", "-v", "2", "8001"], "... -v 2 $PORT", "8001"),
+        (["python", "manage.py", "runserver"], "... runserver $PORT", "8000"),
+        (
+            ["gunicorn", "app.wsgi", "--bind", "127.0.0.1:8002"],
+            "... --bind 127.0.0.1:$PORT",
+            "8002",
+        ),
+        (["python", "-m", "gunicorn", "w", "-b", "[::1]:8003"], "... -b '[::1]:'$PORT", "8003"),
+        (["gunicorn", "w", "--bind=0.0.0.0:8004"], "... --bind=0.0.0.0:$PORT", "8004"),
+        (["uvicorn", "app:app", "--port", "8005"], "... --port $PORT", "8005"),
+        (["uvicorn", "app:app"], "... app:app --port $PORT", "8000"),
+        (["daphne", "-p", "8006", "app:app"], "... -p $PORT app:app", "8006"),
+        (["daphne", "--port=8007", "app:app"], "... --port=$PORT app:app", "8007"),
+    ],
+)
+def test_a_known_servers_port_is_honchos_port(argv: list[str], line: str, port: str) -> None:
+    ported = port_words(argv)
+    assert ported is not None
+    words, old = ported
+    assert old == port
+    assert " ".join(words).endswith(line.removeprefix("... "))
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["gunicorn", "app.wsgi"],  # gunicorn reads PORT itself
+        ["gunicorn", "app.wsgi", "--bind", "unix:/run/app.sock"],
+        ["uvicorn", "app:app", "--uds", "/run/app.sock"],
+        ["python", "manage.py", "db_worker"],
+        ["sh", "-c", "runserver is a word here"],
+    ],
+)
+def test_what_has_no_port_of_its_own_is_left_as_it_is(argv: list[str]) -> None:
+    assert port_words(argv) is None
+
+
+def test_a_procfile_line_gives_the_program_supervisords_arguments(project: Path) -> None:
+    (project / "supervisord.conf").write_text(
+        "[program:redirect]\ncommand=echo hi > /tmp/x $(touch /tmp/y) `id` 'a b' *\n"
+    )
+    files, _ = run_export(project, "procfile")
+    assert files["Procfile"].read_text() == (
+        f"redirect: cd {project} && DJANGO_SETTINGS_MODULE=tests.settings "
+        "exec echo hi '>' /tmp/x '$(touch' '/tmp/y)' '`id`' 'a b' '*'\n"
+    )
+
+
+def test_host_formats_default_to_this_project_and_a_python_on_path(project: Path) -> None:
+    procfile, _ = run_export(project, "procfile")
+    # honcho users run it with their virtualenv active: no path of this machine's venv.
+    web = procfile["Procfile"].read_text().splitlines()[0]
+    assert web.startswith(f"web: cd {project}/src && ")
+    assert f" exec python {project}/manage.py runserver" in web
+    assert sys.executable not in procfile["Procfile"].read_text()
+    systemd, _ = run_export(project, "systemd")
+    unit = systemd["shop-web.service"].read_text()
+    assert f'ExecStart="{sys.executable}" "{project}/manage.py"' in unit
+    assert f"WorkingDirectory={project}/src\n" in unit
+
+
+def test_settings_and_env_file_are_the_ones_given(project: Path) -> None:
+    production = project / "production.env"
+    production.write_text("API_KEY=production-key\n")
+    args = ["--settings", "shop.production", "--env-file", str(production)]
+    for fmt in FORMATS:
+        files, warnings = run_export(project, fmt, args)
+        text = "".join(path.read_text() for path in files.values())
+        assert "shop.production" in text and "tests.settings" not in text, fmt
+        assert "production-key" in text and SECRET not in text, fmt
+        assert not any("this machine's environment file" in w for w in warnings), fmt
+
+
+def test_a_settings_module_of_the_env_file_is_kept_unless_one_is_given(project: Path) -> None:
+    (project / ".env").write_text("DJANGO_SETTINGS_MODULE=shop.from_env\n")
+    files, _ = run_export(project, "systemd")
+    assert "DJANGO_SETTINGS_MODULE" not in files["shop-db.service"].read_text()
+    assert "shop.from_env" in files["shop-db.env"].read_text()
+    files, _ = run_export(project, "systemd", ["--settings", "shop.given"])
+    assert 'Environment="DJANGO_SETTINGS_MODULE=shop.given"' in files["shop-db.service"].read_text()
+    assert "shop-db.env" not in files
+
+
+def test_an_env_file_that_is_not_there_is_named(project: Path) -> None:
+    with pytest.raises(ConfigError, match=r"--env-file nowhere\.env: no such file"):
+        parse(["procfile", "--output", "x", "--env-file", "nowhere.env"], "shop")
+
+
+@pytest.mark.parametrize(
+    ("output", "says"),
+    [
+        ("manage.py/deploy", r"--output .*/manage\.py/deploy is below .*/manage\.py, a file"),
+        ("/proc/djsupervisor-export", r"cannot write /proc/djsupervisor-export .*: No such file"),
+    ],
+)
+def test_an_output_that_cannot_be_is_one_line(project: Path, output: str, says: str) -> None:
+    with pytest.raises(ConfigError, match=says):
+        run_export(project, "procfile", output=project / output)
+
+
+def test_an_export_that_fails_writes_nothing(project: Path, tmp_path: Path) -> None:
+    output = tmp_path / "new" / "deploy"
+    (output / "Procfile.release").mkdir(parents=True)  # where a file is to go
+    with pytest.raises(ConfigError, match=r"cannot write .*/Procfile\.release .*: Is a directory"):
+        run_export(project, "procfile", output=output)
+    assert [path.name for path in output.iterdir()] == ["Procfile.release"]
+    (output / "Procfile.release").rmdir()
+    output.chmod(0o500)  # as root, an immutable directory is one nobody can write to
+    immutable = os.geteuid() == 0 and shutil.which("chattr")
+    if immutable:
+        subprocess.run(["chattr", "+i", str(output)], check=True)
+    try:
+        with pytest.raises(ConfigError, match=r"cannot write .*/deploy/Procfile .*: (Op|Perm)"):
+            run_export(project, "procfile", output=output)
+        with pytest.raises(ConfigError, match=r"cannot write .*/deploy/x .*: (Op|Perm)"):
+            run_export(project, "procfile", output=output / "x")
+    finally:
+        if immutable:
+            subprocess.run(["chattr", "-i", str(output)], check=True)
+        output.chmod(0o700)
+    assert list(output.iterdir()) == []

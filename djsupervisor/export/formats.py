@@ -8,6 +8,7 @@ format cannot express becomes a warning naming the program and the option.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import math
 import os
 import posixpath
@@ -18,12 +19,14 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..errors import ConfigError
 from .model import DEFAULT_STOPWAITSECS, Service
 
 SECRET_MODE = 0o600  # environment files: secrets, readable by their owner only
 FILE_MODE = 0o644
 PROBE_PERIOD = 2  # seconds between a container's readiness checks
 LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
+NAME_ROOM = 63  # characters: Kubernetes' names (DNS labels); the other formats take more
 
 
 @dataclass
@@ -77,6 +80,39 @@ def env_lines(values: dict[str, str]) -> str:
     return "".join(f"{key}={quoted(value)}\n" for key, value in values.items())
 
 
+def platform_names(
+    export: Export,
+    services: list[Service],
+    fmt: str,
+    rule: str,
+    valid: Callable[[str], str],
+    full: Callable[[str], str] = lambda name: name,
+) -> dict[str, str]:
+    """Return each program's name as ``fmt`` takes it: valid, unique, the same each time.
+
+    ``valid`` turns ``full(name)`` into a valid name (``rule`` says what is
+    valid). A name it changes that then clashes with another program's, or
+    that is left empty, gets a suffix made from the program's own name alone;
+    each changed name is a warning.
+    """
+    cleaned = {s.name: valid(full(s.name)) for s in services}
+    taken = [name for name in cleaned.values()]
+    names = {}
+    for service in services:
+        name = cleaned[service.name]
+        clash = taken.count(name) > 1
+        if (name != full(service.name) and clash) or not name.strip("-_."):
+            digest = hashlib.sha256(service.name.encode()).hexdigest()[:6]
+            name = valid(f"{name[: NAME_ROOM - len(digest) - 1]}-{digest}")
+        if name != full(service.name):
+            export.warnings.append(
+                f"program {service.name!r} is named {name!r} in {fmt}: {rule}"
+                + (f", and {cleaned[service.name]!r} was another program's" if clash else "")
+            )
+        names[service.name] = name
+    return names
+
+
 LOG_HINT = "the output goes to the platform's log"
 # Why an option no format says cannot be said, where there is more to it.
 UNMAPPED_HINTS = {"priority": "order the start with depends_on", "redirect_stderr": LOG_HINT}
@@ -99,23 +135,109 @@ def _common_warnings(export: Export, service: Service, fmt: str) -> None:
         )
 
 
+# honcho gives each Procfile line its own PORT: the first line's is honcho's
+# base port (``-p N`` or PORT, 5000 by default), each next line's 100 more.
+PROCFILE_PORT_STEP = 100
+# Options of runserver (and every manage.py command) that take the next word.
+MANAGE_VALUE_OPTIONS = frozenset({"--settings", "--pythonpath", "-v", "--verbosity"})
+
+
+def port_words(argv: list[str]) -> tuple[list[str], str] | None:
+    """Return a known server's command as shell words listening on ``$PORT``, and the old port.
+
+    runserver's address, gunicorn's ``--bind``, uvicorn's and daphne's
+    ``--port``: the port is written ``$PORT`` (unquoted, for the shell that
+    runs the line), the rest quoted as it was. gunicorn without ``--bind``
+    reads PORT itself; None when the server listens on no port of its own.
+    """
+    words = [shlex.quote(word) for word in argv]
+    programs = [word.rsplit("/", 1)[-1] for word in argv[:3]]
+    if "runserver" in argv:
+        start = argv.index("runserver") + 1
+        for index in range(start, len(argv)):
+            word = argv[index]
+            if word.startswith("-") or argv[index - 1] in MANAGE_VALUE_OPTIONS:
+                continue
+            found = re.fullmatch(r"(.*:)?(\d+)", word)
+            if found is None:
+                return None
+            words[index] = (shlex.quote(found[1]) if found[1] else "") + "$PORT"
+            return words, found[2]
+        return [*words, "$PORT"], "8000"  # runserver's default
+    if "gunicorn" in programs:
+        for index, word in enumerate(argv):
+            bound = _option_value(argv, index, "--bind", "-b")
+            if bound is None:
+                continue
+            value, where = bound
+            found = re.fullmatch(r"(.*:)(\d+)", value) if not value.startswith("unix:") else None
+            if found is None:
+                return None
+            prefix = word[: len(word) - len(value)] if where == index else ""
+            words[where] = shlex.quote(prefix + found[1]) + "$PORT"
+            return words, found[2]
+        return None  # gunicorn listens on 0.0.0.0:$PORT itself
+    for server, short in (("uvicorn", ""), ("daphne", "-p")):
+        if server not in programs:
+            continue
+        if any(w.startswith(("--fd", "--uds", "-u", "--unix-socket", "-e")) for w in argv):
+            return None
+        for index, word in enumerate(argv):
+            bound = _option_value(argv, index, "--port", short)
+            if bound is not None:
+                value, where = bound
+                prefix = word[: len(word) - len(value)] if where == index else ""
+                words[where] = shlex.quote(prefix) + "$PORT" if prefix else "$PORT"
+                return words, value
+        return [*words, "--port", "$PORT"], "8000"
+    return None
+
+
+def _option_value(argv: list[str], index: int, long: str, short: str) -> tuple[str, int] | None:
+    """Return the value of option ``long``/``short`` at ``argv[index]`` and where it is."""
+    word = argv[index]
+    if word == long or (short and word == short):
+        return (argv[index + 1], index + 1) if index + 1 < len(argv) else None
+    if word.startswith(long + "="):
+        return word[len(long) + 1 :], index
+    if short and word.startswith(short) and len(word) > len(short) and not word.startswith("--"):
+        return word[len(short) :], index
+    return None
+
+
 def procfile(services: list[Service], target: Target) -> Export:
     export = Export()
-    lines = []
+    names = platform_names(
+        export,
+        services,
+        "a Procfile",
+        "process types take letters, digits, '_' and '-'",
+        lambda name: re.sub(r"[^A-Za-z0-9_-]", "-", name),
+    )
+    # (service, its name, its line, its port's words if it serves on one)
+    Line = tuple[Service, str, str, tuple[list[str], str] | None]
+    served: list[Line] = []
+    others: list[Line] = []
+    release: list[str] = []
     secrets: dict[str, str] = {}
-    oneshots = [s for s in services if s.oneshot]
     for service in services:
         _common_warnings(export, service, "a Procfile")
-        command = service.command
-        if service.environment:
-            command = " ".join(f"{k}={shlex.quote(v)}" for k, v in service.environment.items())
-            command += f" {service.command}"
-        if service.directory != target.workdir:
-            command = f"cd {shlex.quote(service.directory)} && {command}"
-        name = "release" if service.oneshot and len(oneshots) == 1 else service.name
-        if service.oneshot and len(oneshots) > 1:
-            export.cannot(service, "oneshot", "a Procfile", "only one 'release' line runs once")
-        lines.append((name, command))
+        if any("\n" in word for word in [*service.argv, *service.environment.values()]):
+            raise ConfigError(
+                f"export: program {service.name!r}: a Procfile line cannot hold the newline "
+                "of its command or environment=; put the value in an environment file"
+            )
+        # supervisord runs the words shlex.split gives, without a shell; the
+        # shell honcho runs each line with gets them quoted, so that '>',
+        # '$(...)' or '*' reach the program as they reach it under supervisord.
+        ported = None if service.oneshot else port_words(service.argv)
+        words = ported[0] if ported else [shlex.quote(word) for word in service.argv]
+        assignments = [f"{k}={shlex.quote(v)}" for k, v in service.environment.items()]
+        line = " ".join(["cd", shlex.quote(service.directory), "&&", *assignments, "exec", *words])
+        if service.oneshot:
+            release.append(line)
+        else:
+            (served if ported else others).append((service, names[service.name], line, ported))
         for key, value in service.secrets.items():
             if secrets.get(key, value) != value:
                 export.cannot(service, f"its own value of {key}", "a Procfile's shared .env")
@@ -134,7 +256,27 @@ def procfile(services: list[Service], target: Target) -> Export:
                 ("ready", service.ready, ""),
             ],
         )
+    # The servers first: the first line gets honcho's base port itself.
+    lines = []
+    for position, (service, name, line, ported) in enumerate([*served, *others]):
+        lines.append((name, line))
+        if ported:
+            port = "PORT" if not position else f"PORT+{position * PROCFILE_PORT_STEP}"
+            export.warnings.append(
+                f"program {service.name!r}: its port {ported[1]} is $PORT in the Procfile: "
+                f"honcho gives it {port} ('honcho start -p N' or PORT=N; 5000 by default)"
+            )
     export.add("Procfile", "procfile/Procfile", {"lines": lines})
+    if release:
+        command = release[0] if len(release) == 1 else " && ".join(f"({x})" for x in release)
+        export.add("Procfile.release", "procfile/Procfile", {"lines": [("release", command)]})
+        programs = ", ".join(repr(s.name) for s in services if s.oneshot)
+        export.warnings.append(
+            f"the one-shot {programs} is the 'release' line of Procfile.release, not of the "
+            "Procfile: honcho and foreman run every line as a process and stop all when one "
+            "exits; run 'honcho -f Procfile.release start' before 'honcho start' (on Heroku, "
+            "move the line into the Procfile)"
+        )
     if secrets:
         export.add(".env", "env", {"text": env_lines(secrets)}, SECRET_MODE)
     return export
@@ -148,16 +290,24 @@ def systemd(services: list[Service], target: Target) -> Export:
     export = Export()
     # A numprocs program is a template unit: its processes are its instances.
     templated = {s.name: s.numprocs > 1 and bool(s.template_command) for s in services}
+    prefixes = platform_names(
+        export,
+        services,
+        "systemd",
+        "unit names take letters, digits, ':', '_', '.' and '-'",
+        lambda name: re.sub(r"[^A-Za-z0-9:_.-]", "-", name),
+        lambda name: f"{target.name}-{name}",
+    )
     units = {
-        s.name: [f"{target.name}-{s.name}@{n}.service" for n in s.instances()]
+        s.name: [f"{prefixes[s.name]}@{n}.service" for n in s.instances()]
         if templated[s.name]
-        else [f"{target.name}-{s.name}.service"]
+        else [f"{prefixes[s.name]}.service"]
         for s in services
     }
     for service in services:
         _common_warnings(export, service, "systemd")
         template = templated[service.name]
-        unit = f"{target.name}-{service.name}"
+        unit = prefixes[service.name]
         env_file = f"{unit}.env" if service.secrets else ""
         if service.per_process and not template:
             export.cannot(service, "%(process_num) with a format", "a systemd template unit")
@@ -495,6 +645,14 @@ def probe(service: Service) -> dict[str, Any] | None:
 def kubernetes(services: list[Service], target: Target) -> Export:
     export = Export()
     entries = []
+    names = platform_names(
+        export,
+        services,
+        "Kubernetes",
+        "names take lower case letters, digits and '-', 63 at most",
+        _dns_name,
+        lambda name: f"{target.name}-{name}",
+    )
     for service in services:
         _common_warnings(export, service, "Kubernetes")
         _container_warnings(export, service, "Kubernetes")
@@ -519,16 +677,19 @@ def kubernetes(services: list[Service], target: Target) -> Export:
                 ),
             ],
         )
-        resource = _dns_name(f"{target.name}-{service.name}")
-        secret = _dns_name(f"{resource}-env") if service.secrets else ""
+        resource = names[service.name]
+        secret = _dns_name(f"{resource[: NAME_ROOM - 4]}-env") if service.secrets else ""
         container: dict[str, Any] = {
-            "name": _dns_name(service.name),
+            "name": _dns_name(service.name) or resource,
             "image": target.image,
-            "command": service.argv,
+            # Kubernetes expands $(VAR) in a command and an env value: $$ is a '$'.
+            "command": [_dollars(word) for word in service.argv],
             "workingDir": service.directory,
         }
         if service.environment:
-            container["env"] = [{"name": k, "value": v} for k, v in service.environment.items()]
+            container["env"] = [
+                {"name": k, "value": _dollars(v)} for k, v in service.environment.items()
+            ]
         if secret:
             container["envFrom"] = [{"secretRef": {"name": secret}}]
         if service.user and service.user.isdigit():
@@ -552,7 +713,11 @@ def kubernetes(services: list[Service], target: Target) -> Export:
 
 def _dns_name(name: str) -> str:
     """Return ``name`` as Kubernetes names resources: lower case, digits and dashes."""
-    return re.sub(r"[^a-z0-9-]+", "-", name.lower()).strip("-")[:63].rstrip("-")
+    return re.sub(r"[^a-z0-9-]+", "-", name.lower()).strip("-")[:NAME_ROOM].rstrip("-")
+
+
+def _dollars(text: str) -> str:
+    return text.replace("$", "$$")
 
 
 def _container_warnings(export: Export, service: Service, fmt: str) -> None:

@@ -11,6 +11,7 @@ from supervisor.datatypes import boolean, dict_of_key_value_pairs
 from supervisor.options import expand
 
 from ..config.build import Config
+from ..config.ini import escape_literal_percents
 from ..config.merge import process_sections, signal_name
 from ..config.program import expansions
 from ..graph import Check
@@ -103,7 +104,10 @@ def _service(config: Config, section: str, name: str, project_dir: str) -> Servi
     names = expansions(name, numprocs, config.project_dir)
 
     def expanded(text: str, number: object = 0) -> str:
-        return str(expand(text, {**names, "process_num": number}, "command"))
+        # The merged config holds a literal '%' as written (the config file
+        # writer doubles it): supervisord's expansion would take it for a format.
+        values = {**names, "process_num": number}
+        return str(expand(escape_literal_percents(text), values, "command"))
 
     first, second = expanded(raw), expanded(raw, 1)
     here = str(config.project_dir)
@@ -121,8 +125,8 @@ def _service(config: Config, section: str, name: str, project_dir: str) -> Servi
         name=name,
         command=moved(first),
         argv=[moved(word) for word in shlex.split(first)],
-        directory=moved(options.get("directory", here)),
-        environment={k: moved(v) for k, v in explicit.items() if k not in taken},
+        directory=moved(expanded(options["directory"]) if "directory" in options else here),
+        environment={k: moved(expanded(v)) for k, v in explicit.items() if k not in taken},
         secrets={**(environment.secrets if environment else {}), **taken},
         from_environ=sorted(taken),
         user=options.get("user"),

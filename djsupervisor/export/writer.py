@@ -8,21 +8,28 @@ directories. Nothing is written outside the output directory.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import errno
+import os
 import re
+import sys
 from functools import cache
 from pathlib import Path
 from typing import Any, NoReturn
 
+from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.template import Context, Engine, TemplateDoesNotExist, loader
 
-from ..config.build import build
+from ..conf import conf
+from ..config.build import Config, build
+from ..config.discovery import find_project_dir
+from ..config.environment import read_environments
 from ..config.render import Host
 from ..errors import ConfigError
 from ..options import Options
-from ..runtime import write_whole
 from .formats import CONTAINER_FORMATS, FORMATS, Target, for_containers
-from .model import not_exported, services
+from .model import Service, not_exported, services
 
 TEMPLATES = Path(__file__).parents[1] / "templates"
 TEMPLATE_PREFIX = "djsupervisor/export/"
@@ -58,16 +65,29 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--workdir",
-        default="/app",
         metavar="W",
-        help="The project directory where the programs run (containers' default: /app).",
+        help="The project directory where the programs run (default: /app in containers, "
+        "this one for a Procfile or systemd).",
     )
     parser.add_argument(
         "--python",
-        default="python",
         metavar="P",
-        help="The Python that runs them there (containers' default: python).",
+        help="The Python that runs them there (default: python, the one on PATH; this one's "
+        "path for systemd).",
     )
+    parser.add_argument(
+        "--settings",
+        metavar="MODULE",
+        help="The settings module the programs run with, as DJANGO_SETTINGS_MODULE "
+        "(default: the one of this export); the export reads it too.",
+    )
+    parser.add_argument(
+        "--env-file",
+        metavar="FILE",
+        help="The environment file whose values the programs get (default: the project's "
+        ".env, which is this machine's).",
+    )
+    parser.add_argument("--pythonpath", help=argparse.SUPPRESS)  # Django's own: done already
 
 
 def parse(args: list[str], project_name: str) -> argparse.Namespace:
@@ -80,29 +100,42 @@ def parse(args: list[str], project_name: str) -> argparse.Namespace:
         raise ConfigError(f"export: unknown option {unknown[0]!r}")
     if parsed.format not in FORMATS:
         raise ConfigError(f"export: unknown format {parsed.format!r}; use {', '.join(FORMATS)}")
-    if Path(parsed.output).exists() and not Path(parsed.output).is_dir():
-        raise ConfigError(f"export: --output {parsed.output} is a file; name a directory")
+    output = Path(parsed.output)
+    existing = next(path for path in (output, *output.absolute().parents) if path.exists())
+    if not existing.is_dir():
+        what = "is a file" if existing == output else f"is below {existing}, a file"
+        raise ConfigError(f"export: --output {parsed.output} {what}; name a directory")
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", parsed.name):
         raise ConfigError(f"export: --name {parsed.name!r}: use letters, digits, '.', '_', '-'")
+    if parsed.env_file and not Path(parsed.env_file).is_file():
+        raise ConfigError(f"export: --env-file {parsed.env_file}: no such file")
     return parsed
 
 
 def export(options: Options, parsed: argparse.Namespace) -> tuple[list[Path], list[str]]:
     """Write the format's files; return them, and the warnings for what it could not say."""
+    project_dir = find_project_dir(options.project_dir)
     container = parsed.format in CONTAINER_FORMATS
-    host = Host(parsed.workdir, parsed.python) if container else None
-    config = build(options, console=False, host=host)
+    # Containers: the image's paths. A Procfile: this project, run by the
+    # python on PATH (an activated virtualenv). systemd needs this one's path.
+    workdir = parsed.workdir or ("/app" if container else str(project_dir))
+    python = parsed.python or (sys.executable if parsed.format == "systemd" else "python")
+    config = build(options, console=False, host=Host(workdir, python))
+    warnings = list(not_exported(config))
+    if parsed.env_file:
+        config.environments = read_environments(config.merged, Path(parsed.env_file).absolute())
     output = Path(parsed.output).absolute()
-    workdir = parsed.workdir if container else str(config.project_dir)
     target = Target(
-        parsed.name, parsed.image or f"{parsed.name}:latest", workdir, parsed.python, str(output)
+        parsed.name, parsed.image or f"{parsed.name}:latest", workdir, python, str(output)
     )
     if container:
         target = for_containers(
             target, bool(parsed.image), parsed.base_image, str(config.project_dir), databases()
         )
-    result = FORMATS[parsed.format](services(config, workdir), target)
-    warnings = [*not_exported(config), *result.warnings]
+    exported = services(config, workdir)
+    warnings += production_warnings(config, parsed, exported)
+    result = FORMATS[parsed.format](exported, target)
+    warnings += result.warnings
     if config.copies:
         warnings.append(
             "files named with the templated filter are not exported: render them where "
@@ -119,13 +152,86 @@ def export(options: Options, parsed: argparse.Namespace) -> tuple[list[Path], li
                 f"export: {output / name} is an environment file the programs read; "
                 "export to another directory (--output)"
             )
-    output.mkdir(parents=True, exist_ok=True)
-    written = []
-    for name, (template, context, mode) in result.files.items():
-        path = output / name
-        write_whole(path, render(template, context), mode)
-        written.append(path)
-    return written, warnings
+    texts = {
+        output / name: (render(template, context), mode)
+        for name, (template, context, mode) in result.files.items()
+    }
+    write_all(output, texts)
+    return list(texts), warnings
+
+
+def production_warnings(
+    config: Config, parsed: argparse.Namespace, exported: list[Service]
+) -> list[str]:
+    """Carry the settings module to every program; warn about a development export.
+
+    ``--settings`` (Django has already read it) or the export's own
+    DJANGO_SETTINGS_MODULE: a program's own ``environment=`` wins, and the
+    environment file's value wins over the export's default.
+    """
+    module = parsed.settings or os.environ.get("DJANGO_SETTINGS_MODULE", "")
+    for service in exported:
+        if not module or "DJANGO_SETTINGS_MODULE" in service.environment:
+            continue
+        if parsed.settings:
+            service.secrets.pop("DJANGO_SETTINGS_MODULE", None)
+        elif "DJANGO_SETTINGS_MODULE" in service.secrets:
+            continue
+        service.environment = {"DJANGO_SETTINGS_MODULE": module, **service.environment}
+    warnings = []
+    if settings.DEBUG:
+        warnings.append(
+            f"DEBUG is on in the settings {module or '(none)'}: the programs exported are "
+            "the development ones; pass --settings=MODULE of your production settings, or "
+            "export with what turns DEBUG off"
+        )
+    project_env = (
+        config.project_dir / conf.SUPERVISOR_ENV_FILE if conf.SUPERVISOR_ENV_FILE else None
+    )
+    read = {path.resolve() for e in config.environments.values() for path in e.files}
+    if not parsed.env_file and project_env and project_env.resolve() in read:
+        warnings.append(
+            f"the values of {project_env}, this machine's environment file, are exported; "
+            "pass --env-file=FILE with the production values"
+        )
+    return warnings
+
+
+def write_all(output: Path, texts: dict[Path, tuple[str, int]]) -> None:
+    """Write every file into ``output`` (made if missing), or none: raise one line saying why.
+
+    Each file is first written under a draft name, then all are renamed into
+    place: a failure leaves no file and no directory of this export behind.
+    """
+    made: list[Path] = []
+    drafts: dict[Path, Path] = {}
+    path = output
+    try:
+        for path in reversed([p for p in (output, *output.parents) if not p.exists()]):
+            path.mkdir()
+            made.append(path)
+        for path in texts:
+            if path.is_dir():  # found now, not after the other files are in place
+                raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR))
+        for path, (text, mode) in texts.items():
+            draft = path.with_name(f".{path.name}.{os.getpid()}")
+            draft.unlink(missing_ok=True)  # left by a killed export of the same pid
+            fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+            drafts[path] = draft
+            with os.fdopen(fd, "w", encoding="utf-8") as file:
+                file.write(text)
+        for path, draft in drafts.items():
+            os.replace(draft, path)
+    except OSError as exc:
+        for draft in drafts.values():
+            draft.unlink(missing_ok=True)
+        for directory in reversed(made):
+            with contextlib.suppress(OSError):
+                directory.rmdir()
+        raise ConfigError(
+            f"export: cannot write {path} (--output {output}): {exc.strerror}; "
+            "name a directory you can write to"
+        ) from None
 
 
 def render(name: str, context: dict[str, Any]) -> str:

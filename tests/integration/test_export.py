@@ -69,13 +69,17 @@ def validate(fmt: str, output: Path) -> None:
         require(importlib.util.find_spec("kubernetes_validate"), "kubernetes-validate")
         tool = [sys.executable, "-m", "kubernetes_validate", "--strict", "kubernetes.yaml"]
     else:
-        return  # a Procfile has no validator
+        honcho = Path(sys.executable).with_name("honcho")
+        require(honcho.exists(), "honcho")
+        tool = [str(honcho), "check"]  # it reads the Procfile as 'honcho start' does
     require(shutil.which(tool[0]), tool[0])
     done = subprocess.run(tool, capture_output=True, text=True, timeout=WAIT, cwd=output)
     said = done.stdout + done.stderr
     assert done.returncode == 0, said
     # systemd-analyze exits 0 on unknown keys and bad values: it says 'ignoring'.
     assert not re.search(r"ignoring|Unknown|invalid|error", said, re.IGNORECASE), said
+    if fmt == "procfile":
+        assert "Valid procfile detected" in said, said
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
@@ -128,14 +132,77 @@ def test_export_creates_nothing_but_its_output(project: Project, fmt: str) -> No
     [
         (("export", "nomad", "--output", "x"), "export: unknown format 'nomad'"),
         (("export", "systemd", "--output", "manage.py"), "is a file; name a directory"),
+        (
+            ("export", "procfile", "--output", "manage.py/deploy"),
+            "--output manage.py/deploy is below {project}/manage.py, a file; name a directory",
+        ),
+        (
+            ("export", "systemd", "--output", "/proc/djsupervisor-export"),
+            "cannot write /proc/djsupervisor-export (--output /proc/djsupervisor-export): "
+            "No such file or directory; name a directory you can write to",
+        ),
+        (
+            ("export", "compose", "--output", "locked/deploy"),
+            "cannot write {project}/locked/deploy (--output {project}/locked/deploy): ",
+        ),
+        (
+            ("export", "kubernetes", "--output", "locked"),
+            "cannot write {project}/locked/kubernetes.yaml (--output {project}/locked): ",
+        ),
+        (("export", "systemd", "--output", "x", "--env-file", "prod.env"), "prod.env: no such"),
     ],
 )
 def test_export_mistakes_are_one_line(project: Project, args: tuple[str, ...], says: str) -> None:
     project.write("supervisord.conf", EVERYTHING)
-    done = project.run(*args)
+    locked = project.path / "locked"
+    locked.mkdir(mode=0o500)  # nobody may write there; root neither, once immutable
+    immutable = os.geteuid() == 0 and shutil.which("chattr")
+    if immutable:
+        subprocess.run(["chattr", "+i", str(locked)], check=True)
+    before = tree(project.path)
+    try:
+        done = project.run(*args)
+    finally:
+        if immutable:
+            subprocess.run(["chattr", "-i", str(locked)], check=True)
     assert done.returncode == 1
     assert done.stderr.strip().splitlines() == [done.stderr.strip()]
-    assert says in done.stderr and "Traceback" not in done.stderr
+    assert says.format(project=project.path) in done.stderr and "Traceback" not in done.stderr
+    assert tree(project.path) == before  # nothing half-written
+    assert not Path("/proc/djsupervisor-export").exists()
+
+
+ODD = """
+[program:dump]
+command=sh -c 'sleep 1000; echo dump-$(date +%F).json 100%%'
+environment=STAMP="%%Y 50%"
+{names}
+"""
+ODD_NAMES = "".join(
+    f"[program:{name}]\ncommand=sleep 1000\n" for name in ("a$b", "c'd", "e_f", "e.f")
+)
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_a_literal_percent_exports_valid_files(project: Project, fmt: str) -> None:
+    project.write("supervisord.conf", ODD.format(names=""))
+    output = project.path.parent / "out"
+    done = project.run("export", fmt, "--output", str(output))
+    assert done.returncode == 0, done.stderr
+    validate(fmt, output)
+    # systemd's ExecStart= says a '%' as '%%'.
+    assert re.search(r"date \+%%?F", "".join(path.read_text() for path in output.iterdir()))
+
+
+@pytest.mark.parametrize("fmt", [fmt for fmt in FORMATS if fmt != "compose"])
+def test_odd_program_names_export_valid_files(project: Project, fmt: str) -> None:
+    # Compose's service names: compose() (another change) is to use platform_names too.
+    project.write("supervisord.conf", ODD.format(names=ODD_NAMES))
+    output = project.path.parent / "out"
+    done = project.run("export", fmt, "--output", str(output))
+    assert done.returncode == 0, done.stderr
+    validate(fmt, output)
+    assert "program 'a$b' is named " in done.stderr
 
 
 def example_export(project: Project, fmt: str, secret: bool = False) -> Path:
