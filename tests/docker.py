@@ -44,6 +44,8 @@ STATE = Path(tempfile.gettempdir()) / "djsupervisor-docker"
 DAEMON_START = 60.0  # seconds for a new dockerd to answer
 TOOLS = ("docker", "dockerd", "docker-compose", "debootstrap")
 TOOLS_PACKAGES = "docker.io, docker-compose and debootstrap"
+# What the checkout's copy for its wheel leaves out: builds, caches, environments.
+COPY_IGNORED = ("build", "dist", "*.egg-info", ".git", ".tox", ".venv", "venv", "*cache*", "_build")
 STARTED: dict[int, subprocess.Popen[bytes]] = {}  # the daemons this session started, to reap
 
 
@@ -206,8 +208,12 @@ def build_base_image(tag: str) -> None:
 def wheels(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Return a directory of wheels: this checkout and what it and the example need, for 3.11."""
     found = tmp_path_factory.mktemp("wheels")
+    # From a copy of the checkout as it is: setuptools leaves build/ where it
+    # builds, and a stale build/lib would put deleted files in the next wheel.
+    source = tmp_path_factory.mktemp("source") / "djsupervisor"
+    shutil.copytree(REPO, source, ignore=shutil.ignore_patterns(*COPY_IGNORED))
     pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "-q"]
-    run(*pip, "wheel", "--no-deps", "-w", str(found), str(REPO))
+    run(*pip, "wheel", "--no-deps", "-w", str(found), str(source))
     (checkout,) = found.glob("djsupervisor-*.whl")
     # The dependencies, as wheels for the image's Python (it may not be this one).
     run(
