@@ -118,6 +118,7 @@ def test_a_reader_gone_after_a_good_end_is_no_error_at_exit() -> None:
         "sys.stdout = output = WatchedOutput(sys.stdout)\n"
         "output.write('one\\ntwo\\n')\n"
         "end_if_failed(output, sys.stderr)\n"
+        "print('ended', file=sys.stderr, flush=True)\n"
         "sys.stdin.read()  # until the reader has gone\n"
     )
     child = subprocess.Popen(
@@ -128,8 +129,9 @@ def test_a_reader_gone_after_a_good_end_is_no_error_at_exit() -> None:
     )
     with child:
         assert child.stdin is not None and child.stdout is not None
+        assert child.stderr is not None
         assert child.stdout.readline() == b"one\n"
+        assert child.stderr.readline() == b"ended\n"  # all written, and said so
         child.stdout.close()
         child.stdin.close()
-        assert child.stderr is not None
         assert (child.wait(), child.stderr.read()) == (0, b"")

@@ -35,7 +35,8 @@ def test_each_command_describes_its_usage_and_options(name: str) -> None:
     "subcommand", [s for s in SUBCOMMANDS if s.parses_words], ids=lambda s: s.name
 )
 def test_the_usage_line_names_every_option_its_parser_takes(subcommand: Subcommand) -> None:
-    parser = argparse.ArgumentParser(add_help=False)
+    # A prog of its own: the default, sys.argv[0], is '-c' in a pytest-xdist worker.
+    parser = argparse.ArgumentParser(prog="supervisor", add_help=False)
     assert subcommand.add_arguments is not None
     subcommand.add_arguments(parser)
     flags = {word.strip("[]") for word in parser.format_usage().split() if "-" in word[:2]}
