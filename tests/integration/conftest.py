@@ -94,6 +94,7 @@ class Project:
     env: dict[str, str]
     seen: set[ProcessId] = field(default_factory=set)  # every program process it reported
     foreground: list[subprocess.Popen[Any]] = field(default_factory=list)
+    python: str = sys.executable  # the Python its manage.py runs with (a virtualenv's)
 
     def write(self, name: str, text: str) -> Path:
         target = self.path / name
@@ -106,7 +107,7 @@ class Project:
             settings.write(textwrap.dedent(text))
 
     def command(self, *args: str) -> list[str]:
-        return [sys.executable, str(self.path / "manage.py"), "supervisor", *args]
+        return [self.python, str(self.path / "manage.py"), "supervisor", *args]
 
     def run(self, *args: str, timeout: float = 60, traceback: bool = False) -> Result:
         """Run ``manage.py supervisor ARGS``; see :meth:`run_manage` for ``traceback``."""
@@ -120,7 +121,7 @@ class Project:
         where a program's traceback is what the user asked to see.
         """
         done = subprocess.run(
-            [sys.executable, str(self.path / "manage.py"), *args],
+            [self.python, str(self.path / "manage.py"), *args],
             cwd=self.path,
             env=self.env,
             capture_output=True,

@@ -237,7 +237,7 @@ def cleanup(venv: Venv) -> Iterator[Callable[[Path], Project]]:
     made: list[Project] = []
 
     def register(path: Path) -> Project:
-        made.append(Project(path, venv.env))
+        made.append(Project(path, venv.env, python=venv.program("python")))
         return made[-1]
 
     try:
