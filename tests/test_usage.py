@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import re
 
 import pytest
 from django.core.management import call_command
@@ -21,7 +22,7 @@ def test_the_help_lists_every_command_in_one_line() -> None:
     for name in ["run", "logs", "export", "attach", "getconfig", "shell", "status", "tail"]:
         assert name in listed
     assert set(NAMES) <= set(listed)
-    assert "-o PROG, --only PROG" in text
+    assert re.search(r"-o( PROG)?, --only PROG", text)  # Python 3.13 names PROG once
 
 
 @pytest.mark.parametrize("name", NAMES)
