@@ -121,7 +121,8 @@ SUBCOMMANDS = (
     ),
     Subcommand(
         "export",
-        "FORMAT --output DIR [--name N] [--image I] [--workdir W] [--python P]",
+        "FORMAT --output DIR [--name N] [--image I] [--base-image B] [--workdir W] "
+        "[--python P] [--settings S] [--env-file F]",
         "Write the programs for systemd, Docker Compose, Kubernetes or a Procfile.",
         _export_arguments,
         parses_words=True,
