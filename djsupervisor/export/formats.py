@@ -344,6 +344,7 @@ def systemd(services: list[Service], target: Target) -> Export:
     return export
 
 
+COMPOSE_UNNAMEABLE = re.compile(r"[^A-Za-z0-9._-]")  # what a Compose service name cannot hold
 COMPOSE_CONDITIONS = {
     "started": "service_started",
     "ready": "service_healthy",
@@ -379,10 +380,18 @@ def compose(services: list[Service], target: Target) -> Export:
     entries = []
     by_name = {service.name: service for service in services}
     volumes = _sqlite_volumes(export, target)
+    names = platform_names(
+        export,
+        services,
+        "Compose",
+        "service names take letters, digits, '.', '_' and '-'",
+        lambda name: COMPOSE_UNNAMEABLE.sub("-", name),
+    )
     for service in services:
         _common_warnings(export, service, "Compose")
         _container_warnings(export, service, "Compose")
-        env_file = f"{service.name}.env" if service.secrets else ""
+        name = names[service.name]
+        env_file = f"{name}.env" if service.secrets else ""
         if env_file:
             export.add(env_file, "env", {"text": env_lines(service.secrets)}, SECRET_MODE)
         test = healthcheck(service, target.python)
@@ -390,6 +399,7 @@ def compose(services: list[Service], target: Target) -> Export:
         entries.append(
             {
                 "service": service,
+                "name": name,
                 "argv": listens.argv if listens else service.argv,
                 "ports": [f"127.0.0.1:{listens.port}:{listens.port}"] if listens else [],
                 "restart": "no" if service.oneshot else RESTART[service.autorestart],
@@ -397,8 +407,11 @@ def compose(services: list[Service], target: Target) -> Export:
                 "healthcheck": test,
                 "retries": probe_retries(service),
                 "depends_on": [
-                    _compose_dependency(export, service, by_name[name], condition)
-                    for name, condition in service.depends_on
+                    (
+                        names[dependency],
+                        _compose_condition(export, service, by_name[dependency], condition),
+                    )
+                    for dependency, condition in service.depends_on
                 ],
             }
         )
@@ -613,10 +626,10 @@ def _option(argv: list[str], names: tuple[str, ...]) -> tuple[int, str, str] | N
     return None
 
 
-def _compose_dependency(
+def _compose_condition(
     export: Export, service: Service, dependency: Service, condition: str
-) -> tuple[str, str]:
-    """Return Compose's name and condition for a dependency; say what it cannot wait for."""
+) -> str:
+    """Return Compose's condition for a dependency; say what it cannot wait for."""
     if condition == "ready" and dependency.container_check is None:
         export.cannot(
             service,
@@ -624,8 +637,8 @@ def _compose_dependency(
             "Compose",
             f"{dependency.name}'s log: check is no healthcheck; it waits for it to start",
         )
-        return dependency.name, COMPOSE_CONDITIONS["started"]
-    return dependency.name, COMPOSE_CONDITIONS[condition]
+        return COMPOSE_CONDITIONS["started"]
+    return COMPOSE_CONDITIONS[condition]
 
 
 def probe(service: Service) -> dict[str, Any] | None:

@@ -194,9 +194,8 @@ def test_a_literal_percent_exports_valid_files(project: Project, fmt: str) -> No
     assert re.search(r"date \+%%?F", "".join(path.read_text() for path in output.iterdir()))
 
 
-@pytest.mark.parametrize("fmt", [fmt for fmt in FORMATS if fmt != "compose"])
+@pytest.mark.parametrize("fmt", FORMATS)
 def test_odd_program_names_export_valid_files(project: Project, fmt: str) -> None:
-    # Compose's service names: compose() (another change) is to use platform_names too.
     project.write("supervisord.conf", ODD.format(names=ODD_NAMES))
     output = project.path.parent / "out"
     done = project.run("export", fmt, "--output", str(output))
