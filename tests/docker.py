@@ -26,7 +26,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -38,6 +38,10 @@ BASE_IMAGE = "djsupervisor-test/bookworm-python:1"  # Debian's python3: 3.11
 IMAGE_PYTHON = "3.11"  # the base image's Python, which the wheels are for
 # debootstrap's packages: a venv (pip from ensurepip) and HTTPS certificates.
 BASE_PACKAGES = "python3,python3-venv,ca-certificates"
+# The same with systemd as PID 1 (/sbin/init) and the bus systemctl talks over.
+SYSTEMD_IMAGE = "djsupervisor-test/bookworm-systemd:1"
+SYSTEMD_PACKAGES = f"{BASE_PACKAGES},systemd,systemd-sysv,dbus"
+SYSTEMD_BOOT = 60.0  # seconds for systemd in a new container to finish booting
 DEFAULT_MIRROR = "http://deb.debian.org/debian"
 # Shared by the test sessions of this machine (pytest-xdist workers): locks, the daemon's state.
 STATE = Path(tempfile.gettempdir()) / "djsupervisor-docker"
@@ -179,13 +183,22 @@ def base_image(docker_daemon: None) -> str:
     return BASE_IMAGE
 
 
-def build_base_image(tag: str) -> None:
+@pytest.fixture(scope="session")
+def systemd_image(docker_daemon: None) -> str:
+    """Return the tag of the base image with systemd to boot: built once, kept."""
+    with locked("systemd-image"):
+        if not image_exists(SYSTEMD_IMAGE):
+            build_base_image(SYSTEMD_IMAGE, SYSTEMD_PACKAGES)
+    return SYSTEMD_IMAGE
+
+
+def build_base_image(tag: str, packages: str = BASE_PACKAGES) -> None:
     root = Path(tempfile.mkdtemp(prefix="djs-debootstrap-", dir="/var/tmp"))
     try:
         run(
             "debootstrap",
             "--variant=minbase",
-            f"--include={BASE_PACKAGES}",
+            f"--include={packages}",
             "bookworm",
             str(root),
             debian_mirror(),
@@ -284,3 +297,119 @@ class ComposeProject:
                 run("docker", kind, "rm", "-f", found, check=False)
         for image in self.images:
             run("docker", "image", "rm", image, check=False)
+
+
+@dataclass
+class Made:
+    """What a test makes in Docker, each kept by id and removed with it: see :meth:`remove`."""
+
+    containers: list[str] = field(default_factory=list)
+    networks: list[str] = field(default_factory=list)
+    volumes: list[str] = field(default_factory=list)
+    images: list[str] = field(default_factory=list)  # tags
+
+    def network(self, name: str) -> str:
+        made = run("docker", "network", "create", name).stdout.strip()
+        self.networks.append(made)
+        return made
+
+    def volume(self, name: str) -> str:
+        made = run("docker", "volume", "create", name).stdout.strip()
+        self.volumes.append(made)
+        return made
+
+    def build(self, tag: str, dockerfile: Path, context: Path) -> None:
+        """Build ``tag`` from ``dockerfile`` with ``context``, as ``docker build`` does."""
+        self.images.append(tag)
+        run("docker", "build", "-q", "-f", str(dockerfile), "-t", tag, str(context))
+
+    def start(self, *args: str) -> str:
+        """Start a container, ``docker run -d ARGS``; return its id."""
+        made = run("docker", "run", "-d", *args).stdout.strip()
+        self.containers.append(made)
+        return made
+
+    def remove(self) -> None:
+        """Remove the containers (killed), then the networks, volumes and images made."""
+        for container in self.containers:
+            run("docker", "rm", "-f", "-v", container, check=False)
+        for network in self.networks:
+            run("docker", "network", "rm", network, check=False)
+        for volume in self.volumes:
+            run("docker", "volume", "rm", volume, check=False)
+        for image in self.images:
+            run("docker", "image", "rm", image, check=False)
+
+
+def cgroup_v2() -> bool:
+    """Tell whether this machine has the unified cgroup hierarchy alone (cgroup v2).
+
+    Its root holds cgroup.controllers; a v1 or hybrid machine's holds one
+    directory per controller (and the unified one in ``unified/``).
+    """
+    return Path("/sys/fs/cgroup/cgroup.controllers").exists()
+
+
+@dataclass
+class SystemdContainer:
+    """A container whose PID 1 is systemd, known by its id: started, used, removed."""
+
+    id: str
+
+    @classmethod
+    def boot(cls, image: str, name: str) -> SystemdContainer:
+        """Start ``image``'s /sbin/init in a new container named ``name``; return it once booted.
+
+        systemd needs SYS_ADMIN without seccomp's filter to mount what it
+        mounts (``--privileged`` asks for a capability not granted here), its
+        own /run, and the host's cgroups: read-only on a cgroup v1 (hybrid)
+        machine, as measured here; on a cgroup v2 machine (not tried here)
+        read-write in the container's own cgroup namespace, as systemd
+        needs there.
+        """
+        cgroups = (
+            ["--cgroupns", "private", "-v", "/sys/fs/cgroup:/sys/fs/cgroup:rw"]
+            if cgroup_v2()
+            else ["-v", "/sys/fs/cgroup:/sys/fs/cgroup:ro"]
+        )
+        started = run(
+            *("docker", "run", "-d", "--name", name, "--cap-add", "SYS_ADMIN"),
+            *("--security-opt", "seccomp=unconfined", "--tmpfs", "/run", "--tmpfs", "/run/lock"),
+            *cgroups,
+            *(image, "/sbin/init"),
+        )
+        container = cls(started.stdout.strip())
+        try:
+            container.wait_booted()
+        except BaseException:
+            container.remove()
+            raise
+        return container
+
+    def wait_booted(self) -> None:
+        deadline = time.monotonic() + SYSTEMD_BOOT
+        while True:
+            state = self.exec("systemctl", "is-system-running", check=False).stdout.strip()
+            if state in ("running", "degraded"):
+                return
+            if time.monotonic() > deadline:
+                pytest.fail(f"systemd in {self.id[:12]} did not boot: {state}", pytrace=False)
+            time.sleep(0.2)
+
+    def exec(
+        self, *args: str, check: bool = True, timeout: float = 600
+    ) -> subprocess.CompletedProcess[str]:
+        """Run ``args`` in the container as root; fail the test if it fails (``check``)."""
+        return run("docker", "exec", self.id, *args, check=check, timeout=timeout)
+
+    def copy(self, source: str | Path, destination: str) -> None:
+        """Copy a file or directory (``DIR/.``: what it holds) into the container, modes kept."""
+        run("docker", "cp", str(source), f"{self.id}:{destination}")
+
+    def show(self, unit: str, *properties: str) -> dict[str, str]:
+        """Return the unit's properties, as ``systemctl show`` says them."""
+        said = self.exec("systemctl", "show", unit, "-p", ",".join(properties)).stdout
+        return dict(line.split("=", 1) for line in said.splitlines() if "=" in line)
+
+    def remove(self) -> None:
+        run("docker", "rm", "-f", self.id, check=False)

@@ -6,9 +6,11 @@ import os
 import re
 import shlex
 import shutil
+import socket
 import stat
 import subprocess
 import sys
+import urllib.parse
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,9 +20,18 @@ from django.test import override_settings
 
 from djsupervisor.config.dependencies import parse_check
 from djsupervisor.errors import ConfigError
-from djsupervisor.export.formats import CONTAINER_FORMATS, FORMATS, port_words, probe
+from djsupervisor.export.formats import (
+    CONTAINER_FORMATS,
+    FORMATS,
+    Target,
+    kubernetes,
+    listener,
+    port_words,
+    probe,
+    systemd_wait,
+)
 from djsupervisor.export.model import Service
-from djsupervisor.export.writer import export, parse
+from djsupervisor.export.writer import export, parse, render
 from djsupervisor.options import Options
 
 yaml = pytest.importorskip("yaml")
@@ -145,7 +156,8 @@ def test_command(exported: Exported) -> None:
     assert 'ExecStart="python3" "/srv/manage.py" "runserver"' in exported.unit("shop-web.service")
     argv = ["python3", "/srv/manage.py", "runserver", "--noreload", "127.0.0.1:8000"]
     assert exported.service("web")["command"] == [*argv[:-1], "0.0.0.0:8000"]  # published
-    assert exported.container("web")["command"] == argv
+    # Kubernetes: the pod's address, where its Service and the kubelet connect.
+    assert exported.container("web")["command"] == [*argv[:-1], "0.0.0.0:8000"]
 
 
 def test_directory(exported: Exported) -> None:
@@ -219,7 +231,10 @@ def test_numprocs(exported: Exported) -> None:
     assert exported.warned("procfile", "worker", "numprocs")
     worker = exported.unit("shop-worker@.service")  # a template unit: one instance per process
     assert '"--slot" "%i"' in worker
-    assert "shop-worker@0.service shop-worker@1.service" in exported.unit("shop.target")
+    target = exported.unit("shop.target")
+    assert "Wants=shop-web.service shop-worker@0.service shop-worker@1.service " in target
+    # 'systemctl start shop.target' returns once every unit has started.
+    assert "After=shop-web.service shop-worker@0.service shop-worker@1.service " in target
     assert exported.service("worker")["deploy"] == {"replicas": 2}
     assert exported.kubernetes["Deployment", "shop-worker"]["spec"]["replicas"] == 2
     # Containers run one command for every replica: the process number is lost.
@@ -243,6 +258,7 @@ def test_autorestart(exported: Exported) -> None:
 def test_stopsignal(exported: Exported) -> None:
     assert exported.warned("procfile", "web", "stopsignal")
     assert "KillSignal=SIGINT\n" in exported.unit("shop-web.service")
+    assert "SuccessExitStatus" not in exported.unit("shop-web.service")  # clean to systemd
     assert "KillSignal=SIGTERM\n" in exported.unit("shop-db.service")
     assert exported.service("web")["stop_signal"] == "SIGINT"
     assert exported.warned("kubernetes", "web", "stopsignal")
@@ -272,6 +288,30 @@ def test_options_no_format_says_are_warned_about(exported: Exported) -> None:
         assert exported.warned(fmt, "beat", "stdout_logfile=/var/log/beat.log"), fmt
     # Not what the config build sets for supervisord's sake.
     assert not any("startsecs" in w or "events_enabled" in w for w in exported.all_warnings())
+
+
+def test_a_stop_signal_systemd_does_not_count_as_clean_is_a_success(project: Path) -> None:
+    # supervisord counts a stop as a stop, whatever the signal the program dies of.
+    (project / "supervisord.conf").write_text("[program:q]\ncommand=sleep 9\nstopsignal=QUIT\n")
+    files, _ = run_export(project, "systemd")
+    assert "KillSignal=SIGQUIT\nSuccessExitStatus=SIGQUIT\n" in files["shop-q.service"].read_text()
+
+
+@pytest.mark.parametrize(("listening", "status"), [(True, 0), (False, 1)])
+def test_the_systemd_wait_passes_once_the_check_does(listening: bool, status: int) -> None:
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        if listening:
+            server.listen()
+        port = server.getsockname()[1]
+        check = parse_check(f"tcp:127.0.0.1:{port}", "web")
+        service = Service("web", "run", ["run"], "/app", {}, {}, ready=check, ready_timeout=0.5)
+        wait = systemd_wait(service, sys.executable)
+        assert wait is not None
+        done = subprocess.run(wait, capture_output=True, text=True, timeout=30)
+    assert done.returncode == status, done.stderr
+    if not listening:
+        assert done.stderr == f"web: not ready after 0.5 s: tcp:127.0.0.1:{port}\n"
 
 
 def test_autostart(exported: Exported) -> None:
@@ -307,7 +347,16 @@ def test_depends_on(exported: Exported) -> None:
     # On a numprocs program: on each of its instances.
     beat = exported.unit("shop-beat.service")
     assert "Requires=shop-worker@0.service shop-worker@1.service shop-tail.service\n" in beat
-    assert exported.warned("kubernetes", "web", "depends_on")
+    # Kubernetes: init containers wait for the migrations and for db's Service.
+    migrate, db = exported.pod("web")["initContainers"]
+    assert migrate["name"] == "wait-for-migrate" and migrate["workingDir"] == "/srv"
+    assert migrate["command"][:2] == ["sh", "-c"]
+    assert migrate["command"][4:] == ["python3", "manage.py", "migrate", "--check"]
+    assert db["name"] == "wait-for-db" and db["command"][:2] == ["python3", "-c"]
+    assert "socket.create_connection(('shop-db', 5432), 2)" in db["command"][2]
+    assert not exported.warned("kubernetes", "web", "depends_on=migrate:done")
+    assert exported.warned("kubernetes", "beat", "depends_on=worker:started")  # no Service
+    assert exported.warned("kubernetes", "beat", "depends_on=tail:ready")
     # A log: check is no healthcheck: Compose can wait for its start only.
     assert exported.service("beat")["depends_on"]["tail"] == {"condition": "service_started"}
     assert exported.warned("compose", "beat", "depends_on=tail:ready")
@@ -315,7 +364,15 @@ def test_depends_on(exported: Exported) -> None:
 
 def test_ready(exported: Exported) -> None:
     assert exported.warned("procfile", "web", "ready")
-    assert exported.warned("systemd", "web", "ready")
+    # systemd: the unit has started (its dependents start) once the check passes.
+    web = exported.unit("shop-web.service")
+    assert 'ExecStartPost="python3" "-c" "import ' in web
+    assert "urlopen('http://127.0.0.1:8000/health/', timeout=2)" in web
+    assert "TimeoutStartSec=30\n" in web  # ready_timeout 20 s, and systemd's margin
+    assert "socket.create_connection(('127.0.0.1', 5432), 2)" in exported.unit("shop-db.service")
+    assert "ExecStartPost" not in exported.unit("shop-migrate.service")
+    assert not exported.warned("systemd", "web", "ready")
+    assert exported.warned("systemd", "tail", "ready=log:started")
     web = exported.service("web")["healthcheck"]
     assert web["test"][:3] == ["CMD", "python3", "-c"]
     assert "http://127.0.0.1:8000/health/" in web["test"][3]
@@ -323,9 +380,16 @@ def test_ready(exported: Exported) -> None:
     db = exported.service("db")["healthcheck"]["test"][3]
     assert "socket.create_connection(('127.0.0.1', 5432)" in db
     probe = exported.container("web")["readinessProbe"]
-    assert probe["httpGet"] == {"path": "/health/", "port": 8000, "scheme": "HTTP"}
+    assert probe["httpGet"] == {
+        "path": "/health/",
+        "port": 8000,
+        "scheme": "HTTP",
+        "httpHeaders": [{"name": "Host", "value": "127.0.0.1:8000"}],
+    }
     assert probe["failureThreshold"] == 10
-    assert exported.container("db")["readinessProbe"]["tcpSocket"] == {"port": 5432}
+    # db may listen on 127.0.0.1 only, out of the kubelet's reach: its probe runs inside.
+    db_probe = exported.container("db")["readinessProbe"]["exec"]["command"]
+    assert db_probe[:2] == ["python3", "-c"] and "('127.0.0.1', 5432)" in db_probe[2]
     for fmt in CONTAINER_FORMATS:  # a log line has no container equivalent
         assert exported.warned(fmt, "tail", "ready=log:")
         assert not exported.warned(fmt, "web", "ready")
@@ -353,8 +417,114 @@ def test_what_no_format_has_a_place_for_is_said(exported: Exported) -> None:
     ],
 )
 def test_kubernetes_http_probes(url: str, expected: dict[str, object]) -> None:
-    service = Service("web", "run", ["run"], "/app", {}, {}, ready=parse_check(url, "web"))
-    assert probe(service) == {"httpGet": expected}
+    # gunicorn listens on all interfaces in the pod (its loopback bind moved): the kubelet
+    # reaches it, and sends the check's Host (the pod's address is none ALLOWED_HOSTS has).
+    argv = ["gunicorn", "w", "--bind", f"127.0.0.1:{expected['port']}"]
+    service = Service("web", "run", argv, "/app", {}, {}, ready=parse_check(url, "web"))
+    headers = [{"name": "Host", "value": urllib.parse.urlsplit(url).netloc}]
+    assert probe(service, listener(service)) == {"httpGet": {**expected, "httpHeaders": headers}}
+
+
+@pytest.mark.parametrize(
+    ("argv", "ready", "expected"),
+    [
+        # Not a server whose bind the export knows: it may listen on loopback only.
+        (["./serve"], "tcp:9000", ["python", "-c", "import socket; socket.create_connection"]),
+        (["./serve"], "http://localhost:9000/", ["python", "-c", "import sys, urllib.request"]),
+        # gunicorn on 9001, its check on 9000: another port, which it does not move.
+        (["gunicorn", "w", "-b", "127.0.0.1:9001"], "tcp:9000", ["python", "-c", "import socket"]),
+        (["./serve"], "exec:./healthy --now", ["./healthy", "--now"]),
+    ],
+)
+def test_kubernetes_probes_run_in_the_container_where_the_kubelet_cannot_reach(
+    argv: list[str], ready: str, expected: list[str]
+) -> None:
+    service = Service("web", "run", argv, "/app", {}, {}, ready=parse_check(ready, "web"))
+    found = probe(service, listener(service))
+    assert found is not None
+    command = found["exec"]["command"]
+    assert command[: len(expected) - 1] == expected[:-1]
+    assert command[len(expected) - 1].startswith(expected[-1])
+
+
+def test_kubernetes_probes_the_pods_address_on_a_check_that_is_not_loopback() -> None:
+    ready = parse_check("tcp:0.0.0.0:5432", "db")
+    service = Service("db", "run", ["postgres"], "/app", {}, {}, ready=ready)
+    assert probe(service, listener(service)) == {"tcpSocket": {"port": 5432}}
+
+
+K8S_TARGET = Target("mysite", "mysite:1", "/app", "python", "/out")
+
+
+def k8s_service(name: str, *argv: str, **options: Any) -> Service:
+    return Service(name, " ".join(argv), list(argv), "/app", {}, {}, **options)
+
+
+def manifests(
+    services: list[Service], target: Target = K8S_TARGET
+) -> tuple[dict[tuple[str, str], Any], list[str]]:
+    """Return the Kubernetes export's objects by (kind, name), and its warnings."""
+    done = kubernetes(services, target)
+    template, context, _ = done.files["kubernetes.yaml"]
+    text = render(template, context)
+    documents = [d for d in yaml.safe_load_all(text) if d]
+    return {(d["kind"], d["metadata"]["name"]): d for d in documents}, done.warnings
+
+
+def test_kubernetes_gives_a_listening_program_a_service_on_its_port() -> None:
+    web = k8s_service("web", "python", "manage.py", "runserver", "127.0.0.1:8001", numprocs=2)
+    objects, warnings = manifests([web, k8s_service("worker", "python", "manage.py", "work")])
+    assert objects["Service", "mysite-web"]["spec"] == {
+        "type": "ClusterIP",
+        "selector": {"app": "mysite", "program": "web"},
+        "ports": [{"port": 8001, "targetPort": 8001, "protocol": "TCP"}],
+    }
+    assert ("Service", "mysite-worker") not in objects  # it listens on no port
+    (container,) = objects["Deployment", "mysite-web"]["spec"]["template"]["spec"]["containers"]
+    assert container["command"][-1] == "0.0.0.0:8001"
+    assert container["ports"] == [{"containerPort": 8001, "protocol": "TCP"}]
+    assert (
+        "program 'web': runserver binds 127.0.0.1:8001, which nothing outside its pod reaches: "
+        "it binds 0.0.0.0:8001 in Kubernetes, the port of the Service 'mysite-web'"
+    ) in warnings
+
+
+def test_kubernetes_waits_for_a_one_shot_only_as_django_migrations() -> None:
+    collect = k8s_service("collect", "python", "manage.py", "collectstatic", oneshot=True)
+    web = k8s_service("web", "gunicorn", "w", depends_on=[("collect", "done")])
+    objects, warnings = manifests([collect, web])
+    assert "initContainers" not in objects["Deployment", "mysite-web"]["spec"]["template"]["spec"]
+    assert (
+        "program 'web': depends_on=collect:done cannot be expressed in Kubernetes; its Job "
+        "runs at the same time as this pod"
+    ) in warnings
+
+
+def test_kubernetes_shares_a_sqlite_directory_as_a_claim_or_says_it_cannot() -> None:
+    target = Target("mysite", "mysite:1", "/app", "python", "/out", databases=("/app/data/db",))
+    migrate = k8s_service("migrate", "python", "manage.py", "migrate", oneshot=True)
+    objects, warnings = manifests([migrate], target)
+    claim = objects["PersistentVolumeClaim", "mysite-sqlite"]
+    assert claim["spec"]["accessModes"] == ["ReadWriteOnce"]
+    pod = objects["Job", "mysite-migrate"]["spec"]["template"]["spec"]
+    assert pod["volumes"] == [
+        {"name": "mysite-sqlite", "persistentVolumeClaim": {"claimName": "mysite-sqlite"}}
+    ]
+    assert pod["containers"][0]["volumeMounts"] == [
+        {"name": "mysite-sqlite", "mountPath": "/app/data"}
+    ]
+    assert any("the pods that share it run on one node" in w for w in warnings)
+    inside = Target("mysite", "mysite:1", "/app", "python", "/out", databases=("/app/db",))
+    objects, warnings = manifests([migrate], inside)
+    assert not [kind for kind, _ in objects if kind == "PersistentVolumeClaim"]
+    assert any("each container has its own copy" in w for w in warnings)
+
+
+def test_kubernetes_without_an_image_writes_the_dockerfile_to_build_it() -> None:
+    target = Target("mysite", "mysite:latest", "/app", "python", "/p/k8s", build="/p")
+    done = kubernetes([k8s_service("web", "gunicorn", "w")], target)
+    assert done.files["Dockerfile"] == ("compose/Dockerfile", {"target": target}, 0o644)
+    assert any("docker build -f /p/k8s/Dockerfile -t mysite:latest /p" in w for w in done.warnings)
 
 
 def test_one_warning_per_program_and_option(exported: Exported) -> None:

@@ -311,19 +311,24 @@ def systemd(services: list[Service], target: Target) -> Export:
         env_file = f"{unit}.env" if service.secrets else ""
         if service.per_process and not template:
             export.cannot(service, "%(process_num) with a format", "a systemd template unit")
-        if service.ready:
+        if service.ready and not service.container_check:
             export.cannot(
                 service,
-                "ready",
+                f"ready={service.ready.describe()}",
                 "systemd",
-                "dependents start once it has started (Type=notify "
-                "would need the program to tell systemd)",
+                "dependents start once it has started (it has no log to watch)",
             )
+        # A one-shot has started once it has exited: no check to wait for then.
+        wait = None if service.oneshot else systemd_wait(service, target.python)
         context = {
             "service": service,
             "target": target,
             "unit": unit,
             "command": service.template_command if template else service.command,
+            "wait": shlex.join(wait) if wait else "",
+            # The start ends when the wait does: systemd's own limit comes after it.
+            "start_timeout": math.ceil(service.ready_timeout) + SYSTEMD_START_MARGIN,
+            "clean_signal": service.stopsignal not in SYSTEMD_CLEAN_SIGNALS,
             "restart": "no" if service.oneshot else RESTART[service.autorestart],
             "requires": [
                 name for dependency, _ in service.depends_on for name in units[dependency]
@@ -342,6 +347,50 @@ def systemd(services: list[Service], target: Target) -> Export:
         f"{target.name}.target", "systemd/project.target", {"target": target, "units": wanted}
     )
     return export
+
+
+# Signals systemd counts as a clean exit anyway; another stop signal the
+# program dies of is said with SuccessExitStatus=, as supervisord counts a stop.
+SYSTEMD_CLEAN_SIGNALS = frozenset({"TERM", "INT", "HUP", "PIPE"})
+SYSTEMD_START_MARGIN = 10  # seconds of TimeoutStartSec= beyond a ready check's ready_timeout
+SYSTEMD_CHECK_PERIOD = 0.5  # seconds between two attempts of a ready check in ExecStartPost=
+# ExecStartPost= of a program with a tcp, http or exec check: systemd counts
+# the unit started (and starts what is ordered after it) once this exits 0.
+# The same attempts as djsupervisor's own (an http status below 500 passes).
+SYSTEMD_WAIT = """\
+import shlex, socket, subprocess, sys, time, urllib.error, urllib.request
+def ready():
+    try:
+        {attempt}
+    except urllib.error.HTTPError as error:
+        return error.code < 500
+    except (OSError, subprocess.SubprocessError):
+        return False
+deadline = time.monotonic() + {timeout}
+while not ready():
+    if time.monotonic() > deadline:
+        sys.exit({failed!r})
+    time.sleep({period})
+"""
+
+
+def systemd_wait(service: Service, python: str) -> list[str] | None:
+    """Return the command that waits for the service's ready check to pass, if it can."""
+    check = service.container_check
+    if check is None:
+        return None
+    if check.kind == "tcp":
+        attempt = f"return bool(socket.create_connection(({check.host!r}, {check.port}), 2))"
+    elif check.kind == "http":
+        attempt = f"return bool(urllib.request.urlopen({check.target!r}, timeout=2))"
+    else:
+        words = f"shlex.split({check.target!r})"
+        attempt = f"return subprocess.run({words}, timeout=10).returncode == 0"
+    failed = f"{service.name}: not ready after {service.ready_timeout:g} s: {check.describe()}"
+    code = SYSTEMD_WAIT.format(
+        attempt=attempt, timeout=service.ready_timeout, failed=failed, period=SYSTEMD_CHECK_PERIOD
+    )
+    return [python, "-c", code]
 
 
 COMPOSE_UNNAMEABLE = re.compile(r"[^A-Za-z0-9._-]")  # what a Compose service name cannot hold
@@ -641,23 +690,67 @@ def _compose_condition(
     return COMPOSE_CONDITIONS[condition]
 
 
-def probe(service: Service) -> dict[str, Any] | None:
-    """Return a Kubernetes readinessProbe for the service's ready check, if it has one."""
+WILDCARDS = frozenset({ALL_INTERFACES, "::", "0"})  # a bind that every address reaches
+
+
+def probe(
+    service: Service, listens: Listener | None = None, python: str = "python"
+) -> dict[str, Any] | None:
+    """Return a Kubernetes readinessProbe for the service's ready check, if it has one.
+
+    The kubelet connects to the pod's address: an http or tcp check is an
+    httpGet or tcpSocket probe where the program listens on all interfaces
+    (a known server moved off loopback, ``listens``) or the check's host is
+    not loopback; otherwise an exec probe, run in the container, with
+    ``python`` (as Compose's healthcheck). An httpGet sends the check's Host.
+    """
     check = service.container_check
     if check is None:
         return None
+    if check.kind == "exec":
+        return {"exec": {"command": shlex.split(check.target)}}
+    outside = check.host not in LOOPBACK or (
+        listens is not None
+        and bool(listens.server)
+        and listens.port == check.port
+        and listens.host in LOOPBACK | WILDCARDS
+    )
+    if not outside:
+        test = healthcheck(service, python) or []
+        return {"exec": {"command": test[1:]}}
     if check.kind == "tcp":
         return {"tcpSocket": {"port": check.port}}
-    if check.kind == "http":
-        url = urllib.parse.urlsplit(check.target)
-        path = (url.path or "/") + (f"?{url.query}" if url.query else "")
-        return {"httpGet": {"path": path, "port": check.port, "scheme": url.scheme.upper()}}
-    return {"exec": {"command": shlex.split(check.target)}}
+    url = urllib.parse.urlsplit(check.target)
+    path = (url.path or "/") + (f"?{url.query}" if url.query else "")
+    return {
+        "httpGet": {
+            "path": path,
+            "port": check.port,
+            "scheme": url.scheme.upper(),
+            # The pod's address is no host the project serves (ALLOWED_HOSTS): the check's is.
+            "httpHeaders": [{"name": "Host", "value": url.netloc}],
+        }
+    }
+
+
+WAIT_PERIOD = 2  # seconds between an init container's looks at what its pod waits for
+# An init container's wait for a Service: a connection succeeds once one of
+# its pods is ready (a Service sends connections to ready pods only).
+SERVICE_WAIT = (
+    "import socket, time\n"
+    "while True:\n"
+    "    try: socket.create_connection(({host!r}, {port}), 2).close(); break\n"
+    "    except OSError: time.sleep({period})"
+)
+# An init container's wait for Django's migrations: migrate --check exits 0
+# once none is left to apply (it applies none itself).
+MIGRATIONS_WAIT = 'until "$@"; do sleep {period}; done'
 
 
 def kubernetes(services: list[Service], target: Target) -> Export:
+    """Return the manifests: a Secret, a Job or Deployment, a Service for each program."""
     export = Export()
-    entries = []
+    entries: list[dict[str, Any]] = []
     names = platform_names(
         export,
         services,
@@ -666,6 +759,19 @@ def kubernetes(services: list[Service], target: Target) -> Export:
         _dns_name,
         lambda name: f"{target.name}-{name}",
     )
+    # Where each long-running program listens: its Service's port.
+    ports = {s.name: listener(s) for s in services if not s.oneshot}
+    claims = {
+        _dns_name(f"{target.name}-{name}"): path
+        for name, path in _sqlite_volumes(export, target).items()
+    }
+    for claim, path in claims.items():
+        export.warnings.append(
+            f"the SQLite database's directory {path} is the PersistentVolumeClaim {claim!r} "
+            "(ReadWriteOnce): the pods that share it run on one node; use a database server "
+            "to spread them"
+        )
+    containers: dict[str, dict[str, Any]] = {}
     for service in services:
         _common_warnings(export, service, "Kubernetes")
         _container_warnings(export, service, "Kubernetes")
@@ -673,7 +779,6 @@ def kubernetes(services: list[Service], target: Target) -> Export:
             service,
             "Kubernetes",
             [
-                ("depends_on", service.depends_on, "pods start at once; use an init container"),
                 ("stopsignal", service.stopsignal != "TERM", "Kubernetes sends SIGTERM"),
                 (
                     "autorestart",
@@ -683,20 +788,16 @@ def kubernetes(services: list[Service], target: Target) -> Export:
                 ("user", service.user and not service.user.isdigit(), "runAsUser takes a number"),
                 ("autostart=false", not service.autostart and service.oneshot, "a Job runs"),
                 ("numprocs", service.numprocs > 1 and service.oneshot, "a Job runs one pod"),
-                (
-                    f"ready on {service.ready.host if service.ready else ''}",
-                    service.ready and service.ready.host in LOOPBACK,
-                    "the kubelet checks the pod's address: listen on 0.0.0.0 in the container",
-                ),
             ],
         )
         resource = names[service.name]
         secret = _dns_name(f"{resource[: NAME_ROOM - 4]}-env") if service.secrets else ""
+        listens = _kubernetes_listener(export, service, resource) if not service.oneshot else None
         container: dict[str, Any] = {
             "name": _dns_name(service.name) or resource,
             "image": target.image,
             # Kubernetes expands $(VAR) in a command and an env value: $$ is a '$'.
-            "command": [_dollars(word) for word in service.argv],
+            "command": [_dollars(word) for word in (listens.argv if listens else service.argv)],
             "workingDir": service.directory,
         }
         if service.environment:
@@ -705,23 +806,128 @@ def kubernetes(services: list[Service], target: Target) -> Export:
             ]
         if secret:
             container["envFrom"] = [{"secretRef": {"name": secret}}]
+        if listens:
+            container["ports"] = [{"containerPort": listens.port, "protocol": "TCP"}]
+        if claims:
+            container["volumeMounts"] = [
+                {"name": claim, "mountPath": path} for claim, path in claims.items()
+            ]
         if service.user and service.user.isdigit():
             container["securityContext"] = {"runAsUser": int(service.user)}
-        readiness = probe(service)
+        readiness = probe(service, listens, target.python)
         if readiness:
             container["readinessProbe"] = {
                 **readiness,
                 "periodSeconds": PROBE_PERIOD,
                 "failureThreshold": probe_retries(service),
             }
+        containers[service.name] = container
         entries.append(
-            {"service": service, "resource": resource, "secret": secret, "container": [container]}
+            {
+                "service": service,
+                "resource": resource,
+                "secret": secret,
+                "container": [container],
+                "port": listens.port if listens else 0,
+                "volumes": [
+                    {"name": claim, "persistentVolumeClaim": {"claimName": claim}}
+                    for claim in claims
+                ],
+            }
         )
-    context = {"services": entries, "target": target}
+    for entry in entries:
+        entry["init"] = _waits(export, entry["service"], containers, ports, names, target)
+    context = {"services": entries, "target": target, "claims": claims}
     # Its Secrets hold the environment files' values: readable by its owner only.
     mode = SECRET_MODE if any(s.secrets for s in services) else FILE_MODE
     export.add("kubernetes.yaml", "kubernetes/kubernetes.yaml", context, mode)
+    if target.build:
+        export.add("Dockerfile", "compose/Dockerfile", {"target": target})
+        export.warnings.append(
+            f"the manifests run the image {target.image}: build it with the Dockerfile "
+            f"written here (docker build -f {os.path.join(target.output, 'Dockerfile')} "
+            f"-t {target.image} {target.build}), push it where the cluster pulls from, "
+            "and export with --image naming it there"
+        )
     return export
+
+
+def _kubernetes_listener(export: Export, service: Service, resource: str) -> Listener | None:
+    """Return where the service listens, bound to all interfaces; say what was changed."""
+    listens = listener(service)
+    if listens is None:
+        return None
+    if listens.server == "runserver":
+        export.warnings.append(
+            f"program {service.name!r}: runserver is Django's development server: "
+            "export with DEBUG off (e.g. --settings of production) to export its server"
+        )
+    if listens.argv != service.argv:
+        export.warnings.append(
+            f"program {service.name!r}: {listens.server} binds {listens.host}:{listens.port}, "
+            f"which nothing outside its pod reaches: it binds {ALL_INTERFACES}:{listens.port} "
+            f"in Kubernetes, the port of the Service {resource!r}"
+        )
+    elif listens.host in LOOPBACK:
+        export.warnings.append(
+            f"program {service.name!r}: ready checks {listens.host}:{listens.port}; if it "
+            "listens there, nothing outside its pod reaches it: make it listen on "
+            f"{ALL_INTERFACES} (the port of the Service {resource!r}); its probe runs in "
+            "its container"
+        )
+    return listens
+
+
+def _waits(
+    export: Export,
+    service: Service,
+    containers: dict[str, dict[str, Any]],
+    ports: dict[str, Listener | None],
+    names: dict[str, str],
+    target: Target,
+) -> list[dict[str, Any]]:
+    """Return the init containers that hold the service's pods until its dependencies are met.
+
+    Django's migrations: a wait until ``migrate --check`` passes, in the
+    one-shot's environment (its Job applies them). A program with a
+    Service: a wait until the Service takes a connection (one of its pods is
+    ready). Anything else cannot be waited for: a warning.
+    """
+    waits = []
+    for dependency, condition in service.depends_on:
+        their = containers[dependency]
+        name = _dns_name(f"wait-for-{their['name']}")[:NAME_ROOM]
+        one_shot = dependency not in ports  # a Job
+        migrate = _migrate_check(their["command"]) if one_shot else []
+        listens = ports.get(dependency)
+        if migrate:
+            wait = {key: value for key, value in their.items() if key != "readinessProbe"}
+            command = ["sh", "-c", _dollars(MIGRATIONS_WAIT.format(period=WAIT_PERIOD)), name]
+            waits.append({**wait, "name": name, "command": [*command, *migrate]})
+        elif listens:
+            code = SERVICE_WAIT.format(
+                host=names[dependency], port=listens.port, period=WAIT_PERIOD
+            )
+            waits.append(
+                {"name": name, "image": target.image, "command": [target.python, "-c", code]}
+            )
+        else:
+            hint = (
+                "its Job runs at the same time as this pod"
+                if one_shot
+                else "it has no Service to wait for"
+            )
+            export.cannot(service, f"depends_on={dependency}:{condition}", "Kubernetes", hint)
+    return waits
+
+
+def _migrate_check(command: list[str]) -> list[str]:
+    """Return Django's migrate command with --check, or [] if ``command`` is not one."""
+    if "migrate" not in command:
+        return []
+    at = command.index("migrate")
+    django = [w for w in command[:at] if w.endswith(("manage.py", "django-admin")) or w == "django"]
+    return [*command[: at + 1], "--check", *command[at + 1 :]] if django else []
 
 
 def _dns_name(name: str) -> str:
