@@ -84,8 +84,9 @@ def _systemd_escape(text: str) -> str:
 
 @register.filter
 def systemd_word(value: str) -> str:
-    """Return ``value`` as one double-quoted word of a systemd setting."""
+    """Return ``value`` as one double-quoted word of a systemd setting (on one line)."""
     escaped = _systemd_escape(value).replace("\\", "\\\\").replace('"', '\\"')
+    escaped = escaped.replace("\n", "\\n")  # systemd reads C escapes in a quoted word
     return f'"{escaped}"'
 
 
