@@ -314,6 +314,16 @@ def test_the_systemd_wait_passes_once_the_check_does(listening: bool, status: in
         assert done.stderr == f"web: not ready after 0.5 s: tcp:127.0.0.1:{port}\n"
 
 
+@pytest.mark.parametrize(("command", "status"), [("true", 0), ("sh -c 'exit 3'", 1)])
+def test_the_systemd_wait_runs_an_exec_check_as_words(command: str, status: int) -> None:
+    check = parse_check(f"exec:{command}", "worker")
+    service = Service("worker", "run", ["run"], "/app", {}, {}, ready=check, ready_timeout=0.5)
+    wait = systemd_wait(service, sys.executable)
+    assert wait is not None
+    done = subprocess.run(wait, capture_output=True, text=True, timeout=30)
+    assert done.returncode == status, done.stderr
+
+
 def test_autostart(exported: Exported) -> None:
     assert exported.warned("procfile", "tail", "autostart")
     assert "shop-tail.service" not in exported.unit("shop.target")  # not wanted: start it
