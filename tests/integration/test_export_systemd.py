@@ -27,7 +27,7 @@ from .conftest import Project
 
 pytestmark = pytest.mark.integration
 pytest.importorskip("django_tasks_db", reason="the example needs the [example] extra")
-# Docker makes it slow (about 40 s, two minutes more to build the base image once):
+# Docker makes it slow (20-35 s, about a minute more to build the base image once):
 # of tox's environments only the newest full one runs it, any run outside tox too.
 FULL = re.findall(r"^\s+(py\S+-full)$", (REPO / "tox.ini").read_text(), re.MULTILINE)
 if os.environ.get("TOX_ENV_NAME", FULL[-1]) != FULL[-1]:
