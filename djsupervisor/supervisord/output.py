@@ -32,6 +32,7 @@ HEADER = struct.Struct("!BHI")
 STDOUT, STDERR, SKIPPED, NOTICE = 0, 1, 2, 3
 CHANNELS = {"stdout": STDOUT, "stderr": STDERR}
 MAX_QUEUED = 16 * 1024 * 1024  # bytes of output held for a console that lags behind
+CLOSE_WAIT = 0.5  # seconds for the sending thread to close its socket once told
 
 
 def frame(kind: int, name: str, data: bytes) -> bytes:
@@ -98,11 +99,17 @@ class Forwarder:
                 self.condition.notify_all()
 
     def flush(self, timeout: float) -> None:
-        """Wait until everything queued has been sent (supervisord is exiting), then close."""
+        """Wait until everything queued has been sent, then close the connection.
+
+        Its socket is closed on return, unless sending is stuck: supervisord
+        may reload next, and reuse the descriptor's number.
+        """
         with self.condition:
             self.condition.wait_for(lambda: not (self.queue or self.sending), timeout)
             self.closed = True
             self.condition.notify_all()
+        if self.thread is not threading.current_thread():
+            self.thread.join(timeout + CLOSE_WAIT)
 
     def _send(self) -> None:
         console = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -142,10 +149,12 @@ class Forwarder:
 _current: Forwarder | None = None  # the forwarder of this supervisord, if it has a console
 
 
-def forward_to(console_path: str | None) -> None:
+def forward_to(console_path: str | None, timeout: float = 0) -> None:
     """Send programs' output to the console socket at ``console_path`` (None: nowhere).
 
-    supervisord calls this each time it reads its config (start and reload).
+    What the current forwarder holds is sent first, for up to ``timeout``
+    seconds. supervisord calls this each time it reads its config (start and
+    reload), and before it reloads.
     """
     from supervisor import events
 
@@ -155,7 +164,7 @@ def forward_to(console_path: str | None) -> None:
         # update has not.
         with contextlib.suppress(ValueError):
             events.unsubscribe(events.ProcessLogEvent, _current)
-        _current.flush(timeout=0)
+        _current.flush(timeout)
         _current = None
     if console_path:
         _current = Forwarder(console_path)

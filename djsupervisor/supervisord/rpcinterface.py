@@ -27,6 +27,7 @@ from typing import Any, TypeVar
 
 from supervisor import events
 from supervisor.rpcinterface import SupervisorNamespaceRPCInterface
+from supervisor.states import SupervisorStates
 from supervisor.xmlrpc import Faults, RPCError
 
 from ..graph import Change
@@ -127,6 +128,38 @@ class DjsupervisorNamespaceRPCInterface:
 _loop: MainLoop | None = None  # this supervisord's, replaced when it reloads
 _bridge: Bridge | None = None
 _journal: Journal | None = None
+RELOAD_FLUSH_TIMEOUT = 2.0  # seconds to send the programs' last words before a reload
+
+
+def close_when_done(options: Any) -> None:
+    """Close what djsupervisor opened in supervisord as soon as its main loop has ended.
+
+    Then supervisord exits, or reloads: it closes every descriptor above 4
+    (``ServerOptions.cleanup_fds``) and opens its log and servers anew,
+    which take the same numbers. Closed any later, the loop's pipe, the
+    journal or the console's socket would close supervisord's new files
+    (its log, its server: ``EBADF``). Closing its servers is the first thing
+    supervisord does after its loop, whichever comes next.
+    """
+    close_servers = options.close_httpservers
+
+    def close_all_then_servers() -> None:
+        global _loop, _bridge, _journal
+        if _bridge is not None:
+            _bridge.close()
+        if _loop is not None:
+            _loop.close()
+        if _journal is not None:
+            _journal.close()
+            with contextlib.suppress(ValueError):  # a reload clears the subscriptions itself
+                events.unsubscribe(events.ProcessLogEvent, _journal)
+        _loop = _bridge = _journal = None
+        if options.mood == SupervisorStates.RESTARTING:
+            # Exiting, supervisord flushes the console itself (foreground.py).
+            output.forward_to(None, timeout=RELOAD_FLUSH_TIMEOUT)
+        close_servers()
+
+    options.close_httpservers = close_all_then_servers
 
 
 def make_rpcinterface(supervisord: Any, **config: str) -> DjsupervisorNamespaceRPCInterface:
@@ -143,16 +176,8 @@ def make_rpcinterface(supervisord: Any, **config: str) -> DjsupervisorNamespaceR
     envfiles.give(supervisord.options)
     envfiles.follow(supervisord.options)
     spawning.guard_spawns(supervisord.options)
+    close_when_done(supervisord.options)
     output.forward_to(config.get("console"))
-    if _bridge is not None:
-        _bridge.close()
-    if _loop is not None:
-        _loop.close()
-    if _journal is not None:
-        _journal.close()
-        with contextlib.suppress(ValueError):  # a reload cleared the subscriptions already
-            events.unsubscribe(events.ProcessLogEvent, _journal)
-        _journal = None
     if config.get("journal"):
         _journal = Journal(Path(config["journal"]))
         events.subscribe(events.ProcessLogEvent, _journal)
