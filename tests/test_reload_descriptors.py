@@ -29,6 +29,10 @@ def is_open(fd: int) -> bool:
     return True
 
 
+def kept_by_rpcinterface() -> list[object]:
+    return [rpcinterface._loop, rpcinterface._journal]
+
+
 @pytest.fixture
 def console(tmp_path: Path) -> Iterator[socket.socket]:
     server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -63,7 +67,7 @@ def test_everything_is_closed_before_supervisord_closes_its_servers(
         options.close_httpservers()
         # All of ours closed by the time supervisord closes its servers.
         assert servers_closed == [[False, False, False]]
-        assert (rpcinterface._loop, rpcinterface._journal) == (None, None)
+        assert kept_by_rpcinterface() == [None, None]
         # Before a reload the console's connection is closed too; when
         # exiting, it stays for the last words (foreground.py flushes it).
         assert (not forwarder.thread.is_alive()) is forwarding_closed

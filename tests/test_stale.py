@@ -13,6 +13,8 @@ import pytest
 from djsupervisor.supervisord.proctable import ProcessId, is_alive, stop_process_groups
 from djsupervisor.supervisord.stale import clear_stale_state
 
+from .support import wait_for
+
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 
 Orphan = tuple[int, str]  # its pid, and the URL of its supervisord
@@ -26,6 +28,10 @@ def orphan(tmp_path: Path) -> Iterator[Orphan]:
         ["sleep", "1000"], env={**os.environ, "SUPERVISOR_SERVER_URL": url}, start_new_session=True
     )
     try:
+        # Popen may return while the kernel is still setting up the new
+        # program's environment, which /proc shows empty until then.
+        environ = Path(f"/proc/{process.pid}/environ")
+        wait_for(lambda: f"SUPERVISOR_SERVER_URL={url}".encode() in environ.read_bytes(), url)
         yield process.pid, url
     finally:
         stop_process_groups([ProcessId.of(process.pid)])
