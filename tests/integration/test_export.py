@@ -108,7 +108,8 @@ def assert_secret_only_in_env_files(fmt: str, output: Path) -> None:
 
 
 def tree(path: Path) -> set[Path]:
-    return set(path.rglob("*"))
+    """Return what is below ``path``, but Python's bytecode cache (settings.py's, imported)."""
+    return {found for found in path.rglob("*") if "__pycache__" not in found.parts}
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
