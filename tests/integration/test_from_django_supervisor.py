@@ -102,7 +102,7 @@ def test_the_basic_example(project: Project) -> None:
     project.write("supervisord.conf", converted + REDIS_PROGRAM.format(redis=redis))
     start(project)
     project.wait_running("webserver", "celeryworker", "celerybeat", "redis")
-    assert http_get(web) == "hello from djsupervisor"
+    wait_for(lambda: http_get(web) == "hello from djsupervisor", "runserver to serve")
     done = project.run_manage("shell", "-v0", "-c", ROUND_TRIP)
     assert done.stdout.strip() == "5", done.stderr
 
