@@ -607,6 +607,17 @@ def run_export(
     return {path.name: path for path in written}, warnings
 
 
+def test_systemd_finds_its_environment_files_where_the_project_is_deployed(
+    project: Path,
+) -> None:
+    """Exported into the project (deploy/systemd), deployed with it to --workdir."""
+    inside = project / "deploy" / "systemd"
+    files, _ = run_export(project, "systemd", ["--workdir", "/srv/shop"], output=inside)
+    unit = files["shop-web.service"].read_text()
+    assert "EnvironmentFile=/srv/shop/deploy/systemd/shop-web.env\n" in unit
+    assert (inside / "shop-web.env").is_file()
+
+
 def test_only_the_projects_programs_even_in_debug_mode(project: Path) -> None:
     with override_settings(DEBUG=True):  # where the autoreload program runs
         files, warnings = run_export(project, "procfile")

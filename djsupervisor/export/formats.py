@@ -17,6 +17,7 @@ import shlex
 import urllib.parse
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from pathlib import PurePosixPath
 from typing import Any
 
 from ..errors import ConfigError
@@ -62,12 +63,26 @@ class Target:
     image: str
     workdir: str
     python: str
-    output: str  # the output directory, absolute (host formats refer to their files by it)
+    output: str  # the output directory, absolute, on this machine
     # Containers: the project directory on this machine when no --image was
     # given (Compose then builds one from it with a Dockerfile on --base-image).
     build: str = ""
     base_image: str = "python:3.12-slim"
     databases: tuple[str, ...] = ()  # SQLite database files, as paths on the target
+    project_dir: str = ""  # the project's directory on this machine
+
+    @property
+    def output_there(self) -> str:
+        """Return where the target finds the output: below --workdir if it is in the project.
+
+        Host formats name their files (systemd's environment files) by it: a
+        project deployed with its ``deploy/`` folder to ``--workdir`` finds
+        them there, not at this machine's path.
+        """
+        output = PurePosixPath(self.output)
+        if self.project_dir and output.is_relative_to(self.project_dir):
+            return str(PurePosixPath(self.workdir) / output.relative_to(self.project_dir))
+        return self.output
 
 
 def env_lines(values: dict[str, str]) -> str:
@@ -333,7 +348,7 @@ def systemd(services: list[Service], target: Target) -> Export:
             "requires": [
                 name for dependency, _ in service.depends_on for name in units[dependency]
             ],
-            "env_file": f"{target.output}/{env_file}" if env_file else "",
+            "env_file": f"{target.output_there}/{env_file}" if env_file else "",
         }
         export.add(
             f"{unit}@.service" if template else f"{unit}.service",

@@ -126,7 +126,12 @@ def export(options: Options, parsed: argparse.Namespace) -> tuple[list[Path], li
         config.environments = read_environments(config.merged, Path(parsed.env_file).absolute())
     output = Path(parsed.output).absolute()
     target = Target(
-        parsed.name, parsed.image or f"{parsed.name}:latest", workdir, python, str(output)
+        parsed.name,
+        parsed.image or f"{parsed.name}:latest",
+        workdir,
+        python,
+        str(output),
+        project_dir=str(config.project_dir),
     )
     if container:
         target = for_containers(

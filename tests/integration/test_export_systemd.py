@@ -96,12 +96,11 @@ def deployed(
             *(PYTHON, "-m", "pip", "install", "-q", "--disable-pip-version-check"),
             *("--no-index", "--find-links", "/tmp/wheels", "djsupervisor[example]"),
         )
-        # The units; the environment files where their EnvironmentFile= says.
+        # The units; their environment files came with the project, where
+        # EnvironmentFile= says: deploy/systemd below --workdir.
         for path in output.iterdir():
             if path.suffix in (".service", ".target"):
                 container.copy(path, "/etc/systemd/system/")
-        container.exec("mkdir", "-p", str(output))
-        container.copy(f"{output}/.", str(output))
         container.exec("systemctl", "daemon-reload")
         yield container, output, exported.stderr
     finally:
@@ -115,7 +114,8 @@ def test_the_units_serve_the_example_in_order_and_stop(
     assert "ready" not in warnings, "the http check is the web unit's ExecStartPost="
     for env_file in output.glob("*.env"):
         assert stat.S_IMODE(env_file.stat().st_mode) == 0o600, env_file
-        assert container.exec("stat", "-c", "%a", str(env_file)).stdout.strip() == "600"
+        there = f"{WORKDIR}/deploy/systemd/{env_file.name}"
+        assert container.exec("stat", "-c", "%a", there).stdout.strip() == "600"
     # The start returns once every unit has started (the target is ordered after them).
     container.exec("systemctl", "start", "mysite.target", timeout=START)
     state = {
