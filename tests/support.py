@@ -9,14 +9,18 @@ from __future__ import annotations
 
 import contextlib
 import http.client
+import http.cookiejar
+import json
 import os
+import re
 import signal
 import socket
 import time
+import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Literal, TypeVar
+from typing import Any, Literal, TypeVar
 
 from djsupervisor.supervisord.proctable import ProcessId, every_process, is_alive, parents
 
@@ -166,3 +170,36 @@ def kill_all(processes: Iterable[ProcessId], timeout: float = WAIT) -> None:
         with contextlib.suppress(ProcessLookupError):
             os.kill(process.pid, signal.SIGKILL)
     wait_for(lambda: not any(p.is_alive() for p in left), "killed processes to end", timeout)
+
+
+def run_example_task(base: str, text: str, what: str = "the page", timeout: float = WAIT) -> Any:
+    """Use the example project's page at ``base`` as a person would; return the task's result.
+
+    Submit ``text`` in its form (with its CSRF token and cookie), then wait
+    for the worker's answer on the result page the form links to: the task's
+    return value, ``{"words": N, "pid": the worker's pid}``.
+    """
+    opener = urllib.request.build_opener(
+        urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar())
+    )
+
+    def page() -> str | None:
+        try:
+            body: bytes = opener.open(base + "/", timeout=5).read()
+            return body.decode()
+        except OSError:
+            return None
+
+    served = wait_for(page, what, timeout=timeout)
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', served)
+    assert token, served
+    form = {"csrfmiddlewaretoken": token[1], "text": text}
+    opener.open(base + "/", data=urllib.parse.urlencode(form).encode(), timeout=5)
+    result_id = re.search(r"/result/([0-9a-f-]+)/", page() or "")
+    assert result_id, "the page lists the enqueued task"
+
+    def result() -> Any:
+        answer = json.loads(opener.open(f"{base}/result/{result_id[1]}/", timeout=5).read())
+        return answer if answer["status"] == "SUCCESSFUL" else None
+
+    return wait_for(result, "the worker to run the task", timeout=timeout)["return_value"]

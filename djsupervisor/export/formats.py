@@ -459,7 +459,13 @@ def compose(services: list[Service], target: Target) -> Export:
         if env_file:
             export.add(env_file, "env", {"text": env_lines(service.secrets)}, SECRET_MODE)
         test = healthcheck(service, target.python)
-        listens = _compose_listener(export, service)
+        listens = _exposed_listener(
+            export, service, "container", "Compose", "published on the host's 127.0.0.1:{port}"
+        )
+        if listens and service.numprocs > 1:
+            export.cannot(
+                service, "numprocs", "Compose with a published port", "one replica can publish it"
+            )
         entries.append(
             {
                 "service": service,
@@ -487,11 +493,19 @@ def compose(services: list[Service], target: Target) -> Export:
     return export
 
 
-def _compose_listener(export: Export, service: Service) -> Listener | None:
-    """Return where the service listens, bound to all interfaces; say what was changed."""
+def _exposed_listener(
+    export: Export, service: Service, inside: str, fmt: str, reached: str, probe: str = ""
+) -> Listener | None:
+    """Return where the service listens, bound to all interfaces; say what was changed.
+
+    ``inside`` is what it runs in (a container, a pod), ``reached`` how its
+    port is reached from outside (``{port}``: the port), ``probe`` what else
+    to say of a ready check on the loopback address.
+    """
     listens = listener(service)
     if listens is None:
         return None
+    reached = reached.format(port=listens.port)
     if listens.server == "runserver":
         export.warnings.append(
             f"program {service.name!r}: runserver is Django's development server: "
@@ -500,18 +514,14 @@ def _compose_listener(export: Export, service: Service) -> Listener | None:
     if listens.argv != service.argv:
         export.warnings.append(
             f"program {service.name!r}: {listens.server} binds {listens.host}:{listens.port}, "
-            f"which nothing outside its container reaches: it binds {ALL_INTERFACES}:"
-            f"{listens.port} in Compose, published on the host's 127.0.0.1:{listens.port}"
+            f"which nothing outside its {inside} reaches: it binds {ALL_INTERFACES}:"
+            f"{listens.port} in {fmt}, {reached}"
         )
     elif listens.host in LOOPBACK:
         export.warnings.append(
             f"program {service.name!r}: ready checks {listens.host}:{listens.port}; if it "
-            "listens there, nothing outside its container reaches it: make it listen on "
-            f"{ALL_INTERFACES} (published on the host's 127.0.0.1:{listens.port})"
-        )
-    if service.numprocs > 1:
-        export.cannot(
-            service, "numprocs", "Compose with a published port", "one replica can publish it"
+            f"listens there, nothing outside its {inside} reaches it: make it listen on "
+            f"{ALL_INTERFACES} ({reached}){probe}"
         )
     return listens
 
@@ -807,7 +817,18 @@ def kubernetes(services: list[Service], target: Target) -> Export:
         )
         resource = names[service.name]
         secret = _dns_name(f"{resource[: NAME_ROOM - 4]}-env") if service.secrets else ""
-        listens = _kubernetes_listener(export, service, resource) if not service.oneshot else None
+        listens = (
+            None
+            if service.oneshot
+            else _exposed_listener(
+                export,
+                service,
+                "pod",
+                "Kubernetes",
+                f"the port of the Service {resource!r}",
+                "; its probe runs in its container",
+            )
+        )
         container: dict[str, Any] = {
             "name": _dns_name(service.name) or resource,
             "image": target.image,
@@ -865,32 +886,6 @@ def kubernetes(services: list[Service], target: Target) -> Export:
             "and export with --image naming it there"
         )
     return export
-
-
-def _kubernetes_listener(export: Export, service: Service, resource: str) -> Listener | None:
-    """Return where the service listens, bound to all interfaces; say what was changed."""
-    listens = listener(service)
-    if listens is None:
-        return None
-    if listens.server == "runserver":
-        export.warnings.append(
-            f"program {service.name!r}: runserver is Django's development server: "
-            "export with DEBUG off (e.g. --settings of production) to export its server"
-        )
-    if listens.argv != service.argv:
-        export.warnings.append(
-            f"program {service.name!r}: {listens.server} binds {listens.host}:{listens.port}, "
-            f"which nothing outside its pod reaches: it binds {ALL_INTERFACES}:{listens.port} "
-            f"in Kubernetes, the port of the Service {resource!r}"
-        )
-    elif listens.host in LOOPBACK:
-        export.warnings.append(
-            f"program {service.name!r}: ready checks {listens.host}:{listens.port}; if it "
-            "listens there, nothing outside its pod reaches it: make it listen on "
-            f"{ALL_INTERFACES} (the port of the Service {resource!r}); its probe runs in "
-            "its container"
-        )
-    return listens
 
 
 def _waits(

@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-import http.cookiejar
-import json
 import re
 import shutil
 import signal
 import subprocess
-import urllib.parse
-import urllib.request
 from pathlib import Path
 
 import pytest
 
-from ..support import REPO, WAIT, free_port, http_get, wait_for
+from ..support import REPO, WAIT, free_port, http_get, run_example_task, wait_for
 from .conftest import Project
 from .test_foreground import Lines
 
@@ -41,32 +37,7 @@ def test_web_enqueues_and_worker_runs_the_task(example: Project) -> None:
     assert "done" in example.run("status", "migrate").stdout
     pids = example.wait_running("web", "db_worker")
     base = f"http://127.0.0.1:{example.env['PORT']}"
-    opener = urllib.request.build_opener(
-        urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar())
-    )
-
-    def page() -> str | None:
-        try:
-            body: bytes = opener.open(base + "/", timeout=5).read()
-            return body.decode()
-        except OSError:
-            return None
-
-    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', wait_for(page, "the page"))
-    assert token
-    form = urllib.parse.urlencode(
-        {"csrfmiddlewaretoken": token[1], "text": "one two three"}
-    ).encode()
-    opener.open(base + "/", data=form, timeout=5)
-    result_id = re.search(r"/result/([0-9a-f-]+)/", page() or "")
-    assert result_id, "the page lists the enqueued task"
-
-    def result() -> dict[str, object] | None:
-        answer = json.loads(opener.open(f"{base}/result/{result_id[1]}/", timeout=5).read())
-        return answer if answer["status"] == "SUCCESSFUL" else None
-
-    done = wait_for(result, "the worker to run the task")
-    assert done["return_value"] == {"words": 3, "pid": pids["db_worker"]}
+    assert run_example_task(base, "one two three") == {"words": 3, "pid": pids["db_worker"]}
 
 
 def test_the_daily_loop_in_the_foreground_follows_the_graph(example: Project) -> None:

@@ -8,23 +8,19 @@ wheels built on this machine (the containers cannot reach the package index).
 
 from __future__ import annotations
 
-import http.cookiejar
 import json
 import os
 import re
 import shutil
 import time
-import urllib.parse
-import urllib.request
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from ..docker import ComposeProject, base_image, docker_daemon, run, wheels
-from ..support import REPO, free_port, wait_for
+from ..support import REPO, free_port, run_example_task
 from .conftest import Project
 
 pytestmark = pytest.mark.integration
@@ -86,32 +82,8 @@ def test_compose_up_serves_the_example_and_down_stops_it(
     since = time.time()
     compose.compose("up", "-d", timeout=START)
     base = f"http://127.0.0.1:{port}"
-    opener = urllib.request.build_opener(
-        urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar())
-    )
-
-    def page() -> str | None:
-        try:
-            body: bytes = opener.open(base + "/", timeout=5).read()
-            return body.decode()
-        except OSError:
-            return None
-
-    served = wait_for(page, f"the page on the published port {port}", timeout=START)
-    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', served)
-    assert token, served
-    form = {"csrfmiddlewaretoken": token[1], "text": "one two three"}
-    opener.open(base + "/", data=urllib.parse.urlencode(form).encode(), timeout=5)
-    result_id = re.search(r"/result/([0-9a-f-]+)/", page() or "")
-    assert result_id, "the page lists the enqueued task"
-
-    def result() -> dict[str, Any] | None:
-        answer: dict[str, Any] = json.loads(
-            opener.open(f"{base}/result/{result_id[1]}/", timeout=5).read()
-        )
-        return answer if answer["status"] == "SUCCESSFUL" else None
-
-    assert wait_for(result, "the worker to run the task")["return_value"]["words"] == 3
+    what = f"the page on the published port {port}"
+    assert run_example_task(base, "one two three", what, timeout=START)["words"] == 3
 
     started = time.monotonic()
     compose.compose("down", timeout=WORKER_GRACE + 60)

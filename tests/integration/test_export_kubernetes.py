@@ -24,8 +24,6 @@ import shutil
 import socket
 import threading
 import time
-import urllib.parse
-import urllib.request
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -35,7 +33,7 @@ from typing import Any
 import pytest
 
 from ..docker import Made, base_image, docker_daemon, run, wheels
-from ..support import REPO, free_port, wait_for
+from ..support import REPO, free_port, run_example_task
 from .conftest import Project
 
 pytestmark = pytest.mark.integration
@@ -242,34 +240,12 @@ def test_every_pod_runs_its_probes_pass_and_the_example_works(cluster: Cluster) 
             ready_in(main["readinessProbe"], ran[f"{name}/{main['name']}"], cluster.network)
 
     base = f"http://127.0.0.1:{cluster.published}"
-    opener = urllib.request.build_opener(
-        urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar())
-    )
-
-    def page() -> str | None:
-        try:
-            body: bytes = opener.open(base + "/", timeout=5).read()
-            return body.decode()
-        except OSError:
-            return None
-
-    served = wait_for(page, f"the page on {base}", timeout=START)
-    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', served)
-    assert token, served
-    form = {"csrfmiddlewaretoken": token[1], "text": "one two three"}
-    opener.open(base + "/", data=urllib.parse.urlencode(form).encode(), timeout=5)
-    result_id = re.search(r"/result/([0-9a-f-]+)/", page() or "")
-    assert result_id, "the page lists the enqueued task"
-
-    def result() -> dict[str, Any] | None:
-        answer: dict[str, Any] = json.loads(
-            opener.open(f"{base}/result/{result_id[1]}/", timeout=5).read()
-        )
-        return answer if answer["status"] == "SUCCESSFUL" else None
-
     worker = ran[f"{cluster.name}-db-worker/db-worker"]
-    done = wait_for(result, f"the worker to run the task:\n{logs(worker)}", timeout=START)
-    assert done["return_value"]["words"] == 3
+    try:
+        assert run_example_task(base, "one two three", f"the page on {base}", START)["words"] == 3
+    except AssertionError:
+        print(logs(worker))  # why the worker did not
+        raise
 
 
 def state(container: str) -> dict[str, Any]:

@@ -2,23 +2,19 @@
 
 from __future__ import annotations
 
-import http.cookiejar
-import json
 import os
 import re
 import shutil
 import signal
 import subprocess
 import sys
-import urllib.parse
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from ..needs import require
-from ..support import REPO, WAIT, alive, descendants, free_port, wait_for
+from ..support import REPO, WAIT, alive, descendants, free_port, run_example_task, wait_for
 from .conftest import Project
 from .test_foreground import Lines
 
@@ -125,34 +121,9 @@ def test_honcho_start_serves_the_example_and_its_worker_runs_tasks(
     process, output_lines = honcho.start("start", "-p", str(port))
     started = output_lines.wait_for(r"db_worker\.1 started \(pid=(\d+)\)")
     worker_pid = int(re.findall(r"pid=(\d+)", started[0])[0])
-    base = f"http://127.0.0.1:{port}"
-    opener = urllib.request.build_opener(
-        urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar())
-    )
-
-    def page() -> str | None:
-        try:
-            body: bytes = opener.open(base + "/", timeout=5).read()
-            return body.decode()
-        except OSError:
-            return None
-
-    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', wait_for(page, "the page"))
-    assert token, "the example's form"
-    form = urllib.parse.urlencode({"csrfmiddlewaretoken": token[1], "text": "a b c d"}).encode()
-    opener.open(base + "/", data=form, timeout=5)
-    result_id = re.search(r"/result/([0-9a-f-]+)/", page() or "")
-    assert result_id, "the page lists the enqueued task"
-
-    def result() -> dict[str, object] | None:
-        answer = json.loads(opener.open(f"{base}/result/{result_id[1]}/", timeout=5).read())
-        return answer if answer["status"] == "SUCCESSFUL" else None
-
     # The worker honcho started (its line's exec: the same pid) did the task.
-    assert wait_for(result, "the worker to run the task")["return_value"] == {
-        "words": 4,
-        "pid": worker_pid,
-    }
+    base = f"http://127.0.0.1:{port}"
+    assert run_example_task(base, "a b c d") == {"words": 4, "pid": worker_pid}
     assert process.poll() is None, output_lines.last()
     honcho.watch(process)
     assert len(alive(honcho.pids)) >= 4  # honcho, gunicorn and its 2 workers, db_worker
