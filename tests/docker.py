@@ -34,6 +34,34 @@ import pytest
 from .needs import require
 from .support import REPO
 
+# tox's full environments, oldest first: Docker's tests run in the newest only.
+FULL_ENVIRONMENTS = re.findall(r"^\s+(py\S+-full)$", (REPO / "tox.ini").read_text(), re.MULTILINE)
+
+
+def only_in_the_newest_full_environment() -> None:
+    """Skip the calling test module in tox's other environments (Docker makes it slow)."""
+    newest = FULL_ENVIRONMENTS[-1]
+    if os.environ.get("TOX_ENV_NAME", newest) != newest:
+        pytest.skip(f"Docker: tox runs it in {newest} only", allow_module_level=True)
+
+
+def copy_example(destination: Path, worker_waits_for_web: bool = False) -> None:
+    """Copy the example project to ``destination`` (replacing it), without its database.
+
+    ``worker_waits_for_web``: the worker starts once web is ready, not only
+    started, as the deploy tests check the order.
+    """
+    shutil.rmtree(destination)
+    shutil.copytree(
+        REPO / "example_project", destination, ignore=shutil.ignore_patterns("*.sqlite3")
+    )
+    if worker_waits_for_web:
+        conf = destination / "supervisord.conf"
+        text = conf.read_text()
+        assert "depends_on=migrate:done, web\n" in text
+        conf.write_text(text.replace("depends_on=migrate:done, web\n", "depends_on=web:ready\n"))
+
+
 BASE_IMAGE = "djsupervisor-test/bookworm-python:1"  # Debian's python3: 3.11
 IMAGE_PYTHON = "3.11"  # the base image's Python, which the wheels are for
 # debootstrap's packages: a venv (pip from ensurepip) and HTTPS certificates.

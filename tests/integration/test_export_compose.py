@@ -9,8 +9,6 @@ wheels built on this machine (the containers cannot reach the package index).
 from __future__ import annotations
 
 import json
-import os
-import re
 import shutil
 import time
 import uuid
@@ -19,17 +17,21 @@ from pathlib import Path
 
 import pytest
 
-from ..docker import ComposeProject, base_image, docker_daemon, run, wheels
-from ..support import REPO, free_port, run_example_task
+from ..docker import (
+    ComposeProject,
+    base_image,
+    copy_example,
+    docker_daemon,
+    only_in_the_newest_full_environment,
+    run,
+    wheels,
+)
+from ..support import free_port, run_example_task
 from .conftest import Project
 
 pytestmark = pytest.mark.integration
 pytest.importorskip("django_tasks_db", reason="the example needs the [example] extra")
-# Docker makes it slow (about 30 s, a minute more to build the base image once):
-# of tox's environments only the newest full one runs it, any run outside tox too.
-FULL = re.findall(r"^\s+(py\S+-full)$", (REPO / "tox.ini").read_text(), re.MULTILINE)
-if os.environ.get("TOX_ENV_NAME", FULL[-1]) != FULL[-1]:
-    pytest.skip(f"Docker: tox runs it in {FULL[-1]} only", allow_module_level=True)
+only_in_the_newest_full_environment()
 __all__ = ["base_image", "docker_daemon", "wheels"]  # the fixtures this module uses
 
 START = 240.0  # seconds: building the image and starting the services, on a loaded machine
@@ -45,15 +47,8 @@ def deployed(
     project: Project, base_image: str, wheels: Path
 ) -> Iterator[tuple[Project, ComposeProject, str]]:
     """Export the example as Compose (in production, no --image); remove all it made after."""
-    shutil.rmtree(project.path)
-    shutil.copytree(
-        REPO / "example_project", project.path, ignore=shutil.ignore_patterns("*.sqlite3")
-    )
     # The worker starts once the page that hands it work is served.
-    conf = project.path / "supervisord.conf"
-    text = conf.read_text()
-    assert "depends_on=migrate:done, web\n" in text
-    conf.write_text(text.replace("depends_on=migrate:done, web\n", "depends_on=web:ready\n"))
+    copy_example(project.path, worker_waits_for_web=True)
     shutil.copytree(wheels, project.path / "wheels")
     project.write("requirements.txt", REQUIREMENTS)
     project.write(".dockerignore", DOCKERIGNORE)

@@ -18,7 +18,6 @@ import datetime
 import http.client
 import http.cookiejar
 import json
-import os
 import re
 import shutil
 import socket
@@ -32,17 +31,22 @@ from typing import Any
 
 import pytest
 
-from ..docker import Made, base_image, docker_daemon, run, wheels
-from ..support import REPO, free_port, run_example_task
+from ..docker import (
+    Made,
+    base_image,
+    copy_example,
+    docker_daemon,
+    only_in_the_newest_full_environment,
+    run,
+    wheels,
+)
+from ..support import free_port, run_example_task
 from .conftest import Project
 
 pytestmark = pytest.mark.integration
 pytest.importorskip("django_tasks_db", reason="the example needs the [example] extra")
 yaml = pytest.importorskip("yaml")
-# Docker makes it slow: of tox's environments only the newest full one runs it.
-FULL = re.findall(r"^\s+(py\S+-full)$", (REPO / "tox.ini").read_text(), re.MULTILINE)
-if os.environ.get("TOX_ENV_NAME", FULL[-1]) != FULL[-1]:
-    pytest.skip(f"Docker: tox runs it in {FULL[-1]} only", allow_module_level=True)
+only_in_the_newest_full_environment()
 __all__ = ["base_image", "docker_daemon", "wheels"]  # the fixtures this module uses
 
 START = 240.0  # seconds: building the image and starting the pods, on a loaded machine
@@ -169,10 +173,7 @@ def ready_in(probe: dict[str, Any], container: str, network: str) -> None:
 @pytest.fixture
 def cluster(project: Project, base_image: str, wheels: Path) -> Iterator[Cluster]:
     """Export the example as Kubernetes (production, no --image), build its image; clean up."""
-    shutil.rmtree(project.path)
-    shutil.copytree(
-        REPO / "example_project", project.path, ignore=shutil.ignore_patterns("*.sqlite3")
-    )
+    copy_example(project.path)
     shutil.copytree(wheels, project.path / "wheels")
     project.write("requirements.txt", REQUIREMENTS)
     project.write(".dockerignore", DOCKERIGNORE)

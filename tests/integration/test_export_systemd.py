@@ -10,9 +10,6 @@ from wheels built on this machine (the container cannot reach the index).
 from __future__ import annotations
 
 import json
-import os
-import re
-import shutil
 import stat
 import time
 import uuid
@@ -21,17 +18,20 @@ from pathlib import Path
 
 import pytest
 
-from ..docker import SystemdContainer, docker_daemon, systemd_image, wheels
-from ..support import REPO, wait_for
+from ..docker import (
+    SystemdContainer,
+    copy_example,
+    docker_daemon,
+    only_in_the_newest_full_environment,
+    systemd_image,
+    wheels,
+)
+from ..support import wait_for
 from .conftest import Project
 
 pytestmark = pytest.mark.integration
 pytest.importorskip("django_tasks_db", reason="the example needs the [example] extra")
-# Docker makes it slow (20-35 s, about a minute more to build the base image once):
-# of tox's environments only the newest full one runs it, any run outside tox too.
-FULL = re.findall(r"^\s+(py\S+-full)$", (REPO / "tox.ini").read_text(), re.MULTILINE)
-if os.environ.get("TOX_ENV_NAME", FULL[-1]) != FULL[-1]:
-    pytest.skip(f"Docker: tox runs it in {FULL[-1]} only", allow_module_level=True)
+only_in_the_newest_full_environment()
 __all__ = ["docker_daemon", "systemd_image", "wheels"]  # the fixtures this module uses
 
 WORKDIR = "/srv/mysite"  # where the project is on the server (--workdir)
@@ -67,15 +67,8 @@ def deployed(
     project: Project, systemd_image: str, wheels: Path
 ) -> Iterator[tuple[SystemdContainer, Path, str]]:
     """Export the example as systemd units and install it all in a booted systemd container."""
-    shutil.rmtree(project.path)
-    shutil.copytree(
-        REPO / "example_project", project.path, ignore=shutil.ignore_patterns("*.sqlite3")
-    )
     # The worker starts once the page that hands it work is served.
-    conf = project.path / "supervisord.conf"
-    text = conf.read_text()
-    assert "depends_on=migrate:done, web\n" in text
-    conf.write_text(text.replace("depends_on=migrate:done, web\n", "depends_on=web:ready\n"))
+    copy_example(project.path, worker_waits_for_web=True)
     production = project.path.parent / "production.env"
     production.write_text(PRODUCTION)
     project.env["DJANGO_DEBUG"] = "0"
