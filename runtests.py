@@ -28,6 +28,7 @@ TOX_VENV = ROOT / ".venv-tox"
 PYTHONS = ("3.10", "3.11", "3.12", "3.13")  # the matrix of tox.ini, as in pyproject.toml
 TOX = "tox>=4.2"
 FULL = "full"  # the factor of the environments that run every test
+DOCKER_ENVIRONMENT = "DJSUPERVISOR_DOCKER_ENV"  # tests/docker.py: where the Docker tests run
 # The Pythons each Django release supports, as (oldest, newest) minor versions.
 DJANGO_PYTHONS = {
     "42": ("3.8", "3.12"),
@@ -103,6 +104,7 @@ class Plan:
     run: list[str] = field(default_factory=list)
     instead: dict[str, str] = field(default_factory=dict)  # missing full env -> its stand-in
     skipped: list[str] = field(default_factory=list)
+    docker: str = ""  # the environment that runs the Docker tests: the newest full one
 
     def summary(self, passed: bool) -> str:
         """Say in one line what ran, what stood in for what, and what was skipped."""
@@ -145,6 +147,9 @@ def plan(envs: Iterable[str], found: set[str]) -> Plan:
             result.skipped.append(name)
     covered = {name.removesuffix(f"-{FULL}") for name in result.instead.values()}
     result.run = [name for name in result.run if name not in covered]
+    full = [name for name in envs if FULL in name.split("-")]
+    if full:
+        result.docker = result.instead.get(full[-1], full[-1])
     return result
 
 
@@ -163,6 +168,7 @@ def main() -> int:
         listed = subprocess.run([*tox, "-l"], env=env, capture_output=True, text=True, check=True)
         chosen = plan(listed.stdout.split(), found)
         arguments = ["-e", ",".join(chosen.run), *arguments]
+        env[DOCKER_ENVIRONMENT] = chosen.docker  # a stand-in runs them in its place
     status = subprocess.run([*tox, *arguments], env=env, check=False).returncode
     if chosen is not None:
         # Last, and flushed: what a redirected log ends with too.

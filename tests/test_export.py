@@ -486,7 +486,7 @@ def test_kubernetes_gives_a_listening_program_a_service_on_its_port() -> None:
     objects, warnings = manifests([web, k8s_service("worker", "python", "manage.py", "work")])
     assert objects["Service", "mysite-web"]["spec"] == {
         "type": "ClusterIP",
-        "selector": {"app": "mysite", "program": "web"},
+        "selector": {"app": "mysite", "program": "mysite-web"},
         "ports": [{"port": 8001, "targetPort": 8001, "protocol": "TCP"}],
     }
     assert ("Service", "mysite-worker") not in objects  # it listens on no port
@@ -641,7 +641,7 @@ def test_the_defaults_of_the_names_and_paths(project: Path) -> None:
 ODD = """
 [program:dump]
 command=sh -c 'echo dump-$(date +%F).json > /dev/null; echo 100%%'
-environment=STAMP="%%Y 50%"
+environment=STAMP="%%Y 50%",PRICE="$5 for $HOME"
 
 [program:a$b]
 command=sleep 1
@@ -663,15 +663,18 @@ def test_a_literal_percent_reaches_every_format_as_supervisord_runs_it(project: 
     (project / "supervisord.conf").write_text(ODD)
     procfile, _ = run_export(project, "procfile")
     assert f"exec {shlex.join(DUMP_ARGV)}\n" in procfile["Procfile"].read_text()
-    assert "STAMP='%Y 50%' exec" in procfile["Procfile"].read_text()
+    assert "STAMP='%Y 50%' PRICE='$5 for $HOME' exec" in procfile["Procfile"].read_text()
     systemd, _ = run_export(project, "systemd")
     unit = systemd["shop-dump.service"].read_text()
     assert 'ExecStart="sh" "-c" "echo dump-$$(date +%%F).json > /dev/null; echo 100%%"' in unit
     assert 'Environment="STAMP=%%Y 50%%"' in unit
+    # Only command lines expand variables in systemd: a value's '$' is itself.
+    assert 'Environment="PRICE=$5 for $HOME"' in unit
     compose, _ = run_export(project, "compose")
     service = yaml.safe_load(compose["compose.yaml"].read_text())["services"]["dump"]
     assert service["command"] == [word.replace("$", "$$") for word in DUMP_ARGV]
     assert service["environment"]["STAMP"] == "%Y 50%"
+    assert service["environment"]["PRICE"] == "$$5 for $$HOME"  # Compose's literal '$'
     kubernetes, _ = run_export(project, "kubernetes")
     documents = yaml.safe_load_all(kubernetes["kubernetes.yaml"].read_text())
     pods = {d["metadata"]["name"]: d["spec"]["template"]["spec"] for d in documents if "spec" in d}
@@ -715,16 +718,22 @@ def test_odd_program_names_are_valid_unique_and_said(
         assert {n for n in again if "a-b" in n or "c-d" in n} <= set(files)
 
 
+# What Kubernetes takes as a label's value.
+LABEL_VALUE = re.compile(r"(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?")
+
+
 def test_a_program_name_kubernetes_cannot_tell_apart_gets_its_own_object(project: Path) -> None:
     (project / "supervisord.conf").write_text(ODD)
     files, warnings = run_export(project, "kubernetes")
     documents = [d for d in yaml.safe_load_all(files["kubernetes.yaml"].read_text()) if d]
-    commands = {
-        d["metadata"]["name"]: d["metadata"]["labels"]["program"]
-        for d in documents
-        if d["kind"] != "Secret"
-    }
-    assert sorted(commands.values()) == sorted(["dump", "a$b", "c'd", "e_f", "e.f"])
+    workloads = [d for d in documents if d["kind"] in ("Deployment", "Job")]
+    names = {d["metadata"]["name"] for d in workloads}
+    assert len(workloads) == len(names) == 5  # dump, a$b, c'd, e_f, e.f: one object each
+    # Labels take what names take: each program's object is labelled with its name.
+    for workload in workloads:
+        labels = workload["metadata"]["labels"], workload["spec"]["template"]["metadata"]["labels"]
+        assert all(label["program"] == workload["metadata"]["name"] for label in labels)
+        assert all(LABEL_VALUE.fullmatch(value) for label in labels for value in label.values())
     said = [w for w in warnings if w.startswith(("program 'e_f' is named", "program 'e.f' is"))]
     assert len(said) == 2 and all("'shop-e-f' was another program's" in w for w in said)
 

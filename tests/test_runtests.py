@@ -28,6 +28,7 @@ EVERY_PYTHON = {"3.10", "3.11", "3.12", "3.13"}
 def test_with_every_python_everything_runs_as_listed() -> None:
     chosen = runtests.plan(ENVS, EVERY_PYTHON)
     assert (chosen.run, chosen.instead, chosen.skipped) == (ENVS, {}, [])
+    assert chosen.docker == "py313-django61-full"
     assert chosen.summary(passed=True) == f"runtests: passed: ran {', '.join(ENVS)}"
 
 
@@ -40,6 +41,7 @@ def test_only_one_python_runs_both_full_suites_on_it() -> None:
         # Django 6.1 needs Python 3.12: the newest Django that runs on 3.11.
         "py313-django61-full": "py311-django52-full",
     }
+    assert chosen.docker == "py311-django52-full"  # the Docker tests run in the stand-in
     summary = chosen.summary(passed=False)
     assert summary.startswith(
         "runtests: FAILED: ran py311-django42-full, py311-django52-full, mypy, lint, docs; "

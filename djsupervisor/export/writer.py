@@ -101,15 +101,27 @@ def parse(args: list[str], project_name: str) -> argparse.Namespace:
     if parsed.format not in FORMATS:
         raise ConfigError(f"export: unknown format {parsed.format!r}; use {', '.join(FORMATS)}")
     output = Path(parsed.output)
-    existing = next(path for path in (output, *output.absolute().parents) if path.exists())
-    if not existing.is_dir():
+    try:
+        existing = next(path for path in (output, *output.absolute().parents) if path.exists())
+        is_dir = existing.is_dir()
+    except OSError as exc:  # a folder on the way this user may not look into
+        raise ConfigError(f"export: --output {parsed.output}: {exc.strerror}") from None
+    if not is_dir:
         what = "is a file" if existing == output else f"is below {existing}, a file"
         raise ConfigError(f"export: --output {parsed.output} {what}; name a directory")
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", parsed.name):
         raise ConfigError(f"export: --name {parsed.name!r}: use letters, digits, '.', '_', '-'")
-    if parsed.env_file and not Path(parsed.env_file).is_file():
+    if parsed.env_file and not _is_file(Path(parsed.env_file)):
         raise ConfigError(f"export: --env-file {parsed.env_file}: no such file")
     return parsed
+
+
+def _is_file(path: Path) -> bool:
+    """Tell whether ``path`` is a file this user can see (pathlib raises EACCES)."""
+    try:
+        return path.is_file()
+    except OSError:
+        return False
 
 
 def export(options: Options, parsed: argparse.Namespace) -> tuple[list[Path], list[str]]:

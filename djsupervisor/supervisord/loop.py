@@ -50,8 +50,11 @@ class MainLoop:
     def call_soon(self, task: Task) -> None:
         """Run ``task`` in the main loop as soon as it turns (from any thread)."""
         self.tasks.append(task)
-        with contextlib.suppress(BlockingIOError, OSError):
-            os.write(self.writer, b"\0")
+        # Under the lock close() takes: once closed, the pipe's numbers may be
+        # supervisord's new log or server (a reload), and must not be written.
+        with self.condition, contextlib.suppress(BlockingIOError, OSError):
+            if not self.closed:
+                os.write(self.writer, b"\0")
 
     def call_later(self, delay: float, task: Task) -> None:
         """Run ``task`` in the main loop ``delay`` seconds from now."""
@@ -77,18 +80,18 @@ class MainLoop:
 
     def close(self) -> None:
         """Stop waking the loop: supervisord reloads or exits."""
-        with self.condition:
-            self.closed = True
-            self.timers.clear()
-            self.condition.notify()
         self.socket_map.pop(self.reader, None)
         with contextlib.suppress(ValueError):  # not the main thread: nothing to undo there
             previous = signal.set_wakeup_fd(-1)
             if previous != self.writer:
                 signal.set_wakeup_fd(previous)  # someone else's since: leave it
-        for fd in (self.reader, self.writer):
-            with contextlib.suppress(OSError):
-                os.close(fd)
+        with self.condition:
+            self.closed = True
+            self.timers.clear()
+            self.condition.notify()
+            for fd in (self.reader, self.writer):
+                with contextlib.suppress(OSError):
+                    os.close(fd)
 
     def _time(self) -> None:
         while True:

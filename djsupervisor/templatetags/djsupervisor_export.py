@@ -78,8 +78,8 @@ def _block(value: Any) -> list[str]:
 
 
 def _systemd_escape(text: str) -> str:
-    """Escape what systemd would take for a specifier (%) or a variable ($)."""
-    return text.replace("%", "%%").replace("$", "$$").replace(INSTANCE, "%i")
+    """Escape what systemd would take for a specifier (%), in any setting."""
+    return text.replace("%", "%%").replace(INSTANCE, "%i")
 
 
 @register.filter
@@ -92,8 +92,12 @@ def systemd_word(value: str) -> str:
 
 @register.filter
 def systemd_command(value: str) -> str:
-    """Return a command line as systemd's ExecStart= takes it: each word quoted."""
-    return " ".join(systemd_word(word) for word in shlex.split(value))
+    """Return a command line as systemd's ExecStart= takes it: each word quoted.
+
+    Only command lines expand variables (``$NAME``, ``${NAME}``): there a
+    ``$`` is written ``$$``; Environment= and paths take it as it is.
+    """
+    return " ".join(systemd_word(word.replace("$", "$$")) for word in shlex.split(value))
 
 
 @register.filter

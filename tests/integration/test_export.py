@@ -151,6 +151,8 @@ def test_export_creates_nothing_but_its_output(project: Project, fmt: str) -> No
             "cannot write {project}/locked/kubernetes.yaml (--output {project}/locked): ",
         ),
         (("export", "systemd", "--output", "x", "--env-file", "prod.env"), "prod.env: no such"),
+        # A path the system refuses to look at (EACCES for another user alike).
+        (("export", "procfile", "--output", f"/tmp/{'a' * 300}/x"), ": File name too long"),
     ],
 )
 def test_export_mistakes_are_one_line(project: Project, args: tuple[str, ...], says: str) -> None:

@@ -205,7 +205,7 @@ def test_every_pod_runs_its_probes_pass_and_the_example_works(cluster: Cluster) 
     services = {
         s["spec"]["selector"]["program"]: name for name, s in cluster.objects("Service").items()
     }
-    assert services == {"web": f"{cluster.name}-web"}
+    assert services == {f"{cluster.name}-web": f"{cluster.name}-web"}  # selects web's pods
     pods = {
         name: obj["spec"]["template"]["spec"]
         for kind in ("Job", "Deployment")
