@@ -55,6 +55,8 @@ def test_a_known_servers_address_is_read_and_moved_off_loopback(
     "argv",
     [
         "gunicorn w --bind unix:/run/app.sock",
+        "gunicorn w -c gunicorn.conf.py",  # its bind, if any, is in the file
+        "gunicorn w --config=gunicorn.conf.py",
         "uvicorn a:app --uds /run/app.sock",
         "daphne -u /run/app.sock a:app",
         "python manage.py db_worker",
@@ -123,3 +125,10 @@ def test_without_an_image_compose_builds_one_from_the_project() -> None:
         "dockerfile": "deploy/compose/Dockerfile",
     }
     assert export.files["Dockerfile"] == ("compose/Dockerfile", {"target": target}, 0o644)
+
+
+def test_an_exec_check_is_run_without_a_shell_as_everywhere_else() -> None:
+    export = compose([service("./serve", ready="exec:./ready --for 'a $HOME'")], TARGET)
+    (_, context, _) = export.files["compose.yaml"]
+    (entry,) = context["services"]
+    assert entry["healthcheck"] == ["CMD", "./ready", "--for", "a $HOME"]

@@ -427,7 +427,8 @@ def healthcheck(service: Service, python: str) -> list[str] | None:
     if check is None:
         return None
     if check.kind == "exec":
-        return ["CMD-SHELL", check.target]
+        # Split and run without a shell, as supervisord, systemd and Kubernetes run it.
+        return ["CMD", *shlex.split(check.target)]
     if check.kind == "tcp":
         code = f"import socket; socket.create_connection(({check.host!r}, {check.port}), 2)"
     else:
@@ -656,12 +657,17 @@ SERVER_OPTIONS = {
 }
 
 
+GUNICORN_CONFIG = ("-c", "--config")  # gunicorn's config file, which may hold its bind
+
+
 def _server_bind(server: str, argv: list[str]) -> Listener | None:
     both, host_options, port_options = SERVER_OPTIONS[server]
     host, port = DEFAULT_ADDRESS
     moved = list(argv)
     if both:
         found = _option(argv, both)
+        if found is None and _option(argv, GUNICORN_CONFIG) is not None:
+            return None  # its config file says where it binds: appending --bind would override
         if found is None:
             return Listener(server, host, port, [*argv, both[0], f"{ALL_INTERFACES}:{port}"])
         index, prefix, value = found
