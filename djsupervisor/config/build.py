@@ -197,7 +197,7 @@ def build(
     layers += [file_layer(renderer, source) for source in sources]
     layers.append(command_line_layer(options))
     merged = apply_program_rules(merge_layers(layers), options)
-    select_programs(merged, options.only)
+    select_programs(merged, options)
     graph = build_graph(merged, debug=AUTORELOAD in merged.internal & set(merged.programs))
     apply_reload_rules(graph, merged, options.autoreload, conf.SUPERVISOR_AUTORELOAD_PATTERNS)
     merged.sections.setdefault(OWN_RPC_INTERFACE, {})["graph"] = str(runtime.graph)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 import re
 import shlex
+from collections.abc import Iterable, Mapping, Sequence
 from urllib.parse import urlsplit
 
 from supervisor.datatypes import RestartUnconditionally, RestartWhenExitUnexpected, auto_restart
@@ -153,7 +154,11 @@ def _check_dependencies(graph: Graph, merged: Merged) -> None:
         for dependency, condition in program.depends_on:
             target = graph.programs.get(dependency)
             if target is None and dependency in merged.excluded:
-                raise DependencyError(_left_out(graph, dependency, merged.excluded[dependency]))
+                needs = {
+                    other: [dep for dep, _ in each.depends_on]
+                    for other, each in graph.programs.items()
+                }
+                raise DependencyError(left_out(needs, dependency, merged.excluded[dependency]))
             if target is None or dependency == name:
                 known = ", ".join(sorted(set(graph.programs) - {name})) or "none"
                 raise DependencyError(
@@ -175,19 +180,32 @@ def _check_dependencies(graph: Graph, merged: Merged) -> None:
         raise CycleError(f"programs depend on each other in a cycle: {' -> '.join(cycle)}")
 
 
-def _left_out(graph: Graph, program: str, how: str) -> str:
-    """Say that ``program`` was left out though others need it, and what to do instead."""
+def left_out(
+    depends_on: Mapping[str, Iterable[str]], program: str, how: str, only: Sequence[str] = ()
+) -> str:
+    """Say that ``program`` was left out though others need it, and what to do instead.
+
+    ``depends_on`` maps each running program to the names it depends on;
+    ``only`` is what ``--only`` named, if anything. Leaving the dependents out
+    too is no fix then: --only names them or needs them. Keeping the program
+    is, and so is dropping the ``--only`` names that need it, if others remain.
+    """
     needs: dict[str, str] = {}  # dependent -> what it depends on, nearest first
     pending = [program]
     while pending:
         needed = pending.pop(0)
-        for name, other in graph.programs.items():
-            if name not in needs and any(dep == needed for dep, _ in other.depends_on):
+        for name, dependencies in depends_on.items():
+            if name not in needs and needed in dependencies:
                 needs[name] = needed
                 pending.append(name)
     direct = [name for name, needed in needs.items() if needed == program]
     further = [f"{name} on {needed}" for name, needed in needs.items() if needed != program]
-    if how.startswith("-x "):
+    if only:
+        needing = [name for name in only if name in needs]
+        fix = f"with {_only_words(needing)} it must run: {keep_fix(program, how)}"
+        if len(needing) < len(only):
+            fix += f", or drop {_only_words(needing)}"
+    elif how.startswith("-x "):
         fix = "leave them out too (" + " ".join(f"-x {name}" for name in [program, *needs]) + ")"
     else:
         fix = f"set exclude=true on them too, or keep {program} with -i {program}"
@@ -197,6 +215,15 @@ def _left_out(graph: Graph, program: str, how: str) -> str:
         f"program {program!r} is left out ({how}), but {', '.join(direct)} {verb} on it"
         f"{and_further}; {fix}"
     )
+
+
+def keep_fix(program: str, how: str) -> str:
+    """Return how to keep ``program``, left out ``how``: undo the -x, or override exclude=true."""
+    return f"drop {how}" if how.startswith("-x ") else f"keep {program} with -i {program}"
+
+
+def _only_words(names: Iterable[str]) -> str:
+    return " ".join(f"--only {name}" for name in names)
 
 
 def _find_cycle(graph: Graph) -> list[str]:

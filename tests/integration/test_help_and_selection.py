@@ -52,6 +52,19 @@ def test_leaving_out_a_program_others_need_says_which_and_how(project: Project) 
         "CommandError: program 'migrate' is left out (-x migrate), but web depends on it "
         "(and worker on web); leave them out too (-x migrate -x web -x worker)"
     )
+    # --only worker needs migrate: leaving worker out too is no fix.
+    needed = project.run("-x", "migrate", "--only", "worker")
+    assert needed.returncode == 1
+    assert needed.stderr.strip() == (
+        "CommandError: program 'migrate' is left out (-x migrate), but web depends on it "
+        "(and worker on web); with --only worker it must run: drop -x migrate"
+    )
+    in_vain = project.run("--only", "web", "-r", "worker")
+    assert in_vain.returncode == 1
+    assert in_vain.stderr.strip() == (
+        "CommandError: --autoreload worker: worker does not run with --only web; "
+        "add --only worker, or drop --autoreload worker"
+    )
     unknown = project.run("--only", "webb")
     assert unknown.returncode == 1
     assert unknown.stderr.startswith("CommandError: --only webb: no such program (programs:")
