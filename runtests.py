@@ -10,6 +10,10 @@ and runs tox. The environments of a missing Python are skipped, except where
 a failure); a full environment (every test, the coverage gate) whose Python is
 missing runs on the nearest Python there is instead. The last line says what
 ran, what stood in for what, and what was skipped.
+
+``-e NAME[,NAME]`` (or ``-eNAME``, ``--env NAME``, ``--env=NAME``: tox itself
+has no ``--env``), else ``TOXENV``, chooses the environments as in tox; a
+missing Python's are then skipped or stood in for in the same way.
 """
 
 from __future__ import annotations
@@ -108,7 +112,8 @@ class Plan:
 
     def summary(self, passed: bool) -> str:
         """Say in one line what ran, what stood in for what, and what was skipped."""
-        parts = [f"runtests: {'passed' if passed else 'FAILED'}: ran {', '.join(self.run)}"]
+        ran = ", ".join(self.run) or "nothing"
+        parts = [f"runtests: {'passed' if passed else 'FAILED'}: ran {ran}"]
         parts += [
             f"{stand_in} instead of {missing} (no python{python_of(missing)})"
             for missing, stand_in in self.instead.items()
@@ -153,23 +158,87 @@ def plan(envs: Iterable[str], found: set[str]) -> Plan:
     return result
 
 
+def split_selection(arguments: list[str]) -> tuple[list[str], list[str]]:
+    """Split tox's arguments into the ``-e`` values that choose environments and the rest.
+
+    Past ``--`` the arguments are the test commands', not tox's.
+    """
+    chosen: list[str] = []
+    rest: list[str] = []
+    index = 0
+    while index < len(arguments):
+        argument = arguments[index]
+        if argument == "--":
+            rest += arguments[index:]
+            break
+        if argument in ("-e", "--env") and index + 1 < len(arguments):
+            chosen.append(arguments[index + 1])
+            index += 1
+        elif argument.startswith("--env="):
+            chosen.append(argument.removeprefix("--env="))
+        elif argument.startswith("-e") and len(argument) > 2:
+            chosen.append(argument[2:])  # -eNAME: tox has no other option that starts so
+        else:
+            rest.append(argument)
+        index += 1
+    return chosen, rest
+
+
+def run_tox(
+    command: list[str], env: dict[str, str], capture: bool = False
+) -> subprocess.CompletedProcess[str]:
+    """Run tox; exit with one line saying how to repair it if it cannot start."""
+    try:
+        return subprocess.run(command, env=env, capture_output=capture, text=True, check=False)
+    except OSError as error:  # gone, or its venv's Python is (an upgrade removed it)
+        raise SystemExit(
+            f"runtests: cannot run {command[0]}: {error.strerror}; "
+            f"remove {TOX_VENV.name} to install tox again"
+        ) from None
+
+
+def list_environments(tox: list[str], selection: list[str], env: dict[str, str]) -> list[str]:
+    """Return what tox would run: the ``-e`` environments, else TOXENV's, else its env_list.
+
+    A failure exits with one line: tox's error, and how to repair it.
+    """
+    done = run_tox([*tox, "-l", *selection], env, capture=True)
+    if done.returncode != 0:
+        # A crash's traceback ends with its error; tox's own errors are on stdout.
+        lines = done.stderr.strip().splitlines()[-1:] or done.stdout.split("\n")
+        error = " ".join(line.strip() for line in lines if line.strip())
+        raise SystemExit(
+            f"runtests: tox -l failed (exit {done.returncode}): {error}; "
+            f"check the -e names and tox.ini, or remove {TOX_VENV.name} to install tox again"
+        )
+    return done.stdout.split()
+
+
 def main() -> int:
     if not (TOX_VENV / "bin" / "tox").exists():
         venv.create(TOX_VENV, with_pip=True)
         pip = [str(TOX_VENV / "bin" / "python"), "-m", "pip", "install", "--quiet"]
-        subprocess.run([*pip, TOX], check=True)
+        if subprocess.run([*pip, TOX], check=False).returncode != 0:
+            raise SystemExit(
+                f"runtests: installing {TOX} into {TOX_VENV.name} failed (pip's error is above); "
+                "check the network and pip's index settings, then run again"
+            )
     env = dict(os.environ)
     env.setdefault("TOX_SKIP_MISSING_INTERPRETERS", "true")
     found = expose_pythons(env)
     tox = [str(TOX_VENV / "bin" / "tox"), "-c", str(ROOT / "tox.ini")]
-    arguments = sys.argv[1:]
+    chosen_names, arguments = split_selection(sys.argv[1:])
+    # Once, as -e: tox itself has no --env, and a second -e would add to the first.
+    selection = ["-e", ",".join(chosen_names)] if chosen_names else []
     chosen: Plan | None = None
-    if env["TOX_SKIP_MISSING_INTERPRETERS"] != "false" and not {"-e", "--env"} & set(arguments):
-        listed = subprocess.run([*tox, "-l"], env=env, capture_output=True, text=True, check=True)
-        chosen = plan(listed.stdout.split(), found)
-        arguments = ["-e", ",".join(chosen.run), *arguments]
+    if env["TOX_SKIP_MISSING_INTERPRETERS"] != "false":
+        chosen = plan(list_environments(tox, selection, env), found)
+        if not chosen.run:
+            print(chosen.summary(passed=False), flush=True)
+            return 1  # every environment asked for was skipped: nothing was tested
+        selection = ["-e", ",".join(chosen.run)]
         env[DOCKER_ENVIRONMENT] = chosen.docker  # a stand-in runs them in its place
-    status = subprocess.run([*tox, *arguments], env=env, check=False).returncode
+    status = run_tox([*tox, *selection, *arguments], env).returncode
     if chosen is not None:
         # Last, and flushed: what a redirected log ends with too.
         print(chosen.summary(passed=status == 0), flush=True)
