@@ -23,16 +23,18 @@ from djsupervisor.errors import ConfigError
 from djsupervisor.export.formats import (
     CONTAINER_FORMATS,
     FORMATS,
+    WAIT_TIMEOUT,
     Target,
     kubernetes,
     listener,
-    port_words,
     probe,
     systemd_wait,
 )
 from djsupervisor.export.model import Service
+from djsupervisor.export.servers import port_words
 from djsupervisor.export.writer import export, parse, render
 from djsupervisor.options import Options
+from tests.support import free_port
 
 yaml = pytest.importorskip("yaml")
 
@@ -481,6 +483,42 @@ def manifests(
     return {(d["kind"], d["metadata"]["name"]): d for d in documents}, done.warnings
 
 
+def test_a_pods_waits_have_unique_names_and_give_up_saying_why() -> None:
+    """Two dependencies Kubernetes names alike: each its own init container, which times out."""
+    dependencies = [
+        k8s_service(name, "gunicorn", "w", "-b", f"127.0.0.1:{port}")
+        for name, port in (("db_1", free_port()), ("db-1", free_port()))
+    ]
+    migrate = k8s_service("migrate", "python", "manage.py", "migrate", oneshot=True)
+    web = k8s_service(
+        "wait-for-db-1", "gunicorn", "w", depends_on=[("db_1", "ready"), ("db-1", "ready")]
+    )
+    web.depends_on.append(("migrate", "done"))
+    objects, _ = manifests([*dependencies, migrate, web])
+    pod = objects["Deployment", "mysite-wait-for-db-1"]["spec"]["template"]["spec"]
+    names = [c["name"] for c in [*pod["containers"], *pod["initContainers"]]]
+    assert names == ["wait-for-db-1", "wait-for-db-1-2", "wait-for-db-1-3", "wait-for-migrate"]
+    # Each wait, as Kubernetes runs it ($$ is a $), gives up after its time (1 s
+    # here) on nothing to connect to, or migrations never applied, saying so.
+    first, _, migrations = pod["initContainers"]
+    timeout = str(WAIT_TIMEOUT)
+    code = first["command"][2].replace(timeout, "1")
+    waited = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=30
+    )
+    assert waited.returncode == 1
+    assert re.fullmatch(r"the Service mysite-db-1-\w{6} took no connection in 1 s\n", waited.stderr)
+    script = migrations["command"][2].replace("$$", "$").replace(timeout, "1")
+    waited = subprocess.run(
+        ["sh", "-c", script, "wait", "false"], capture_output=True, text=True, timeout=30
+    )
+    assert (waited.returncode, waited.stderr) == (1, "migrate's migrations not applied in 1 s\n")
+    done = subprocess.run(
+        ["sh", "-c", script, "wait", "true"], capture_output=True, text=True, timeout=30
+    )
+    assert (done.returncode, done.stderr) == (0, "")
+
+
 def test_kubernetes_gives_a_listening_program_a_service_on_its_port() -> None:
     web = k8s_service("web", "python", "manage.py", "runserver", "127.0.0.1:8001", numprocs=2)
     objects, warnings = manifests([web, k8s_service("worker", "python", "manage.py", "work")])
@@ -553,6 +591,10 @@ def test_one_warning_per_program_and_option(exported: Exported) -> None:
         (["systemd"], "the following arguments are required: --output"),
         (["systemd", "--output", "x", "--image"], "argument --image: expected one argument"),
         (["systemd", "--output", "x", "--name", "my shop"], "--name 'my shop'"),
+        (
+            ["kubernetes", "--output", "x", "--name", "2shop"],
+            "--name '2shop': Kubernetes names start with a letter",
+        ),
     ],
 )
 def test_mistakes_are_named(args: list[str], message: str) -> None:
@@ -779,13 +821,43 @@ def test_what_has_no_port_of_its_own_is_left_as_it_is(argv: list[str]) -> None:
     assert port_words(argv) is None
 
 
+def test_a_procfile_says_no_path_of_this_machine_unless_given_workdir(project: Path) -> None:
+    """honcho runs each line in the Procfile's folder: the project is found from there."""
+    (project / "supervisord.conf").write_text(
+        "[program:web]\ncommand={{ PYTHON }} {{ PROJECT_DIR }}/manage.py runserver\n"
+        "directory={{ PROJECT_DIR }}/src\n"
+        'environment=PYTHONPATH="{{ PROJECT_DIR }}:{{ PROJECT_DIR }}2/lib"\n'
+        "[program:there]\ncommand=ls {{ PROJECT_DIR }}\ndirectory=/var/tmp\n"
+        "[program:here]\ncommand=./serve --root={{ PROJECT_DIR }}/public\n"
+    )
+    inside = project / "deploy" / "procfile"
+    files, _ = run_export(project, "procfile", output=inside)
+    lines = dict(line.split(": ", 1) for line in files["Procfile"].read_text().splitlines())
+    # {{ PROJECT_DIR }}2 is another directory: kept as it is.
+    assert lines["web"] == (
+        f"cd ../../src && DJANGO_SETTINGS_MODULE=tests.settings PYTHONPATH=..:{project}2/lib "
+        "exec python ../manage.py runserver $PORT"
+    )
+    # A directory out of the project is the user's own path; the project from there is ours.
+    assert lines["there"].startswith("cd /var/tmp && ")
+    assert lines["there"].endswith(f" exec ls {project}")
+    assert lines["here"].startswith("cd ../.. && ")
+    assert lines["here"].endswith(" exec ./serve --root=./public")
+    assert str(project) not in lines["here"]
+    # Asked for: paths there, as given.
+    files, _ = run_export(project, "procfile", ["--workdir", "/srv/shop"], output=inside)
+    web = files["Procfile"].read_text().splitlines()[0]
+    assert web.startswith("web: cd /srv/shop/src && DJANGO_SETTINGS_MODULE=tests.settings ")
+    assert " PYTHONPATH=/srv/shop:/srv/shop2/lib exec python /srv/shop/manage.py " in web
+
+
 def test_a_procfile_line_gives_the_program_supervisords_arguments(project: Path) -> None:
     (project / "supervisord.conf").write_text(
         "[program:redirect]\ncommand=echo hi > /tmp/x $(touch /tmp/y) `id` 'a b' *\n"
     )
     files, _ = run_export(project, "procfile")
     assert files["Procfile"].read_text() == (
-        f"redirect: cd {project} && DJANGO_SETTINGS_MODULE=tests.settings "
+        "redirect: cd ../shop && DJANGO_SETTINGS_MODULE=tests.settings "
         "exec echo hi '>' /tmp/x '$(touch' '/tmp/y)' '`id`' 'a b' '*'\n"
     )
 
@@ -794,8 +866,8 @@ def test_host_formats_default_to_this_project_and_a_python_on_path(project: Path
     procfile, _ = run_export(project, "procfile")
     # honcho users run it with their virtualenv active: no path of this machine's venv.
     web = procfile["Procfile"].read_text().splitlines()[0]
-    assert web.startswith(f"web: cd {project}/src && ")
-    assert f" exec python {project}/manage.py runserver" in web
+    assert web.startswith("web: cd ../shop/src && ")
+    assert " exec python ../manage.py runserver" in web
     assert sys.executable not in procfile["Procfile"].read_text()
     systemd, _ = run_export(project, "systemd")
     unit = systemd["shop-web.service"].read_text()

@@ -22,6 +22,7 @@ from typing import Any
 
 from ..errors import ConfigError
 from .model import DEFAULT_STOPWAITSECS, Service
+from .servers import ALL_INTERFACES, address, port_words
 
 SECRET_MODE = 0o600  # environment files: secrets, readable by their owner only
 FILE_MODE = 0o644
@@ -70,6 +71,9 @@ class Target:
     base_image: str = "python:3.12-slim"
     databases: tuple[str, ...] = ()  # SQLite database files, as paths on the target
     project_dir: str = ""  # the project's directory on this machine
+    # No --workdir for a Procfile: paths in the project are written relative
+    # (to the Procfile's folder, where honcho and foreman run each line).
+    relative: bool = False
 
     @property
     def output_there(self) -> str:
@@ -153,71 +157,6 @@ def _common_warnings(export: Export, service: Service, fmt: str) -> None:
 # honcho gives each Procfile line its own PORT: the first line's is honcho's
 # base port (``-p N`` or PORT, 5000 by default), each next line's 100 more.
 PROCFILE_PORT_STEP = 100
-# Options of runserver (and every manage.py command) that take the next word.
-MANAGE_VALUE_OPTIONS = frozenset({"--settings", "--pythonpath", "-v", "--verbosity"})
-
-
-def port_words(argv: list[str]) -> tuple[list[str], str] | None:
-    """Return a known server's command as shell words listening on ``$PORT``, and the old port.
-
-    runserver's address, gunicorn's ``--bind``, uvicorn's and daphne's
-    ``--port``: the port is written ``$PORT`` (unquoted, for the shell that
-    runs the line), the rest quoted as it was. gunicorn without ``--bind``
-    reads PORT itself; None when the server listens on no port of its own.
-    """
-    words = [shlex.quote(word) for word in argv]
-    programs = [word.rsplit("/", 1)[-1] for word in argv[:3]]
-    if "runserver" in argv:
-        start = argv.index("runserver") + 1
-        for index in range(start, len(argv)):
-            word = argv[index]
-            if word.startswith("-") or argv[index - 1] in MANAGE_VALUE_OPTIONS:
-                continue
-            found = re.fullmatch(r"(.*:)?(\d+)", word)
-            if found is None:
-                return None
-            words[index] = (shlex.quote(found[1]) if found[1] else "") + "$PORT"
-            return words, found[2]
-        return [*words, "$PORT"], "8000"  # runserver's default
-    if "gunicorn" in programs:
-        for index, word in enumerate(argv):
-            bound = _option_value(argv, index, "--bind", "-b")
-            if bound is None:
-                continue
-            value, where = bound
-            found = re.fullmatch(r"(.*:)(\d+)", value) if not value.startswith("unix:") else None
-            if found is None:
-                return None
-            prefix = word[: len(word) - len(value)] if where == index else ""
-            words[where] = shlex.quote(prefix + found[1]) + "$PORT"
-            return words, found[2]
-        return None  # gunicorn listens on 0.0.0.0:$PORT itself
-    for server, short in (("uvicorn", ""), ("daphne", "-p")):
-        if server not in programs:
-            continue
-        if any(w.startswith(("--fd", "--uds", "-u", "--unix-socket", "-e")) for w in argv):
-            return None
-        for index, word in enumerate(argv):
-            bound = _option_value(argv, index, "--port", short)
-            if bound is not None:
-                value, where = bound
-                prefix = word[: len(word) - len(value)] if where == index else ""
-                words[where] = shlex.quote(prefix) + "$PORT" if prefix else "$PORT"
-                return words, value
-        return [*words, "--port", "$PORT"], "8000"
-    return None
-
-
-def _option_value(argv: list[str], index: int, long: str, short: str) -> tuple[str, int] | None:
-    """Return the value of option ``long``/``short`` at ``argv[index]`` and where it is."""
-    word = argv[index]
-    if word == long or (short and word == short):
-        return (argv[index + 1], index + 1) if index + 1 < len(argv) else None
-    if word.startswith(long + "="):
-        return word[len(long) + 1 :], index
-    if short and word.startswith(short) and len(word) > len(short) and not word.startswith("--"):
-        return word[len(short) :], index
-    return None
 
 
 def procfile(services: list[Service], target: Target) -> Export:
@@ -245,10 +184,12 @@ def procfile(services: list[Service], target: Target) -> Export:
         # supervisord runs the words shlex.split gives, without a shell; the
         # shell honcho runs each line with gets them quoted, so that '>',
         # '$(...)' or '*' reach the program as they reach it under supervisord.
-        ported = None if service.oneshot else port_words(service.argv)
-        words = ported[0] if ported else [shlex.quote(word) for word in service.argv]
-        assignments = [f"{k}={shlex.quote(v)}" for k, v in service.environment.items()]
-        line = " ".join(["cd", shlex.quote(service.directory), "&&", *assignments, "exec", *words])
+        directory, argv, environment = _procfile_paths(service, target)
+        ported = None if service.oneshot else port_words(argv)
+        words = ported[0] if ported else [shlex.quote(word) for word in argv]
+        assignments = [f"{k}={shlex.quote(v)}" for k, v in environment.items()]
+        cd = ["cd", shlex.quote(directory), "&&"] if directory != "." else []
+        line = " ".join([*cd, *assignments, "exec", *words])
         if service.oneshot:
             release.append(line)
         else:
@@ -295,6 +236,34 @@ def procfile(services: list[Service], target: Target) -> Export:
     if secrets:
         export.add(".env", "env", {"text": env_lines(secrets)}, SECRET_MODE)
     return export
+
+
+def _procfile_paths(service: Service, target: Target) -> tuple[str, list[str], dict[str, str]]:
+    """Return the directory a Procfile line goes to, and the command and environment it runs.
+
+    With ``--workdir``, as they are there. Without, no path of this machine
+    is written: the directory is relative to the Procfile's folder, and the
+    project directory in the command and environment relative to that
+    directory, so the output runs from wherever the project is checked out.
+    """
+    if not target.relative:
+        return service.directory, service.argv, service.environment
+    project = target.project_dir.rstrip("/") or "/"
+    inside = PurePosixPath(service.directory).is_relative_to(project)
+    if not inside:
+        return service.directory, service.argv, service.environment
+    to_project = os.path.relpath(project, service.directory)
+    # The project directory as a whole path, or a path's start: not /srv/app2 for /srv/app.
+    pattern = re.compile(rf"(?<![\w.-]){re.escape(project)}(?=/|$|[^\w.-])")
+
+    def moved(text: str) -> str:
+        return pattern.sub(lambda _: to_project, text)
+
+    return (
+        os.path.relpath(service.directory, target.output),
+        [moved(word) for word in service.argv],
+        {key: moved(value) for key, value in service.environment.items()},
+    )
 
 
 # supervisord's autorestart, as systemd's Restart= and Compose's restart: say it.
@@ -589,10 +558,6 @@ def for_containers(
     )
 
 
-ALL_INTERFACES = "0.0.0.0"
-DEFAULT_ADDRESS = ("127.0.0.1", 8000)  # where runserver, gunicorn, uvicorn and daphne listen
-
-
 @dataclass(frozen=True)
 class Listener:
     """Where a program accepts connections, and its command bound to all interfaces."""
@@ -611,98 +576,13 @@ def listener(service: Service) -> Listener | None:
     what publishing a container's port reaches. Another program's comes from
     its tcp or http ready check, its command unchanged.
     """
-    argv = service.argv
-    words = [posixpath.basename(word) for word in argv[:3]]  # gunicorn, python -m gunicorn
-    if "runserver" in argv:
-        return _runserver(argv)
-    for server in ("gunicorn", "uvicorn", "daphne"):
-        if server in words:
-            return _server_bind(server, argv)
+    found = address(service.argv)
+    if found is not None:
+        moved = found.rewritten(host=ALL_INTERFACES) if found.host in LOOPBACK else found.argv
+        return Listener(found.server, found.host, found.port, moved)
     check = service.container_check
     if check is not None and check.kind in ("tcp", "http"):
-        return Listener("", check.host, check.port, argv)
-    return None
-
-
-def _runserver(argv: list[str]) -> Listener:
-    at = argv.index("runserver") + 1
-    words = argv[at:]
-    valued = {"--settings", "--pythonpath", "--verbosity", "-v"}
-    given = next(
-        (
-            i
-            for i, word in enumerate(words)
-            if not word.startswith("-") and (i == 0 or words[i - 1] not in valued)
-        ),
-        None,
-    )
-    if given is None:
-        host, port = DEFAULT_ADDRESS
-        return Listener("runserver", host, port, [*argv[:at], f"{ALL_INTERFACES}:{port}", *words])
-    address = words[given]
-    host, _, port_text = address.rpartition(":")
-    host = {"": DEFAULT_ADDRESS[0], "0": ALL_INTERFACES}.get(host.strip("[]"), host.strip("[]"))
-    port = int(port_text) if port_text.isdigit() else DEFAULT_ADDRESS[1]
-    moved = list(argv)
-    if host in LOOPBACK:
-        moved[at + given] = f"{ALL_INTERFACES}:{port}"
-    return Listener("runserver", host, port, moved)
-
-
-# Each server's options for its address: host and port together, or each alone.
-SERVER_OPTIONS = {
-    "gunicorn": (("--bind", "-b"), (), ()),
-    "uvicorn": ((), ("--host",), ("--port",)),
-    "daphne": ((), ("--bind", "-b"), ("--port", "-p")),
-}
-
-
-GUNICORN_CONFIG = ("-c", "--config")  # gunicorn's config file, which may hold its bind
-
-
-def _server_bind(server: str, argv: list[str]) -> Listener | None:
-    both, host_options, port_options = SERVER_OPTIONS[server]
-    host, port = DEFAULT_ADDRESS
-    moved = list(argv)
-    if both:
-        found = _option(argv, both)
-        if found is None and _option(argv, GUNICORN_CONFIG) is not None:
-            return None  # its config file says where it binds: appending --bind would override
-        if found is None:
-            return Listener(server, host, port, [*argv, both[0], f"{ALL_INTERFACES}:{port}"])
-        index, prefix, value = found
-        if value.startswith(("unix:", "fd://")) or not value.rpartition(":")[2].isdigit():
-            return None
-        host, _, port_text = value.rpartition(":")
-        host, port = host.strip("[]") or DEFAULT_ADDRESS[0], int(port_text)
-        if host in LOOPBACK:
-            moved[index] = f"{prefix}{ALL_INTERFACES}:{port}"
-        return Listener(server, host, port, moved)
-    if any(word.startswith(("--uds", "--fd", "-u", "-e", "--endpoint")) for word in argv):
-        return None  # a unix socket, an inherited one or a Twisted endpoint: no port of its own
-    found_port = _option(argv, port_options)
-    if found_port and found_port[2].isdigit():
-        port = int(found_port[2])
-    found_host = _option(argv, host_options)
-    if found_host is None:
-        moved += [host_options[0], ALL_INTERFACES]
-    else:
-        index, prefix, host = found_host
-        if host in LOOPBACK:
-            moved[index] = f"{prefix}{ALL_INTERFACES}"
-    return Listener(server, host, port, moved)
-
-
-def _option(argv: list[str], names: tuple[str, ...]) -> tuple[int, str, str] | None:
-    """Return where the first of an option's values is: the word, its prefix there, the value."""
-    for index, word in enumerate(argv):
-        for name in names:
-            if word == name and index + 1 < len(argv):
-                return index + 1, "", argv[index + 1]
-            if name.startswith("--") and word.startswith(f"{name}="):
-                return index, f"{name}=", word[len(name) + 1 :]
-            if not name.startswith("--") and word.startswith(name) and len(word) > len(name):
-                return index, name, word[len(name) :]
+        return Listener("", check.host, check.port, service.argv)
     return None
 
 
@@ -765,17 +645,27 @@ def probe(
 
 
 WAIT_PERIOD = 2  # seconds between an init container's looks at what its pod waits for
+# Then it fails saying what it waited for: the pod shows Init:Error with that
+# in its log (kubectl logs POD -c NAME), not Init:0/1 for ever, and Kubernetes
+# runs it again after a back-off.
+WAIT_TIMEOUT = 600  # seconds
 # An init container's wait for a Service: a connection succeeds once one of
 # its pods is ready (a Service sends connections to ready pods only).
 SERVICE_WAIT = (
-    "import socket, time\n"
+    "import socket, sys, time\n"
+    "deadline = time.monotonic() + {timeout}\n"
     "while True:\n"
     "    try: socket.create_connection(({host!r}, {port}), 2).close(); break\n"
-    "    except OSError: time.sleep({period})"
+    "    except OSError:\n"
+    "        if time.monotonic() > deadline: sys.exit({failure!r})\n"
+    "        time.sleep({period})"
 )
 # An init container's wait for Django's migrations: migrate --check exits 0
 # once none is left to apply (it applies none itself).
-MIGRATIONS_WAIT = 'until "$@"; do sleep {period}; done'
+MIGRATIONS_WAIT = (
+    'end=$(($(date +%s) + {timeout})); until "$@"; do '
+    '[ "$(date +%s)" -lt "$end" ] || {{ echo {failure} >&2; exit 1; }}; sleep {period}; done'
+)
 
 
 def kubernetes(services: list[Service], target: Target) -> Export:
@@ -909,20 +799,29 @@ def _waits(
     Service: a wait until the Service takes a connection (one of its pods is
     ready). Anything else cannot be waited for: a warning.
     """
-    waits = []
+    waits: list[dict[str, Any]] = []
+    taken = {containers[service.name]["name"]}  # a pod's containers have unique names
     for dependency, condition in service.depends_on:
         their = containers[dependency]
-        name = _dns_name(f"wait-for-{their['name']}")[:NAME_ROOM]
+        name = _unique(_dns_name(f"wait-for-{their['name']}"), taken)
         one_shot = dependency not in ports  # a Job
         migrate = _migrate_check(their["command"]) if one_shot else []
         listens = ports.get(dependency)
         if migrate:
             wait = {key: value for key, value in their.items() if key != "readinessProbe"}
-            command = ["sh", "-c", _dollars(MIGRATIONS_WAIT.format(period=WAIT_PERIOD)), name]
+            failure = shlex.quote(f"{dependency}'s migrations not applied in {WAIT_TIMEOUT} s")
+            script = MIGRATIONS_WAIT.format(
+                timeout=WAIT_TIMEOUT, failure=failure, period=WAIT_PERIOD
+            )
+            command = ["sh", "-c", _dollars(script), name]
             waits.append({**wait, "name": name, "command": [*command, *migrate]})
         elif listens:
             code = SERVICE_WAIT.format(
-                host=names[dependency], port=listens.port, period=WAIT_PERIOD
+                host=names[dependency],
+                port=listens.port,
+                timeout=WAIT_TIMEOUT,
+                failure=f"the Service {names[dependency]} took no connection in {WAIT_TIMEOUT} s",
+                period=WAIT_PERIOD,
             )
             waits.append(
                 {"name": name, "image": target.image, "command": [target.python, "-c", code]}
@@ -935,6 +834,16 @@ def _waits(
             )
             export.cannot(service, f"depends_on={dependency}:{condition}", "Kubernetes", hint)
     return waits
+
+
+def _unique(name: str, taken: set[str]) -> str:
+    """Return ``name``, or it with a number, as no name in ``taken`` is; take it."""
+    found, number = name, 1
+    while found in taken:
+        number += 1
+        found = f"{name[: NAME_ROOM - len(str(number)) - 1]}-{number}"
+    taken.add(found)
+    return found
 
 
 def _migrate_check(command: list[str]) -> list[str]:

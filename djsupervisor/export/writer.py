@@ -67,7 +67,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--workdir",
         metavar="W",
         help="The project directory where the programs run (default: /app in containers, "
-        "this one for a Procfile or systemd).",
+        "this one for systemd; a Procfile says paths relative to its folder).",
     )
     parser.add_argument(
         "--python",
@@ -111,6 +111,13 @@ def parse(args: list[str], project_name: str) -> argparse.Namespace:
         raise ConfigError(f"export: --output {parsed.output} {what}; name a directory")
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", parsed.name):
         raise ConfigError(f"export: --name {parsed.name!r}: use letters, digits, '.', '_', '-'")
+    if parsed.format == "kubernetes" and not parsed.name[0].isalpha():
+        # A Service's name is a DNS label that starts with a letter; every
+        # resource's name starts with the project's.
+        raise ConfigError(
+            f"export: --name {parsed.name!r}: Kubernetes names start with a letter; "
+            "give --name one that does"
+        )
     if parsed.env_file and not _is_file(Path(parsed.env_file)):
         raise ConfigError(f"export: --env-file {parsed.env_file}: no such file")
     return parsed
@@ -144,6 +151,7 @@ def export(options: Options, parsed: argparse.Namespace) -> tuple[list[Path], li
         python,
         str(output),
         project_dir=str(config.project_dir),
+        relative=parsed.format == "procfile" and not parsed.workdir,
     )
     if container:
         target = for_containers(

@@ -12,6 +12,7 @@ so the page cannot drift from what the command writes.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -28,8 +29,15 @@ LANGUAGES = {".yaml": "yaml", ".service": "ini", ".target": "ini"}
 
 
 def exported(fmt: str) -> dict[str, str]:
-    """Return the example project's export in ``fmt``: each file's text, by name."""
+    """Return the example project's export in ``fmt``: each file's text, by name.
+
+    Made in a copy of the project, into its ``deploy/FORMAT`` as the page
+    says: a Procfile's paths are relative to it.
+    """
     with tempfile.TemporaryDirectory(prefix="djs-docs-") as scratch:
+        project = Path(scratch) / "mysite"
+        shutil.copytree(EXAMPLE, project, ignore=shutil.ignore_patterns("__pycache__", "*.sqlite3"))
+        output = project / "deploy" / fmt
         env = {
             **os.environ,
             "DJANGO_DEBUG": "0",
@@ -37,16 +45,15 @@ def exported(fmt: str) -> dict[str, str]:
         }
         env.pop("DJANGO_SETTINGS_MODULE", None)
         command = [sys.executable, "manage.py", "supervisor", "export", fmt]
-        command += ["--output", scratch, "--name", "mysite", "--image", "mysite:1.0"]
-        subprocess.run(command, cwd=EXAMPLE, env=env, check=True, capture_output=True)
+        command += ["--output", str(output), "--name", "mysite", "--image", "mysite:1.0"]
+        subprocess.run(command, cwd=project, env=env, check=True, capture_output=True)
         # Host formats hold the real paths: show where a server would have them,
-        # as deploy/systemd does, not where these docs happened to be built.
+        # not where these docs happened to be built.
         return {
             path.name: path.read_text()
-            .replace(scratch, f"{SERVER_DIR}/deploy/{fmt}")
             .replace(sys.executable, f"{SERVER_DIR}/.venv/bin/python")
-            .replace(str(EXAMPLE), SERVER_DIR)
-            for path in sorted(Path(scratch).iterdir())
+            .replace(str(project), SERVER_DIR)
+            for path in sorted(output.iterdir())
         }
 
 

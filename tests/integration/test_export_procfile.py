@@ -154,8 +154,11 @@ def test_a_procfile_line_prints_what_supervisord_prints_and_writes_nothing(
     assert foreground.wait(WAIT) == 0
     assert said[0].split("| ", 1)[1] == expected
 
+    # --workdir: the project's paths as they are here (without it, a Procfile
+    # says them relative to its folder: ./written.txt, the same file).
     output = project.path.parent / "procfile"
-    assert project.run("export", "procfile", "--output", str(output)).returncode == 0
+    export = ("export", "procfile", "--output", str(output), "--workdir", str(project.path))
+    assert project.run(*export).returncode == 0
     honcho = Honcho(project, output)
     honcho_in.append(honcho)
     process, lines = honcho.start("start")

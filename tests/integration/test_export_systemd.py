@@ -38,6 +38,7 @@ WORKDIR = "/srv/mysite"  # where the project is on the server (--workdir)
 PYTHON = f"{WORKDIR}/.venv/bin/python"  # and its interpreter (--python)
 UNITS = ("mysite-migrate.service", "mysite-web.service", "mysite-db_worker.service")
 START = 180.0  # seconds: migrate, then web until its check passes, then the worker
+USER = "nobody"  # the programs' user= (their units' User=)
 WORKER_GRACE = 60  # seconds: the db_worker preset's stopwaitsecs, its TimeoutStopSec=
 PRODUCTION = "DJANGO_DEBUG=0\nDJANGO_SECRET_KEY=systemd-test-secret-4c1e\n"
 # What a browser does with the example, run in the container (gunicorn binds
@@ -69,6 +70,10 @@ def deployed(
     """Export the example as systemd units and install it all in a booted systemd container."""
     # The worker starts once the page that hands it work is served.
     copy_example(project.path, worker_waits_for_web=True)
+    # Not root: every program runs as the server's nobody (systemd's User=),
+    # which owns the SQLite database's directory.
+    conf = project.path / "supervisord.conf"
+    conf.write_text(conf.read_text() + f"\n[program:__overrides__]\nuser={USER}\n")
     production = project.path.parent / "production.env"
     production.write_text(PRODUCTION)
     project.env["DJANGO_DEBUG"] = "0"
@@ -83,6 +88,7 @@ def deployed(
         # The server: the project, its virtualenv from the wheels.
         container.exec("mkdir", "-p", WORKDIR)
         container.copy(f"{project.path}/.", WORKDIR)
+        container.exec("chown", "-R", USER, f"{WORKDIR}/data")
         container.copy(wheels, "/tmp/wheels")
         container.exec("python3", "-m", "venv", f"{WORKDIR}/.venv")
         container.exec(
@@ -117,6 +123,10 @@ def test_the_units_serve_the_example_in_order_and_stop(
     }
     assert all(shown["ActiveState"] == "active" for shown in state.values()), state
     assert state["mysite-migrate.service"]["ExecMainStatus"] == "0"
+    for unit in UNITS[1:]:
+        pid = container.show(unit, "MainPID")["MainPID"]
+        user = container.exec("stat", "-c", "%U", f"/proc/{pid}").stdout.strip()
+        assert user == USER, f"{unit} runs as {user}"
     # The page answers and the worker runs the task it hands out.
     served = container.exec(PYTHON, "-c", CLIENT, check=False, timeout=120)
     assert served.returncode == 0, served.stdout + served.stderr + journal(container)
@@ -148,7 +158,9 @@ def test_the_units_serve_the_example_in_order_and_stop(
     # Each stopped on its signal within its grace period: none timed out or was killed.
     assert all(s == {"ActiveState": "inactive", "Result": "success"} for s in shown.values()), shown
     assert stopped_in < WORKER_GRACE, f"the units took {stopped_in:.0f} s to stop"
-    left = container.exec("ps", "-eo", "args", check=False).stdout
+    # The image has no ps: every process's command line from /proc.
+    left = container.exec("sh", "-c", "cat /proc/[0-9]*/cmdline | tr '\\0' ' '").stdout
+    assert "/sbin/init" in left or "systemd" in left, left  # the listing works
     assert "gunicorn" not in left and "db_worker" not in left, left
 
 
