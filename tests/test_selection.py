@@ -161,3 +161,14 @@ def test_a_flag_for_a_program_only_leaves_out_says_so(flag: str) -> None:
         "migrate",
         "web",
     ]
+
+
+@pytest.mark.parametrize("flag", ["launch", "nolaunch", "autoreload"])
+def test_a_flag_for_a_program_left_out_says_so_without_only(flag: str) -> None:
+    options = Options(exclude=("beat",), **{flag: ("beat",)})  # type: ignore[arg-type]
+    with pytest.raises(ConfigError) as error:
+        selected(options)
+    assert (
+        str(error.value)
+        == f"--{flag} beat: beat is left out (-x beat); drop -x beat, or drop --{flag} beat"
+    )

@@ -20,6 +20,7 @@ def select_programs(merged: Merged, options: Options) -> None:
     ``--launch``, ``--nolaunch`` or ``--autoreload`` names but the selection
     leaves out: the flag could not have any effect.
     """
+    _check_left_out_flags(merged, options)
     only = options.only
     if not only:
         return
@@ -71,19 +72,25 @@ def _check_needed(
                 )
 
 
+def _check_left_out_flags(merged: Merged, options: Options) -> None:
+    """Refuse ``--launch``/``--nolaunch``/``--autoreload`` for a program left out (-x, exclude)."""
+    for flag, field in ACTING_FLAGS:
+        for name in getattr(options, field):
+            if name in merged.excluded and name not in merged.internal:
+                also = f" and add --only {name}" if options.only else ""
+                raise ConfigError(
+                    f"{flag} {name}: {name} is left out ({merged.excluded[name]}); "
+                    f"{keep_fix(name, merged.excluded[name])}{also}, or drop {flag} {name}"
+                )
+
+
 def _check_flags(merged: Merged, options: Options, selected: set[str]) -> None:
-    """Refuse ``--launch``/``--nolaunch``/``--autoreload`` for a program that does not run."""
+    """Refuse ``--launch``/``--nolaunch``/``--autoreload`` for a program --only leaves out."""
     running_with = " ".join(f"--only {name}" for name in options.only)
     for flag, field in ACTING_FLAGS:
         for name in getattr(options, field):
             if name in selected or name in merged.internal:
                 continue
-            if name in merged.excluded:  # -x or exclude=true: --only cannot bring it back
-                raise ConfigError(
-                    f"{flag} {name}: {name} is left out ({merged.excluded[name]}); "
-                    f"{keep_fix(name, merged.excluded[name])} and add --only {name}, "
-                    f"or drop {flag} {name}"
-                )
             raise ConfigError(
                 f"{flag} {name}: {name} does not run with {running_with}; "
                 f"add --only {name}, or drop {flag} {name}"
