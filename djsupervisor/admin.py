@@ -19,7 +19,7 @@ from django.urls import URLPattern, path, reverse
 from . import dashboard
 from .errors import DjsupervisorError
 from .models import Process
-from .supervisord.tail import TAIL_LINES
+from .tail import TAIL_LINES
 
 REFRESH_INTERVAL = 1000  # milliseconds between the page's refreshes
 

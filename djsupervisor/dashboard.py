@@ -15,11 +15,11 @@ from typing import Any
 
 from .conf import conf
 from .config.discovery import find_project_dir
+from .control.client import Client, ProcessState
+from .control.connection import find_running
 from .errors import DjsupervisorError, Fault
 from .runtime import RuntimeDir
-from .supervisord.client import Client, ProcessState
-from .supervisord.running import find_running
-from .supervisord.tail import read_tail
+from .tail import read_tail
 
 START_COMMAND = "python manage.py supervisor --daemonize"
 ACTIONS = {"start": "starting", "stop": "stopping", "restart": "restarting"}  # what each says

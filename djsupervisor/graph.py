@@ -1,7 +1,7 @@
 """The programs' readiness checks, dependencies and restart rules, as supervisord gets them.
 
 ``config/dependencies.py`` builds a :class:`Graph` from the configuration;
-the orchestrator inside supervisord (``supervisord/orchestrator.py``) reads
+the orchestrator inside supervisord (``inside/orchestrator.py``) reads
 it back from JSON. This module is plain data, for both sides.
 """
 

@@ -101,7 +101,7 @@ class RuntimeDir:
 
     @property
     def journal(self) -> Path:
-        """Every program's output with the time, in order (see supervisord/journal.py)."""
+        """Every program's output with the time, in order (see inside/journal.py)."""
         return self.logs / "journal"
 
     @property

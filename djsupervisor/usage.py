@@ -63,7 +63,7 @@ def _run_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _logs_arguments(parser: argparse.ArgumentParser) -> None:
-    from .supervisord.logs import add_arguments
+    from .terminal.logs import add_arguments
 
     add_arguments(parser)
 

@@ -1,7 +1,7 @@
 """An in-memory supervisord and a clock that only moves when slept on.
 
 :class:`FakeSupervisord` has the interface of
-:class:`djsupervisor.supervisord.client.Supervisor`; its processes change state
+:class:`djsupervisor.control.client.Supervisor`; its processes change state
 as :class:`FakeClock` time passes, as supervisord's do as real time passes, so
 the start, stop and autoreload logic runs through its waits in microseconds.
 """
@@ -12,14 +12,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from djsupervisor.errors import Fault, NotRunningError
-from djsupervisor.supervisord.client import (
+from djsupervisor.control.client import (
     SHUTDOWN_STATE,
     STARTABLE,
     STOPPABLE,
     ProcessState,
     Startup,
 )
+from djsupervisor.errors import Fault, NotRunningError
 
 
 @dataclass

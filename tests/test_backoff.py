@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from djsupervisor.graph import Program
-from djsupervisor.supervisord.runs import BACKOFF_RESET, Run
+from djsupervisor.inside.runs import BACKOFF_RESET, Run
 
 
 def crash(run: Run, debug: bool = False, up: float = 0.5) -> float | None:

@@ -12,7 +12,7 @@ from supervisor import events
 from supervisor.states import ProcessStates
 
 from djsupervisor.graph import Graph, Program
-from djsupervisor.supervisord.bridge import Bridge
+from djsupervisor.inside.bridge import Bridge
 
 
 class QueueLoop:

@@ -14,9 +14,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from djsupervisor.supervisord.console import Console
-from djsupervisor.supervisord.formatting import Formatter, quiet, use_color, visible
-from djsupervisor.supervisord.output import (
+from djsupervisor.inside.output import (
     SKIPPED,
     STDERR,
     STDOUT,
@@ -25,7 +23,9 @@ from djsupervisor.supervisord.output import (
     frame,
     say_failed_log_writes_once,
 )
-from djsupervisor.supervisord.stdout import is_closed_pipe
+from djsupervisor.terminal.console import Console
+from djsupervisor.terminal.formatting import Formatter, quiet, use_color, visible
+from djsupervisor.terminal.stdout import is_closed_pipe
 
 
 def event(name: str, channel: str, data: bytes) -> SimpleNamespace:

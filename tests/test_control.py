@@ -8,8 +8,8 @@ from typing import Any
 from supervisor.options import ServerOptions
 
 from djsupervisor.config.server import OWN_RPC_FACTORY, configure_control_server
+from djsupervisor.inside.rpcinterface import make_rpcinterface
 from djsupervisor.runtime import SECRET_BYTES, RuntimeDir, new_secret
-from djsupervisor.supervisord.rpcinterface import make_rpcinterface
 
 RACERS = 8  # processes creating the same secret at once
 RACE_ATTEMPTS = 100

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from djsupervisor.supervisord import envfiles
+from djsupervisor.inside import envfiles
 
 
 def options_for(path: Path | None, groups: dict[str, dict[str, dict[str, str]]]) -> Any:

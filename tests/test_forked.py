@@ -6,7 +6,7 @@ import signal
 import threading
 import time
 
-from djsupervisor.supervisord.forked import Forked
+from djsupervisor.control.forked import Forked
 
 from .support import wait_for
 

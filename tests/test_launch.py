@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from djsupervisor.supervisord.daemon import daemon_start_error
+from djsupervisor.control.daemon import daemon_start_error
 
 HELP = "For help, use /venv/bin/supervisord -h\n"
 
@@ -16,11 +16,11 @@ def test_supervisords_error_line_is_quoted() -> None:
 def test_a_supervisord_that_cannot_import_djsupervisor_is_explained() -> None:
     # What supervisord prints when a fresh Python cannot import the namespace.
     output = (
-        "Error: djsupervisor.supervisord.rpcinterface:make_rpcinterface cannot be resolved "
+        "Error: djsupervisor.inside.rpcinterface:make_rpcinterface cannot be resolved "
         "within [rpcinterface:djsupervisor]\n" + HELP
     )
     message = daemon_start_error(output)
     assert message.startswith(
-        "supervisord could not start: Error: djsupervisor.supervisord.rpcinterface"
+        "supervisord could not start: Error: djsupervisor.inside.rpcinterface"
     )
     assert "must be able to import djsupervisor" in message

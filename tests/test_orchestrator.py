@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 import pytest
 
 from djsupervisor.graph import Change, Check, Graph, Program
-from djsupervisor.supervisord.orchestrator import Orchestrator, StateChange
-from djsupervisor.supervisord.runtable import UnknownProcess
+from djsupervisor.inside.orchestrator import Orchestrator, StateChange
+from djsupervisor.inside.runtable import UnknownProcess
 
 
 @dataclass

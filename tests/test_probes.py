@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from djsupervisor.supervisord import probes
-from djsupervisor.supervisord.probes import NotReady, http, run, tcp
+from djsupervisor.inside import probes
+from djsupervisor.inside.probes import NotReady, http, run, tcp
 from tests.support import REPO, alive, command_lines, free_port, wait_for
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
@@ -177,7 +177,7 @@ def test_the_attempts_timeout_kills_the_check_command_and_what_it_started(
 
 RUN_CHECK = """
 import os, sys
-from djsupervisor.supervisord import probes
+from djsupervisor.inside import probes
 probes.run(sys.argv[1], None, os.environ)
 """
 

@@ -16,9 +16,9 @@ from types import SimpleNamespace
 import pytest
 from supervisor.states import SupervisorStates
 
-from djsupervisor.supervisord import output, rpcinterface
-from djsupervisor.supervisord.journal import Journal
-from djsupervisor.supervisord.loop import MainLoop
+from djsupervisor.inside import output, rpcinterface
+from djsupervisor.inside.journal import Journal
+from djsupervisor.inside.loop import MainLoop
 
 
 def is_open(fd: int) -> bool:

@@ -16,7 +16,7 @@ import pytest
 SPAWN_AND_STOP = textwrap.dedent(
     """
     import os, signal, sys, time
-    from djsupervisor.supervisord.spawning import fork_for_a_program
+    from djsupervisor.inside.spawning import fork_for_a_program
     noted = []
     signal.signal(signal.SIGTERM, lambda signum, frame: noted.append(signum))
     os.register_at_fork(after_in_child=lambda: time.sleep(0.3))

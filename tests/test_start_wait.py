@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from djsupervisor.errors import CredentialsError, Fault
-from djsupervisor.supervisord.start import (
+from djsupervisor.control.launch import (
     START_POLL_INTERVAL,
     START_TIMEOUT,
     WAKE_POLL_INTERVAL,
     wait_until_spawned,
 )
+from djsupervisor.errors import CredentialsError, Fault
 
 from .fakes import FakeClock, FakeSupervisord
 

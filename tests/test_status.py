@@ -1,7 +1,7 @@
 from __future__ import annotations
 
-from djsupervisor.supervisord.client import ProcessState
-from djsupervisor.supervisord.status import format_statuses, select, split_namespec
+from djsupervisor.control.client import ProcessState
+from djsupervisor.terminal.status import format_statuses, select, split_namespec
 
 
 def info(group: str, name: str, state: str = "RUNNING") -> ProcessState:

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from djsupervisor.supervisord.stdout import WatchedOutput, end_if_failed
+from djsupervisor.terminal.stdout import WatchedOutput, end_if_failed
 
 PIPE_SIZE = 4096  # bytes: the smallest pipe
 
@@ -92,7 +92,7 @@ def test_a_full_disk_ends_with_one_line() -> None:
 def test_a_closed_pipe_ends_by_sigpipe_silently() -> None:
     script = (
         "import sys\n"
-        "from djsupervisor.supervisord.stdout import WatchedOutput, end_if_failed\n"
+        "from djsupervisor.terminal.stdout import WatchedOutput, end_if_failed\n"
         "output = WatchedOutput(sys.stdout)\n"
         "try:\n"
         "    output.write('x' * 1_000_000)\n"
@@ -114,7 +114,7 @@ def test_a_reader_gone_after_a_good_end_is_no_error_at_exit() -> None:
     """``getconfig | head -1``: all was written; Python's flush at exit finds the pipe closed."""
     script = (
         "import sys\n"
-        "from djsupervisor.supervisord.stdout import WatchedOutput, end_if_failed\n"
+        "from djsupervisor.terminal.stdout import WatchedOutput, end_if_failed\n"
         "sys.stdout = output = WatchedOutput(sys.stdout)\n"
         "output.write('one\\ntwo\\n')\n"
         "end_if_failed(output, sys.stderr)\n"

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from djsupervisor.errors import Fault, StopError
-from djsupervisor.supervisord.stop import (
+from djsupervisor.control.shutdown import (
     REPORT_INTERVAL,
     STOP_TIMEOUT,
     stop_programs,
     stop_supervisord,
 )
+from djsupervisor.errors import Fault, StopError
 
 from .fakes import FakeClock, FakeSupervisord, ignore
 

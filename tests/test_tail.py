@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from djsupervisor.supervisord.journal import STDERR, STDOUT, Journal, records
-from djsupervisor.supervisord.tail import (
+from djsupervisor.inside.journal import STDERR, STDOUT, Journal, records
+from djsupervisor.tail import (
     MAX_LINE_BYTES,
     Cursor,
     ProcessOutput,

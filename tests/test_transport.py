@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from djsupervisor.control.client import Client
+from djsupervisor.control.launch import START_TIMEOUT, patient
 from djsupervisor.errors import NotRunningError
-from djsupervisor.supervisord.client import Client
-from djsupervisor.supervisord.start import START_TIMEOUT, patient
 
 ANSWER_DELAY = 0.5  # seconds a busy supervisord takes to answer
 ANSWER = (

@@ -32,7 +32,7 @@ def main(argv: list[str] | None = None) -> None:
     from ..config.build import build
     from ..errors import DjsupervisorError
     from ..options import Options
-    from .program import run
+    from .main import run
 
     options = Options.from_parsed(vars(parsed))
     try:

@@ -12,13 +12,13 @@ from pathlib import Path
 from django.conf import settings
 
 from ..conf import conf
+from ..control.client import Client
+from ..control.connection import Running
 from ..errors import NoConfigError
 from ..graph import Graph
+from ..inside import envfiles
 from ..options import AUTORELOAD, Options
 from ..runtime import RuntimeDir, cannot_write, new_secret, write_private
-from ..supervisord import envfiles
-from ..supervisord.client import Client
-from ..supervisord.running import Running
 from . import ini, kept
 from .dependencies import attach_processes, build_graph
 from .discovery import find_project_dir, find_sources, project_config_path

@@ -2,7 +2,7 @@
 
 djsupervisor's own options ``ready``, ``ready_timeout``, ``oneshot``,
 ``depends_on`` and ``restart_backoff`` become a :class:`~djsupervisor.graph.Graph`, which the
-orchestrator inside supervisord (``supervisord/orchestrator.py``) reads as
+orchestrator inside supervisord (``inside/orchestrator.py``) reads as
 JSON. supervisord's own sections are adjusted so that it leaves to the
 orchestrator what the orchestrator does: starting a program whose
 dependencies are not met yet, and restarting a crashed one after a delay.

@@ -3,7 +3,7 @@
 The values stay out of the rendered config: supervisord would expand ``%`` in
 ``environment=`` and its ini reader would cut a value at `` ;`` or `` #``.
 ``Config.write`` puts them in a private file of the runtime directory, which
-supervisord adds to each process's environment (supervisord/envfiles.py), and
+supervisord adds to each process's environment (inside/envfiles.py), and
 ``run`` adds them itself: never on a command line. An explicit
 ``environment=`` wins over the files, a program's own files over the
 project's ``.env``. ``getconfig`` shows them masked.

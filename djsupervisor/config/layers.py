@@ -77,7 +77,7 @@ def console_layer(runtime: RuntimeDir) -> Layer:
     """Return what sends every program's output to a foreground command's console.
 
     supervisord hands each chunk of output to djsupervisor's rpcinterface
-    (see supervisord/output.py), which sends it to the console socket.
+    (see inside/output.py), which sends it to the console socket.
     """
     return Layer(
         {OWN_RPC_INTERFACE: {"console": str(runtime.console_socket)}},

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..supervisord.client import Client
+from ..control.client import Client
 from .ini import Sections
 
 USERNAME = "djsupervisor"
 RPC_INTERFACE = "rpcinterface:supervisor"
 RPC_FACTORY = "supervisor.rpcinterface:make_main_rpcinterface"
-# djsupervisor's own namespace (see supervisord/rpcinterface.py).
+# djsupervisor's own namespace (see inside/rpcinterface.py).
 OWN_RPC_INTERFACE = "rpcinterface:djsupervisor"
-OWN_RPC_FACTORY = "djsupervisor.supervisord.rpcinterface:make_rpcinterface"
+OWN_RPC_FACTORY = "djsupervisor.inside.rpcinterface:make_rpcinterface"
 SERVER_SECTIONS = ("unix_http_server", "inet_http_server")
 
 

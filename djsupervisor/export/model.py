@@ -13,7 +13,7 @@ from supervisor.options import expand
 from ..config.build import Config
 from ..config.ini import escape_literal_percents
 from ..config.merge import process_sections, signal_name
-from ..config.program import expansions
+from ..config.program_env import expansions
 from ..graph import Check
 
 DEFAULT_STOPWAITSECS = 10  # supervisord's

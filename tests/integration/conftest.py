@@ -21,17 +21,17 @@ from typing import Any
 
 import pytest
 
-from djsupervisor.errors import DjsupervisorError
-from djsupervisor.runtime import default_base_dir, project_key
-from djsupervisor.supervisord.client import Client
-from djsupervisor.supervisord.proctable import (
+from djsupervisor.control.client import Client
+from djsupervisor.control.proctable import (
     ProcessId,
     is_alive,
     read_pid,
     stop_process_groups,
     with_environment,
 )
-from djsupervisor.supervisord.stale import SERVER_URL_VARIABLE
+from djsupervisor.control.stale import SERVER_URL_VARIABLE
+from djsupervisor.errors import DjsupervisorError
+from djsupervisor.runtime import default_base_dir, project_key
 
 from ..support import REPO, WAIT, command_lines, wait_for
 

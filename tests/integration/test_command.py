@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from djsupervisor.control.proctable import ProcessId
 from djsupervisor.runtime import RuntimeDir
-from djsupervisor.supervisord.proctable import ProcessId
 
 from ..support import WAIT, alive, children, free_port, http_get, wait_for
 from .conftest import Project

@@ -17,8 +17,8 @@ from ...usage import HelpFormatter, description, help_of, wants_help
 if TYPE_CHECKING:
     from collections.abc import Callable, Collection
 
+    from ...control.connection import Running
     from ...runtime import RuntimeDir
-    from ...supervisord.running import Running
 
 # Each command imports only what it uses: 'status' runs dozens of times a
 # day, and the config build and supervisorctl cost it 30 ms or more
@@ -65,7 +65,7 @@ class Command(BaseCommand):
     def execute(self, *args: Any, **options: Any) -> str | None:
         if not getattr(self, "_called_from_command_line", False):
             return super().execute(*args, **options)
-        from ...supervisord.stdout import WatchedOutput, end_if_failed
+        from ...terminal.stdout import WatchedOutput, end_if_failed
 
         # Every write to stdout, Django's, supervisorctl's or the console's,
         # goes through one watcher: a closed pipe or a full disk ends the
@@ -110,7 +110,7 @@ class Command(BaseCommand):
             return 0
         if command == "run":
             from ...config.build import build
-            from ...config.program import run_as
+            from ...config.program_env import run_as
 
             run_as(build(options, check=False), rest)  # returns only on errors
         if command == "getconfig" or command in REREAD_COMMANDS:
@@ -121,18 +121,18 @@ class Command(BaseCommand):
             return self.export(options, rest)
         running = self.find_running(options)
         if command == "status":
-            from ...supervisord.ctl import expand_names
-            from ...supervisord.status import status
+            from ...control.ctl import expand_names
+            from ...terminal.status import status
 
             names = expand_names(command, rest, running.graph())
             return status(running.client, names, self.stdout.write)
         if command == "shutdown" and not rest:
-            from ...supervisord.stop import shutdown
+            from ...control.shutdown import shutdown
 
             shutdown(running, self.report)
             self.stdout.write("Shut down")
             return 0
-        from ...supervisord.ctl import Session, run_supervisorctl
+        from ...control.ctl import Session, run_supervisorctl
 
         if command == "shell":
             return run_supervisorctl(Session(running, self.rebuilder(options)), rest)
@@ -153,10 +153,10 @@ class Command(BaseCommand):
         for warning in messages:
             self.report(f"warning: {warning.msg} ({warning.hint})")
         if not options.daemonize:
-            from ...supervisord.foreground import run_foreground
+            from ...control.foreground import run_foreground
 
             return run_foreground(config, self.report)
-        from ...supervisord.daemon import start_daemon
+        from ...control.daemon import start_daemon
 
         pid = start_daemon(config, self.report)
         self.stdout.write(
@@ -177,7 +177,7 @@ class Command(BaseCommand):
             self.stdout.write(config.display_text(show_secrets), ending="")
             return 0
         from ...config.kept import rebuild
-        from ...supervisord.ctl import Session, run_supervisorctl
+        from ...control.ctl import Session, run_supervisorctl
 
         config = rebuild(options, self.runtime_dir(options), build)
         config.client.ensure_running()
@@ -200,8 +200,8 @@ class Command(BaseCommand):
         """Print the programs' output from the journal, in time order (``logs``)."""
         from ...conf import conf
         from ...graph import read_graph
-        from ...supervisord import logs
-        from ...supervisord.formatting import Formatter, use_color
+        from ...terminal import logs
+        from ...terminal.formatting import Formatter, use_color
 
         parsed = logs.parse(args)
         runtime = self.runtime_dir(options)
@@ -247,7 +247,7 @@ class Command(BaseCommand):
 
     def find_running(self, options: Options) -> Running:
         """Return how to reach the project's running supervisord."""
-        from ...supervisord.running import find_running
+        from ...control.connection import find_running
 
         return find_running(self.runtime_dir(options))
 

@@ -18,8 +18,8 @@ from collections.abc import Callable, Collection
 from pathlib import Path
 from typing import IO
 
+from ..inside.output import NOTICE, SKIPPED, STDOUT, FrameReader
 from .formatting import DJSUPERVISOR, SUPERVISORD, Formatter, Stream, quiet
-from .output import NOTICE, SKIPPED, STDOUT, FrameReader
 from .stdout import silence
 
 # A line still unfinished after this long is printed anyway (a progress bar),

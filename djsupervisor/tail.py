@@ -13,7 +13,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .journal import previous, records, whole_length
+from .inside.journal import previous, records, whole_length
 
 TAIL_LINES = 100  # lines per process a read gives at most
 # Of one line, a read gives the start: one line of 10 MB made every page load

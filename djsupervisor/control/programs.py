@@ -12,9 +12,9 @@ from collections.abc import Callable, Sequence
 from ..clock import Clock
 from ..errors import Fault, StopError
 from .client import UP, states
-from .running import Running
-from .start import wait_until_started
-from .stop import POLL_INTERVAL, STOP_TIMEOUT
+from .connection import Running
+from .launch import wait_until_started
+from .shutdown import POLL_INTERVAL, STOP_TIMEOUT
 
 BAD_NAME = 10  # supervisor.xmlrpc.Faults: no such process
 FAILED = 1  # exit status when a process did not start

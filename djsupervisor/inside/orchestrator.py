@@ -10,7 +10,7 @@ conditions hold again; a one-shot runs again only when asked to.
 It is plain Python over plain values: it hears supervisord's state changes
 as :class:`StateChange` values and acts through a :class:`Control` (start,
 stop, signal, probe, call later) and a clock it is given. Inside supervisord
-:mod:`~djsupervisor.supervisord.bridge` connects it; the unit tests feed it
+:mod:`~djsupervisor.inside.bridge` connects it; the unit tests feed it
 recorded histories and read what it did.
 """
 
@@ -24,8 +24,8 @@ from functools import partial
 from typing import Protocol
 
 from ..clock import Clock
+from ..control.client import FINISHED, STOPPABLE, UP
 from ..graph import Change, Check, Graph
-from .client import FINISHED, STOPPABLE, UP
 from .runs import Probe, Run
 from .runtable import RunTable
 

@@ -19,8 +19,8 @@ from collections.abc import Callable
 from ..clock import Clock
 from ..errors import Fault, StopError
 from .client import SHUTDOWN_STATE, STOPPABLE, UNKNOWN_METHOD, UP, Supervisor, states
+from .connection import Running
 from .proctable import is_alive, read_pid
-from .running import Running
 from .stale import stop_leftovers
 
 POLL_INTERVAL = 0.02  # seconds between looks at stopping processes; wakes supervisord too

@@ -14,8 +14,8 @@ from supervisor.supervisorctl import DefaultControllerPlugin
 from ..errors import DjsupervisorError, Fault
 from .client import UNKNOWN_METHOD
 from .ctl import Session, expand_names
-from .starting import start, stop
-from .stop import stop_programs
+from .programs import start, stop
+from .shutdown import stop_programs
 
 GENERIC = 1  # supervisorctl's exit status for an error
 

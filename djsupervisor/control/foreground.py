@@ -14,16 +14,16 @@ from typing import Any
 from ..conf import conf
 from ..config.build import Config
 from ..errors import CredentialsError, DjsupervisorError, StartError, SupervisordError
+from ..terminal.console import Console
+from ..terminal.formatting import Formatter, use_color
+from ..terminal.stdout import is_closed_pipe
 from .client import Client
-from .console import Console
 from .daemon import daemon_start_error
 from .forked import Forked, stop_with_parent
-from .formatting import Formatter, use_color
+from .launch import patient, prepare_start, supervisord_environment, wait_until_spawned
 from .proctable import is_alive, stop_process_groups
+from .shutdown import Reporter, stop_supervisord
 from .stale import project_processes, stop_leftovers
-from .start import patient, prepare_start, supervisord_environment, wait_until_spawned
-from .stdout import is_closed_pipe
-from .stop import Reporter, stop_supervisord
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)  # a second one kills at once
 FORWARDED_SIGNALS = (signal.SIGQUIT, signal.SIGUSR2)  # for supervisord to act on
@@ -44,7 +44,7 @@ class Foreground:
         """Run supervisord until it exits; return its exit status.
 
         The first SIGINT, SIGTERM or SIGHUP stops the programs as
-        :func:`~djsupervisor.supervisord.stop.stop_supervisord` does; a
+        :func:`~djsupervisor.control.shutdown.stop_supervisord` does; a
         second one kills them all at once. Whatever the programs started and
         left running is stopped before returning.
         """
@@ -176,7 +176,7 @@ def run_supervisord(config_path: Path, project_dir: Path, output: int) -> None:
     os.environ.update(supervisord_environment(project_dir))
     from supervisor import options, supervisord
 
-    from . import output as program_output
+    from ..inside import output as program_output
 
     # supervisord's usage errors would end with "For help, use manage.py -h",
     # which is no help here: the command says what failed.

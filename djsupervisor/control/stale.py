@@ -36,7 +36,7 @@ def project_processes(server_url: str | None) -> list[ProcessId]:
     """Return the programs, and what they started, of the supervisord at ``server_url``.
 
     ``server_url`` is what supervisord puts into its programs' environment
-    (see :attr:`~djsupervisor.supervisord.running.Running.server_url`).
+    (see :attr:`~djsupervisor.control.connection.Running.server_url`).
     """
     if not server_url or not PROC.is_dir():
         return []

@@ -10,8 +10,8 @@ from typing import Protocol
 
 from ..clock import Clock
 from ..errors import ConfigError
+from ..inside.journal import identity, previous, records, whole_length
 from .formatting import Formatter, Stream
-from .journal import identity, previous, records, whole_length
 
 DEFAULT_LINES = 20
 FOLLOW_INTERVAL = 0.1  # seconds between looks at a journal being followed

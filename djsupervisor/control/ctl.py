@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from ..errors import ConfigError
 from ..graph import Graph
-from .running import Running
+from .connection import Running
 
 # supervisorctl commands, by where their process names are.
 MANY_NAMES = ("stop", "clear", "start", "restart", "status")

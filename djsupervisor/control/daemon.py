@@ -14,8 +14,7 @@ from ..clock import Clock
 from ..config.build import Config
 from ..config.server import OWN_RPC_FACTORY
 from ..errors import CredentialsError, StartError
-from .proctable import is_alive, read_pid
-from .start import (
+from .launch import (
     SETTLE_TIMEOUT,
     START_TIMEOUT,
     patient,
@@ -24,7 +23,8 @@ from .start import (
     wait_until_spawned,
     wait_until_started,
 )
-from .stop import Reporter
+from .proctable import is_alive, read_pid
+from .shutdown import Reporter
 
 PIDFILE_POLL_INTERVAL = 0.02  # seconds
 LOG_TAIL_LINES = 5  # lines of supervisord's log quoted when it fails to start

@@ -2,7 +2,7 @@
 
 The watcher only says what changed: the orchestrator inside supervisord
 decides which programs that reloads, and stops and starts them by their
-dependencies (supervisord/orchestrator.py).
+dependencies (inside/orchestrator.py).
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ from django.template.autoreload import get_template_directories
 from ..conf import conf
 from ..config.build import Config
 from ..config.reloading import watched_patterns
+from ..control.forked import stop_with_parent
 from ..errors import SupervisordError
-from ..supervisord.forked import stop_with_parent
 from .watcher import Burst, ChangeHandler, PathFilter, library_dirs, start_observer, watched_dirs
 
 # A burst ends after this long without a change. A checkout writes its files

@@ -15,9 +15,9 @@ from ..config.discovery import PROJECT_DIR_VARIABLE
 from ..errors import AlreadyRunningError, DjsupervisorError, Fault, NotRunningError
 from ..runtime import RuntimeDir, write_private
 from .client import Client, Startup, Supervisor, states
-from .running import find_running
+from .connection import find_running
+from .shutdown import Reporter
 from .stale import clear_stale_state
-from .stop import Reporter
 
 START_TIMEOUT = 60.0  # seconds; supervisord answers no RPC while spawning many programs
 # Each program's own ready_timeout bounds the wait for it; this bounds a long chain.

@@ -30,10 +30,10 @@ from supervisor.rpcinterface import SupervisorNamespaceRPCInterface
 from supervisor.states import SupervisorStates
 from supervisor.xmlrpc import Faults, RPCError
 
+from ..control.client import ProcessState
 from ..graph import Change
 from . import envfiles, output, spawning
 from .bridge import Bridge
-from .client import ProcessState
 from .journal import Journal
 from .loop import MainLoop
 from .orchestrator import Orchestrator

@@ -1,1 +1,0 @@
-"""Run supervisord and talk to it: start, stop, status, the console and its listener."""
