@@ -15,9 +15,10 @@ from typing import Any
 
 from .conf import conf
 from .config.discovery import find_project_dir
-from .control.client import Client, ProcessState
+from .control.client import Client
 from .control.connection import find_running
 from .errors import DjsupervisorError, Fault
+from .protocol import ProcessState
 from .runtime import RuntimeDir
 from .tail import read_tail
 

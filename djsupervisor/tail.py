@@ -2,49 +2,23 @@
 
 A first read gives the last lines of each process; each later read, given
 the cursor the previous one returned, only what was written since, even
-across a rotation of the journal. The output is raw bytes per process and
+across a rotation of the journal (journal.py). The output is raw bytes per process and
 stream, in order: a line (or a UTF-8 character) split between two reads is
 put together by the reader, which keeps its own unfinished line.
 """
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .inside.journal import previous, records, whole_length
+from .journal import read_on
+from .protocol import records
 
 TAIL_LINES = 100  # lines per process a read gives at most
 # Of one line, a read gives the start: one line of 10 MB made every page load
 # carry it all. The rest of the line is cut, and the cut is said.
 MAX_LINE_BYTES = 10_000
-
-
-STAMP_BYTES = 8  # a record's time, first in its header: a file's first one names the file
-
-
-@dataclass(frozen=True)
-class Cursor:
-    """Where a reader stopped: a journal file and an offset in it.
-
-    The file is named by its inode and the time of its first record: after
-    two rotations a new file may get the inode of one deleted, never both.
-    """
-
-    file: str
-    offset: int
-
-    def __str__(self) -> str:
-        return f"{self.file}-{self.offset}"
-
-    @classmethod
-    def parse(cls, text: str | None) -> Cursor | None:
-        """Return the cursor ``text`` names, or None if it names none (or is garbled)."""
-        file, _, offset = (text or "").rpartition("-")
-        if not file or not offset.isdigit():
-            return None
-        return cls(file, int(offset))
 
 
 @dataclass
@@ -69,42 +43,9 @@ class Tail:
 
 def read_tail(journal: Path, cursor: str | None, lines: int = TAIL_LINES) -> Tail:
     """Read the journal on from ``cursor`` (from the start for None); keep ``lines`` per process."""
-    current = file_name(journal)
-    if current is None:
-        return Tail("", {}, reset=True)
-    at = Cursor.parse(cursor)
-    older = previous(journal)
-    if at is not None and at.file == current:
-        before, start, reset = b"", at.offset, False
-    elif at is not None and at.file == file_name(older):
-        before, start, reset = _read(older, at.offset), 0, False  # rotated since the last read
-    else:
-        before, start, reset = _read(older, 0), 0, True
-    data = _read(journal, start)
-    whole = whole_length(data)
-    # The older file is complete: it is rotated after a whole record.
-    output = _by_process(before[: whole_length(before)] + data[:whole], lines, restart=reset)
-    return Tail(str(Cursor(current, start + whole)), output, reset)
-
-
-def file_name(path: Path) -> str | None:
-    """Return what names the journal file at ``path`` in a cursor; None before its first record."""
-    try:
-        with path.open("rb") as file:
-            stamp = file.read(STAMP_BYTES)
-            inode = os.fstat(file.fileno()).st_ino
-    except FileNotFoundError:
-        return None
-    return f"{inode}.{stamp.hex()}" if len(stamp) == STAMP_BYTES else None
-
-
-def _read(path: Path, offset: int) -> bytes:
-    try:
-        with path.open("rb") as file:
-            file.seek(offset)
-            return file.read()
-    except FileNotFoundError:
-        return b""
+    found = read_on(journal, cursor)
+    output = _by_process(found.data, lines, restart=found.reset)
+    return Tail(found.cursor, output, found.reset)
 
 
 def _by_process(data: bytes, lines: int, restart: bool) -> dict[str, ProcessOutput]:

@@ -14,15 +14,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from djsupervisor.inside.output import (
-    SKIPPED,
-    STDERR,
-    STDOUT,
-    Forwarder,
-    FrameReader,
-    frame,
-    say_failed_log_writes_once,
-)
+from djsupervisor.inside.output import Forwarder, say_failed_log_writes_once
+from djsupervisor.protocol import SKIPPED, STDERR, STDOUT, RecordReader, record
 from djsupervisor.terminal.console import Console
 from djsupervisor.terminal.formatting import Formatter, quiet, use_color, visible
 from djsupervisor.terminal.stdout import is_closed_pipe
@@ -35,20 +28,20 @@ def event(name: str, channel: str, data: bytes) -> SimpleNamespace:
     )
 
 
-def test_frames_survive_being_cut_anywhere() -> None:
-    stream = frame(STDOUT, "web", b"hello\n") + frame(STDERR, "wörker", b"\xff\n")
-    reader = FrameReader()
-    frames = [f for byte in range(len(stream)) for f in reader.feed(stream[byte : byte + 1])]
-    assert frames == [(STDOUT, "web", b"hello\n"), (STDERR, "wörker", b"\xff\n")]
+def test_records_survive_being_cut_anywhere() -> None:
+    stream = record(STDOUT, "web", b"hello\n", 1.5) + record(STDERR, "wörker", b"\xff\n", 2.0)
+    reader = RecordReader()
+    found = [f for byte in range(len(stream)) for f in reader.feed(stream[byte : byte + 1])]
+    assert found == [(1.5, STDOUT, "web", b"hello\n"), (2.0, STDERR, "wörker", b"\xff\n")]
 
 
 def received_frames(server: socket.socket, until: int) -> list[tuple[int, str, bytes]]:
     connection, _ = server.accept()
-    reader = FrameReader()
+    reader = RecordReader()
     frames: list[tuple[int, str, bytes]] = []
     with connection:
         while len(frames) < until and (data := connection.recv(65536)):
-            frames += reader.feed(data)
+            frames += [(kind, name, data) for _, kind, name, data in reader.feed(data)]
     return frames
 
 
@@ -80,11 +73,12 @@ def test_a_lagging_console_hears_once_how_many_lines_were_skipped(short_dir: Pat
     with forwarder.condition:  # hold the sender back while supervisord produces
         for _ in range(100):
             forwarder(event("web", "stdout", chunk))
-    reader = FrameReader()
+    reader = RecordReader()
     frames: list[tuple[int, str, bytes]] = []
     with connection:
         while not any(kind == SKIPPED for kind, _, _ in frames):
-            frames += reader.feed(connection.recv(65536))
+            found = reader.feed(connection.recv(65536))
+            frames += [(kind, name, data) for _, kind, name, data in found]
     forwarder.flush(timeout=5)
     server.close()
     kept = [f for f in frames if f[0] == STDOUT]
@@ -122,10 +116,10 @@ def test_the_console_prints_whole_decoded_prefixed_lines(short_dir: Path) -> Non
         short_dir / "console.sock", Formatter(["web", "worker"], False), out, short_dir
     )
     frames = (
-        frame(STDOUT, "web", b"caf\xc3")  # a character split between two writes
-        + frame(STDERR, "worker", b"bad \xff byte\n")
-        + frame(STDOUT, "web", b"\xa9\n")
-        + frame(SKIPPED, "", b"42")
+        record(STDOUT, "web", b"caf\xc3")  # a character split between two writes
+        + record(STDERR, "worker", b"bad \xff byte\n")
+        + record(STDOUT, "web", b"\xa9\n")
+        + record(SKIPPED, "", b"42")
     )
     relay(console, frames, "supervisord says ✓\n".encode())
     lines = out.getvalue().splitlines()
@@ -152,7 +146,7 @@ def test_a_closed_output_is_reported_once_and_then_left_alone(short_dir: Path) -
     console = Console(
         short_dir / "console.sock", Formatter([], False), ClosedPipe(), short_dir, heard.append
     )
-    relay(console, frame(STDOUT, "web", b"1\n2\n") + frame(STDOUT, "web", b"3\n"), b"x\n")
+    relay(console, record(STDOUT, "web", b"1\n2\n") + record(STDOUT, "web", b"3\n"), b"x\n")
     assert len(heard) == 1 and is_closed_pipe(heard[0])
 
 
@@ -226,7 +220,7 @@ def test_stderr_is_shown_as_stdout_is_in_colour(short_dir: Path) -> None:
     # Django and gunicorn log normal lines to stderr: no red, no marker.
     out = io.StringIO()
     console = Console(short_dir / "console.sock", Formatter(["web"], True), out, short_dir)
-    relay(console, frame(STDOUT, "web", b"said\n") + frame(STDERR, "web", b"said\n"), b"")
+    relay(console, record(STDOUT, "web", b"said\n") + record(STDERR, "web", b"said\n"), b"")
     said, logged = out.getvalue().splitlines()
     assert said == logged == "\033[36mweb         \033[0m | said"
 
@@ -237,7 +231,7 @@ def test_a_debugger_prompt_is_shown_at_once_and_typed_lines_reach_it(
 ) -> None:
     out = io.StringIO()
     console = Console(short_dir / "console.sock", Formatter(["web"], False), out, short_dir)
-    relay(console, frame(STDOUT, "web", f"> view()\n{prompt}".encode()), b"", close=False)
+    relay(console, record(STDOUT, "web", f"> view()\n{prompt}".encode()), b"", close=False)
     assert out.getvalue().splitlines() == ["web          | > view()", f"web          | {prompt}"]
     sent: list[tuple[str, str]] = []
     typed_read, typed_write = os.pipe()

@@ -17,7 +17,7 @@ import pytest
 from supervisor.states import SupervisorStates
 
 from djsupervisor.inside import output, rpcinterface
-from djsupervisor.inside.journal import Journal
+from djsupervisor.inside.journal_writer import Journal
 from djsupervisor.inside.loop import MainLoop
 
 

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from djsupervisor.control.client import ProcessState
+from djsupervisor.protocol import ProcessState
 from djsupervisor.terminal.status import format_statuses, select, split_namespec
 
 

@@ -8,10 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from djsupervisor.inside.journal import STDERR, STDOUT, Journal, records
+from djsupervisor.inside.journal_writer import Journal
+from djsupervisor.journal import Cursor
+from djsupervisor.protocol import STDERR, STDOUT, records
 from djsupervisor.tail import (
     MAX_LINE_BYTES,
-    Cursor,
     ProcessOutput,
     _cut_long_lines,
     read_tail,

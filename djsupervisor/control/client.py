@@ -1,8 +1,8 @@
 """Talk to a running supervisord over XML-RPC: the one client every command uses.
 
-It holds the transport (a unix socket or TCP, with a timeout and credentials),
-the process states, supervisor's fault codes, and the translation of
-connection failures into djsupervisor's errors. It does not import
+It holds the transport (a unix socket or TCP, with a timeout and credentials)
+and the translation of connection failures into djsupervisor's errors; the
+process states and supervisor's fault codes are in protocol.py. It does not import
 supervisor, which would cost every command about 25 ms (bench/control.py).
 """
 
@@ -16,77 +16,12 @@ from typing import Any, Protocol, TypeVar
 
 from ..errors import CredentialsError, Fault, NotRunningError
 from ..graph import Change
+from ..protocol import UNKNOWN_METHOD, ProcessState
 from .transport import TimeoutTransport
 
 CONNECT_TIMEOUT = 5.0  # seconds; a live supervisord answers in milliseconds
 
-# supervisor.xmlrpc.Faults codes.
-UNKNOWN_METHOD = 1  # no such method
-SHUTDOWN_STATE = 6  # supervisord is shutting down already
-
-# supervisor.states.ProcessStates names, by what commands do with them.
-STOPPABLE = frozenset({"STARTING", "RUNNING", "BACKOFF"})  # stopProcess applies
-UP = STOPPABLE | {"STOPPING"}  # a process that is not down yet
-FINISHED = frozenset({"EXITED", "FATAL"})  # crashed or done
-STARTABLE = frozenset({"STOPPED", *FINISHED})  # startProcess applies
-DOWN = STARTABLE | {"UNKNOWN"}  # supervisorctl's 'not running' for status
-
 T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class ProcessState:
-    """What supervisord says of one process."""
-
-    group: str
-    name: str
-    statename: str  # 'RUNNING', 'STOPPED', ...
-    description: str  # 'pid 12, uptime 0:01:02', 'Exited too quickly', ...
-    readiness: str = ""  # 'ready', 'waiting for db (ready)', ... where there is something to say
-    pid: int = 0  # 0 unless it runs
-    started: int = 0  # when it last started (seconds since the epoch), 0 if never
-
-    @property
-    def namespec(self) -> str:
-        return namespec(self.group, self.name)
-
-    @classmethod
-    def from_info(cls, info: dict[str, Any]) -> ProcessState:
-        """Return the state in ``supervisor.getAllProcessInfo``'s ``info``."""
-        return cls(
-            info["group"],
-            info["name"],
-            info["statename"],
-            info["description"],
-            pid=int(info["pid"]),
-            started=int(info["start"]),
-        )
-
-    @classmethod
-    def from_row(cls, row: Sequence[Any]) -> ProcessState:
-        """Return the state ``djsupervisor.getProcessStates`` sent as ``row``."""
-        group, name, statename, description, readiness, *numbers = row
-        pid, started = (int(number) for number in numbers) if numbers else (0, 0)
-        return cls(
-            str(group), str(name), str(statename), str(description), str(readiness), pid, started
-        )
-
-    def row(self) -> list[Any]:
-        """Return the fields as ``djsupervisor.getProcessStates`` sends them."""
-        return [
-            self.group,
-            self.name,
-            self.statename,
-            self.description,
-            self.readiness,
-            self.pid,
-            self.started,
-        ]
-
-
-def namespec(group: str, name: str) -> str:
-    """Return supervisord's name for a process: 'group:name', or 'name' alone in its own group."""
-    return name if group == name else f"{group}:{name}"
 
 
 class Supervisor(Protocol):

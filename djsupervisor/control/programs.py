@@ -11,12 +11,12 @@ from collections.abc import Callable, Sequence
 
 from ..clock import Clock
 from ..errors import Fault, StopError
-from .client import UP, states
+from ..protocol import BAD_NAME, UP
+from .client import states
 from .connection import Running
 from .launch import wait_until_started
 from .shutdown import POLL_INTERVAL, STOP_TIMEOUT
 
-BAD_NAME = 10  # supervisor.xmlrpc.Faults: no such process
 FAILED = 1  # exit status when a process did not start
 Output = Callable[[str], None]
 

@@ -12,7 +12,7 @@ from supervisor import supervisorctl
 from supervisor.supervisorctl import DefaultControllerPlugin
 
 from ..errors import DjsupervisorError, Fault
-from .client import UNKNOWN_METHOD
+from ..protocol import UNKNOWN_METHOD
 from .ctl import Session, expand_names
 from .programs import start, stop
 from .shutdown import stop_programs

@@ -18,7 +18,8 @@ from collections.abc import Callable
 
 from ..clock import Clock
 from ..errors import Fault, StopError
-from .client import SHUTDOWN_STATE, STOPPABLE, UNKNOWN_METHOD, UP, Supervisor, states
+from ..protocol import BAD_NAME, SHUTDOWN_STATE, STOPPABLE, UNKNOWN_METHOD, UP
+from .client import Supervisor, states
 from .connection import Running
 from .proctable import is_alive, read_pid
 from .stale import stop_leftovers
@@ -26,7 +27,6 @@ from .stale import stop_leftovers
 POLL_INTERVAL = 0.02  # seconds between looks at stopping processes; wakes supervisord too
 STOP_TIMEOUT = 300.0  # seconds; generous, as each program may use its stopwaitsecs
 EXIT_TIMEOUT = 30.0  # seconds for supervisord to exit once its programs are stopped
-BAD_NAME = 10  # supervisor.xmlrpc.Faults: no such process
 REPORT_INTERVAL = 2.0  # seconds between reports of the processes still being waited for
 DEFAULT_PRIORITY = 999  # supervisord's default; for a group left out of a reread config
 

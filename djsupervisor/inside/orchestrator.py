@@ -24,8 +24,8 @@ from functools import partial
 from typing import Protocol
 
 from ..clock import Clock
-from ..control.client import FINISHED, STOPPABLE, UP
 from ..graph import Change, Check, Graph
+from ..protocol import FINISHED, STOPPABLE, UP
 from .runs import Probe, Run
 from .runtable import RunTable
 

@@ -6,11 +6,12 @@ chunk through supervisord's event pool, one handshake per chunk and one
 chunk per main-loop turn: 200 programs printing 100 lines a second each
 overflowed it, and supervisord logged one error per dropped chunk. Here the
 chunks are queued in supervisord's own process, as raw bytes, and a thread
-sends them to the console socket in frames; if the terminal is slower than
-the programs, the queue is bounded, and the console is told once how many
-lines it did not get (they are in the log files). See bench/console.py.
+sends them to the console socket as records (protocol.py); if the terminal
+is slower than the programs, the queue is bounded, and the console is told
+once how many lines it did not get (they are in the log files). See
+bench/console.py.
 
-This module runs inside supervisord: standard library and supervisor only.
+This module runs inside supervisord (djsupervisor/inside/: no Django).
 """
 
 from __future__ import annotations
@@ -20,44 +21,14 @@ import contextlib
 import errno
 import os
 import socket
-import struct
 import sys
 import threading
 from typing import Any
 
-# A frame: kind (one byte), name length (2 bytes), data length (4 bytes),
-# then the name (UTF-8) and the data (raw bytes, as the program wrote them).
-HEADER = struct.Struct("!BHI")
-# Frame kinds: a program's output; a count of lines skipped; a notice to show.
-STDOUT, STDERR, SKIPPED, NOTICE = 0, 1, 2, 3
-CHANNELS = {"stdout": STDOUT, "stderr": STDERR}
+from ..protocol import CHANNELS, NOTICE, SKIPPED, record
+
 MAX_QUEUED = 16 * 1024 * 1024  # bytes of output held for a console that lags behind
 CLOSE_WAIT = 0.5  # seconds for the sending thread to close its socket once told
-
-
-def frame(kind: int, name: str, data: bytes) -> bytes:
-    encoded = name.encode()
-    return HEADER.pack(kind, len(encoded), len(data)) + encoded + data
-
-
-class FrameReader:
-    """Cut a byte stream into frames: (kind, name, data)."""
-
-    def __init__(self) -> None:
-        self.buffer = bytearray()
-
-    def feed(self, data: bytes) -> list[tuple[int, str, bytes]]:
-        self.buffer += data
-        frames = []
-        while len(self.buffer) >= HEADER.size:
-            kind, name_length, data_length = HEADER.unpack_from(self.buffer)
-            end = HEADER.size + name_length + data_length
-            if len(self.buffer) < end:
-                break
-            name = bytes(self.buffer[HEADER.size : HEADER.size + name_length]).decode()
-            frames.append((kind, name, bytes(self.buffer[HEADER.size + name_length : end])))
-            del self.buffer[:end]
-        return frames
 
 
 class Forwarder:
@@ -78,7 +49,7 @@ class Forwarder:
     def __call__(self, event: Any) -> None:
         """Take a ``ProcessLogEvent`` (supervisord calls this for each chunk)."""
         data: bytes = event.data if isinstance(event.data, bytes) else event.data.encode()
-        chunk = frame(CHANNELS[event.channel], event.process.config.name, data)
+        chunk = record(CHANNELS[event.channel], event.process.config.name, data)
         with self.condition:
             if self.closed:
                 return
@@ -95,7 +66,7 @@ class Forwarder:
         """Queue a line of djsupervisor's own for the console."""
         with self.condition:
             if not self.closed:
-                self.queue.append(frame(NOTICE, "", text.encode()))
+                self.queue.append(record(NOTICE, "", text.encode()))
                 self.condition.notify_all()
 
     def flush(self, timeout: float) -> None:
@@ -126,7 +97,7 @@ class Forwarder:
                         return
                     batch = list(self.queue)
                     if self.skipped:
-                        batch.append(frame(SKIPPED, "", str(self.skipped).encode()))
+                        batch.append(record(SKIPPED, "", str(self.skipped).encode()))
                     self.queue.clear()
                     self.queued = self.skipped = 0
                     self.sending = True

@@ -30,11 +30,11 @@ from supervisor.rpcinterface import SupervisorNamespaceRPCInterface
 from supervisor.states import SupervisorStates
 from supervisor.xmlrpc import Faults, RPCError
 
-from ..control.client import ProcessState
 from ..graph import Change
+from ..protocol import ProcessState
 from . import envfiles, output, spawning
 from .bridge import Bridge
-from .journal import Journal
+from .journal_writer import Journal
 from .loop import MainLoop
 from .orchestrator import Orchestrator
 from .runtable import UnknownProcess

@@ -1,8 +1,8 @@
 """Print supervisord's and its programs' output live, and pass typed lines to a debugger.
 
-The programs' output comes from supervisord in frames (see output.py);
-supervisord's own log from its stdout, through a pipe. Everything is written
-as whole lines, so two programs' output never shares a line, except a
+The programs' output comes from supervisord as records (protocol.py, sent
+by inside/output.py); supervisord's own log from its stdout, through a pipe.
+Everything is written as whole lines, so two programs' output never shares a line, except a
 debugger's prompt, shown at once. A line typed in the terminal goes to the
 program whose debugger prompts for it (``breakpoint()`` in a view).
 """
@@ -18,7 +18,7 @@ from collections.abc import Callable, Collection
 from pathlib import Path
 from typing import IO
 
-from ..inside.output import NOTICE, SKIPPED, STDOUT, FrameReader
+from ..protocol import NOTICE, SKIPPED, STDOUT, RecordReader
 from .formatting import DJSUPERVISOR, SUPERVISORD, Formatter, Stream, quiet
 from .stdout import silence
 
@@ -99,11 +99,11 @@ class Console:
     def _accept(self, server: socket.socket) -> None:
         connection, _ = server.accept()
         connection.setblocking(False)
-        self.selector.register(connection, selectors.EVENT_READ, self._frames(connection))
+        self.selector.register(connection, selectors.EVENT_READ, self._records(connection))
 
-    def _frames(self, connection: socket.socket) -> Callable[[object], None]:
+    def _records(self, connection: socket.socket) -> Callable[[object], None]:
         """Return the reader of one connection from supervisord."""
-        reader = FrameReader()
+        reader = RecordReader()
 
         def read(_: object) -> None:
             data = connection.recv(READ_SIZE)
@@ -112,7 +112,7 @@ class Console:
                 connection.close()
                 return
             lines = []
-            for kind, name, chunk in reader.feed(data):
+            for _, kind, name, chunk in reader.feed(data):
                 if kind == SKIPPED:
                     lines.append(self.formatter.line(DJSUPERVISOR, self._skipped(chunk)))
                 elif kind == NOTICE:

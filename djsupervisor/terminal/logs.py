@@ -10,7 +10,8 @@ from typing import Protocol
 
 from ..clock import Clock
 from ..errors import ConfigError
-from ..inside.journal import identity, previous, records, whole_length
+from ..journal import read_on
+from ..protocol import records
 from .formatting import Formatter, Stream
 
 DEFAULT_LINES = 20
@@ -67,51 +68,40 @@ def show(
     clock: Clock = time,
 ) -> None:
     """Print the last ``lines`` lines of ``processes`` (all if None); with ``follow``, the rest."""
-    older = previous(journal)
-    data = b"".join(path.read_bytes() for path in (older, journal) if path.exists())
+    found = read_on(journal, None)
     assembler = Assembler(processes)
-    shown = assembler.feed(data)[-lines:] if lines > 0 else []
+    shown = assembler.feed(found.data)[-lines:] if lines > 0 else []
     names = {name for _, name, _ in shown} | set(processes or ())
     format_ = formatter(names)
     _print(out, "".join(format_.line(name, text, when) for when, name, text in shown))
     if follow:
-        _follow(journal, assembler, format_, out, clock)
+        _follow(journal, found.cursor, assembler, format_, out, clock)
 
 
 def _follow(
-    journal: Path, assembler: Assembler, formatter: Formatter, out: Output, clock: Clock
+    journal: Path,
+    cursor: str,
+    assembler: Assembler,
+    formatter: Formatter,
+    out: Output,
+    clock: Clock,
 ) -> None:
-    """Print what the journal gets from now on, until interrupted (Ctrl-C)."""
-    followed, offset = identity(journal), _size(journal)
-    pending = b""
+    """Print what the journal gets from ``cursor`` on, until interrupted (Ctrl-C)."""
     while True:
         clock.sleep(FOLLOW_INTERVAL)
-        if identity(journal) != followed:  # rotated: start the new file from its beginning
-            followed, offset, pending = identity(journal), 0, b""
-        if _size(journal) <= offset:
+        found = read_on(journal, cursor)
+        cursor = found.cursor
+        if not found.data:
             out.flush()  # fails once the reader has gone (| head), even with nothing new to say
             continue
-        with journal.open("rb") as file:
-            file.seek(offset)
-            chunk = file.read()
-        offset += len(chunk)
-        pending += chunk
-        whole = whole_length(pending)
-        new, pending = pending[:whole], pending[whole:]
-        _print(out, "".join(formatter.line(n, line, when) for when, n, line in assembler.feed(new)))
+        lines = assembler.feed(found.data)
+        _print(out, "".join(formatter.line(n, line, when) for when, n, line in lines))
 
 
 def _print(out: Output, text: str) -> None:
     if text:  # a command's stdout would print an empty line for nothing
         out.write(text)
         out.flush()
-
-
-def _size(path: Path) -> int:
-    try:
-        return path.stat().st_size
-    except FileNotFoundError:
-        return 0
 
 
 class Assembler:

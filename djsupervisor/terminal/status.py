@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from ..control.client import DOWN, ProcessState, Supervisor
+from ..control.client import Supervisor
+from ..protocol import DOWN, ProcessState
 
 MIN_NAME_WIDTH = 30  # characters; supervisorctl pads names to at least this
 NAME_GAP = 3  # spaces between the longest name and the state

@@ -1,0 +1,149 @@
+"""What supervisord and djsupervisor's commands say to each other: states, faults, records.
+
+Shared by the code inside supervisord (``inside/``), the commands that talk
+to it (``control/``, ``terminal/``) and the admin page. Standard library
+only: every process imports it, and the commands do not import supervisor
+(about 25 ms each, bench/control.py), so supervisor's values are written
+here, and a test holds them to supervisor's own.
+"""
+
+from __future__ import annotations
+
+import struct
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+# supervisor.xmlrpc.Faults codes.
+UNKNOWN_METHOD = 1  # no such method
+SHUTDOWN_STATE = 6  # supervisord is shutting down already
+BAD_NAME = 10  # no such process
+
+# supervisor.states.ProcessStates names, by what commands do with them.
+STOPPABLE = frozenset({"STARTING", "RUNNING", "BACKOFF"})  # stopProcess applies
+UP = STOPPABLE | {"STOPPING"}  # a process that is not down yet
+FINISHED = frozenset({"EXITED", "FATAL"})  # crashed or done
+STARTABLE = frozenset({"STOPPED", *FINISHED})  # startProcess applies
+DOWN = STARTABLE | {"UNKNOWN"}  # supervisorctl's 'not running' for status
+
+
+@dataclass(frozen=True)
+class ProcessState:
+    """What supervisord says of one process."""
+
+    group: str
+    name: str
+    statename: str  # 'RUNNING', 'STOPPED', ...
+    description: str  # 'pid 12, uptime 0:01:02', 'Exited too quickly', ...
+    readiness: str = ""  # 'ready', 'waiting for db (ready)', ... where there is something to say
+    pid: int = 0  # 0 unless it runs
+    started: int = 0  # when it last started (seconds since the epoch), 0 if never
+
+    @property
+    def namespec(self) -> str:
+        return namespec(self.group, self.name)
+
+    @classmethod
+    def from_info(cls, info: dict[str, Any]) -> ProcessState:
+        """Return the state in ``supervisor.getAllProcessInfo``'s ``info``."""
+        return cls(
+            info["group"],
+            info["name"],
+            info["statename"],
+            info["description"],
+            pid=int(info["pid"]),
+            started=int(info["start"]),
+        )
+
+    @classmethod
+    def from_row(cls, row: Sequence[Any]) -> ProcessState:
+        """Return the state ``djsupervisor.getProcessStates`` sent as ``row``."""
+        group, name, statename, description, readiness, *numbers = row
+        pid, started = (int(number) for number in numbers) if numbers else (0, 0)
+        return cls(
+            str(group), str(name), str(statename), str(description), str(readiness), pid, started
+        )
+
+    def row(self) -> list[Any]:
+        """Return the fields as ``djsupervisor.getProcessStates`` sends them."""
+        return [
+            self.group,
+            self.name,
+            self.statename,
+            self.description,
+            self.readiness,
+            self.pid,
+            self.started,
+        ]
+
+
+def namespec(group: str, name: str) -> str:
+    """Return supervisord's name for a process: 'group:name', or 'name' alone in its own group."""
+    return name if group == name else f"{group}:{name}"
+
+
+# A record of output, in the journal file and on the console's socket alike:
+# time, kind (one byte), name length (2 bytes), data length (4 bytes), then
+# the process name (UTF-8) and the data (raw bytes, as the program wrote them).
+RECORD = struct.Struct("!dBHI")
+# Record kinds: a program's output; a count of lines skipped; a notice to show.
+STDOUT, STDERR, SKIPPED, NOTICE = 0, 1, 2, 3
+CHANNELS = {"stdout": STDOUT, "stderr": STDERR}
+Record = tuple[float, int, str, bytes]  # time, kind, process name, data
+
+
+def record(kind: int, name: str, data: bytes, stamp: float | None = None) -> bytes:
+    """Return one record of ``data``, at ``stamp`` (now by default)."""
+    encoded = name.encode()
+    header = RECORD.pack(time.time() if stamp is None else stamp, kind, len(encoded), len(data))
+    return header + encoded + data
+
+
+def record_length(data: bytes | bytearray, offset: int) -> int:
+    """Return the length of the record at ``offset``, or 0 if it is not whole yet."""
+    if offset + RECORD.size > len(data):
+        return 0
+    _, _, name_length, data_length = RECORD.unpack_from(data, offset)
+    length = RECORD.size + name_length + data_length
+    return length if offset + length <= len(data) else 0
+
+
+def records(data: bytes | bytearray) -> Iterator[Record]:
+    """Yield each whole record at the start of ``data`` (one being written ends them)."""
+    offset = 0
+    while length := record_length(data, offset):
+        yield _decoded(data, offset, length)
+        offset += length
+
+
+def whole_length(data: bytes | bytearray) -> int:
+    """Return how many bytes at the start of ``data`` are whole records."""
+    offset = 0
+    while length := record_length(data, offset):
+        offset += length
+    return offset
+
+
+def _decoded(data: bytes | bytearray, offset: int, length: int) -> Record:
+    stamp, kind, name_length, _ = RECORD.unpack_from(data, offset)
+    start = offset + RECORD.size
+    name = bytes(data[start : start + name_length]).decode()
+    return stamp, kind, name, bytes(data[start + name_length : offset + length])
+
+
+class RecordReader:
+    """Cut a byte stream (a socket's) into records, keeping a partial one for the next read."""
+
+    def __init__(self) -> None:
+        self.buffer = bytearray()
+
+    def feed(self, data: bytes) -> list[Record]:
+        self.buffer += data
+        found = []
+        offset = 0
+        while length := record_length(self.buffer, offset):
+            found.append(_decoded(self.buffer, offset, length))
+            offset += length
+        del self.buffer[:offset]
+        return found
