@@ -8,6 +8,7 @@ it back from JSON. This module is plain data, for both sides.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -116,3 +117,23 @@ def read_graph(path: Path) -> Graph:
         return Graph.from_json(path.read_text())
     except (OSError, ValueError, KeyError, TypeError):
         return Graph()
+
+
+def dependents_first(
+    names: Collection[str],
+    dependents: Mapping[str, Collection[str]],
+    pick: Callable[[list[str]], list[str]] = lambda free: free,
+) -> list[list[str]]:
+    """Return ``names`` in waves, each name after every one of ``names`` that depends on it.
+
+    ``dependents`` gives each name's dependents; ``pick`` chooses which of
+    the names free to go make the next wave (all of them by default).
+    """
+    remaining = set(names)
+    waves = []
+    while remaining:
+        free = sorted(n for n in remaining if not set(dependents.get(n, ())) & remaining)
+        wave = pick(free or sorted(remaining))  # a cycle (refused by the checks): all at once
+        waves.append(wave)
+        remaining.difference_update(wave)
+    return waves

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import struct
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 # supervisor.xmlrpc.Faults codes.
 UNKNOWN_METHOD = 1  # no such method
@@ -81,6 +81,41 @@ class ProcessState:
 def namespec(group: str, name: str) -> str:
     """Return supervisord's name for a process: 'group:name', or 'name' alone in its own group."""
     return name if group == name else f"{group}:{name}"
+
+
+class Supervisor(Protocol):
+    """What the start, stop, status and autoreload logic asks of supervisord.
+
+    ``control.client.Client`` is the real one; the tests' fake keeps processes in memory.
+    """
+
+    def process_states(self) -> list[ProcessState]: ...
+
+    def group_priorities(self) -> dict[str, int]: ...
+
+    def dependencies(self) -> dict[str, list[str]]: ...
+
+    def startup(self, names: Sequence[str] = ()) -> Startup: ...
+
+    def stop_processes(self, names: Sequence[str]) -> list[str]: ...
+
+    def call_each(self, method: str, calls: Iterable[Sequence[Any]]) -> list[tuple[str, str]]: ...
+
+    def shutdown(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class Startup:
+    """How starting processes is going: done or not, and what failed."""
+
+    settled: bool  # every process has started, or failed to
+    failures: list[str]  # 'NAME: why', for each that failed or is blocked
+    outcomes: dict[str, str]  # 'ok', or why it failed, by process name (settled ones)
+
+
+def states(supervisor: Supervisor) -> dict[str, str]:
+    """Return each process's state name ('RUNNING', ...) by its namespec."""
+    return {process.namespec: process.statename for process in supervisor.process_states()}
 
 
 # A record of output, in the journal file and on the console's socket alike:

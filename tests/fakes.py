@@ -12,9 +12,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from djsupervisor.control.client import Startup
 from djsupervisor.errors import Fault, NotRunningError
-from djsupervisor.protocol import SHUTDOWN_STATE, STARTABLE, STOPPABLE, ProcessState
+from djsupervisor.protocol import SHUTDOWN_STATE, STARTABLE, STOPPABLE, ProcessState, Startup
 
 
 @dataclass

@@ -5,7 +5,9 @@ from __future__ import annotations
 import pytest
 
 from djsupervisor.config.dependencies import parse_check
-from djsupervisor.export.formats import Target, compose, listener
+from djsupervisor.export.common import Target
+from djsupervisor.export.compose import compose
+from djsupervisor.export.containers import listener
 from djsupervisor.export.model import Service
 
 TARGET = Target("mysite", "mysite:1", "/app", "python", "/out")

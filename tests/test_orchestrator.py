@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 import pytest
 
 from djsupervisor.graph import Change, Check, Graph, Program
-from djsupervisor.inside.orchestrator import Orchestrator, StateChange
+from djsupervisor.inside.events import StateChange
+from djsupervisor.inside.orchestrator import Orchestrator
 from djsupervisor.inside.runtable import UnknownProcess
 
 

@@ -1,4 +1,4 @@
-"""Merge config layers and apply djsupervisor's program rules (SPEC section 3)."""
+"""Merge config layers and apply djsupervisor's program rules (docs/configuration.rst)."""
 
 from __future__ import annotations
 

@@ -53,7 +53,7 @@ class Renderer:
     notes: list[str] = field(default_factory=list)  # what can go from them (legacy.py)
 
     def context(self, app_dir: Path | None = None) -> dict[str, Any]:
-        """Return the template context of SPEC section 2."""
+        """Return the template context (docs/templating.rst)."""
         # Paths are marked: on a command line they come out quoted (quoting.py).
         return {
             "PROJECT_DIR": mark(self.host.project_dir if self.host else str(self.project_dir)),

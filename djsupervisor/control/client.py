@@ -12,51 +12,16 @@ import xmlrpc.client
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from http.client import HTTPException
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
 from ..errors import CredentialsError, Fault, NotRunningError
 from ..graph import Change
-from ..protocol import UNKNOWN_METHOD, ProcessState
+from ..protocol import UNKNOWN_METHOD, ProcessState, Startup
 from .transport import TimeoutTransport
 
 CONNECT_TIMEOUT = 5.0  # seconds; a live supervisord answers in milliseconds
 
 T = TypeVar("T")
-
-
-class Supervisor(Protocol):
-    """What the start, stop, status and autoreload logic asks of supervisord.
-
-    :class:`Client` is the real one; the tests' fake keeps processes in memory.
-    """
-
-    def process_states(self) -> list[ProcessState]: ...
-
-    def group_priorities(self) -> dict[str, int]: ...
-
-    def dependencies(self) -> dict[str, list[str]]: ...
-
-    def startup(self, names: Sequence[str] = ()) -> Startup: ...
-
-    def stop_processes(self, names: Sequence[str]) -> list[str]: ...
-
-    def call_each(self, method: str, calls: Iterable[Sequence[Any]]) -> list[tuple[str, str]]: ...
-
-    def shutdown(self) -> None: ...
-
-
-@dataclass(frozen=True)
-class Startup:
-    """How starting processes is going: done or not, and what failed."""
-
-    settled: bool  # every process has started, or failed to
-    failures: list[str]  # 'NAME: why', for each that failed or is blocked
-    outcomes: dict[str, str]  # 'ok', or why it failed, by process name (settled ones)
-
-
-def states(supervisor: Supervisor) -> dict[str, str]:
-    """Return each process's state name ('RUNNING', ...) by its namespec."""
-    return {process.namespec: process.statename for process in supervisor.process_states()}
 
 
 @dataclass(frozen=True)

@@ -13,8 +13,9 @@ from ..clock import Clock
 from ..config.build import Config
 from ..config.discovery import PROJECT_DIR_VARIABLE
 from ..errors import AlreadyRunningError, DjsupervisorError, Fault, NotRunningError
+from ..protocol import Startup, Supervisor, states
 from ..runtime import RuntimeDir, write_private
-from .client import Client, Startup, Supervisor, states
+from .client import Client
 from .connection import find_running
 from .shutdown import Reporter
 from .stale import clear_stale_state

@@ -11,8 +11,7 @@ from collections.abc import Callable, Sequence
 
 from ..clock import Clock
 from ..errors import Fault, StopError
-from ..protocol import BAD_NAME, UP
-from .client import states
+from ..protocol import BAD_NAME, UP, states
 from .connection import Running
 from .launch import wait_until_started
 from .shutdown import POLL_INTERVAL, STOP_TIMEOUT
@@ -47,13 +46,13 @@ def start(
     for name in sorted(set(started) - set(targets)):
         output(f"{name}: ERROR (already started)")
     # A restart's processes come dependents first: they stop in that order
-    # and start in the other.
+    # and start in the other. Each is said once the orchestrator is done.
+    startup = wait_until_started(client, targets, lambda: True, clock)
     for name in targets:
         if name in up_before:
             output(f"{name}: stopped")
     if restart:
         targets.reverse()
-    startup = wait_until_started(client, targets, lambda: True, clock)
     for name in targets:
         outcome = startup.outcomes.get(name, "still starting")
         output(f"{name}: started" if outcome == "ok" else f"{name}: ERROR ({outcome})")

@@ -18,8 +18,8 @@ from collections.abc import Callable
 
 from ..clock import Clock
 from ..errors import Fault, StopError
-from ..protocol import BAD_NAME, SHUTDOWN_STATE, STOPPABLE, UNKNOWN_METHOD, UP
-from .client import Supervisor, states
+from ..graph import dependents_first
+from ..protocol import BAD_NAME, SHUTDOWN_STATE, STOPPABLE, UNKNOWN_METHOD, UP, Supervisor, states
 from .connection import Running
 from .proctable import is_alive, read_pid
 from .stale import stop_leftovers
@@ -62,15 +62,12 @@ def priority_levels(supervisor: Supervisor) -> list[list[str]]:
     for name, needs in dependencies.items():
         for other in needs:
             dependents[other].add(name)
-    remaining = set(priority)
-    waves = []
-    while remaining:
-        free = [name for name in remaining if not dependents[name] & remaining]
+
+    def highest_priority(free: list[str]) -> list[str]:
         top = max(priority[name] for name in free)
-        wave = sorted(name for name in free if priority[name] == top)
-        waves.append(wave)
-        remaining.difference_update(wave)
-    return waves
+        return [name for name in free if priority[name] == top]
+
+    return dependents_first(priority, dependents, highest_priority)
 
 
 def stop_and_wait(

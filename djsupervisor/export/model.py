@@ -23,7 +23,7 @@ DEFAULT_STOPWAITSECS = 10  # supervisord's
 # systemd filters (templatetags/djsupervisor_export.py).
 INSTANCE = "\0"
 
-# supervisord options the formats say (SPEC 12's mapping), and process_name,
+# supervisord options the formats say (docs/exporting.rst's table), and process_name,
 # which they replace by their own names for a numprocs program's processes.
 MAPPED = frozenset(
     {

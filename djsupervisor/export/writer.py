@@ -28,7 +28,9 @@ from ..config.environment import read_environments
 from ..config.render import Host
 from ..errors import ConfigError
 from ..options import Options
-from .formats import CONTAINER_FORMATS, FORMATS, Target, for_containers
+from .common import Target
+from .containers import CONTAINER_FORMATS, for_containers
+from .formats import FORMATS
 from .model import Service, not_exported, services
 
 TEMPLATES = Path(__file__).parents[1] / "templates"

@@ -28,8 +28,9 @@ from supervisor.states import getProcessStateDescription
 from supervisor.xmlrpc import Faults, RPCError
 
 from ..graph import Check, Graph, read_graph
+from .events import StateChange
 from .loop import MainLoop
-from .orchestrator import Orchestrator, StateChange
+from .orchestrator import Orchestrator
 from .runs import Probe, Prober, environment_of, owners_of
 
 WAKE_MARGIN = 0.002  # seconds after a deadline supervisord is woken to act on it

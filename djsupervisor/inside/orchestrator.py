@@ -16,51 +16,20 @@ recorded histories and read what it did.
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from functools import partial
-from typing import Protocol
 
 from ..clock import Clock
-from ..graph import Change, Check, Graph
+from ..graph import Change, Graph, dependents_first
 from ..protocol import FINISHED, STOPPABLE, UP
-from .runs import Probe, Run
+from .events import Control, StateChange
+from .readiness import Readiness
+from .runs import Run
 from .runtable import RunTable
 
 
-@dataclass(frozen=True)
-class StateChange:
-    """A process's new state, as supervisord announced it."""
-
-    namespec: str
-    state: str  # 'STARTING', 'RUNNING', 'EXITED', ...
-    expected: bool = True  # for EXITED: the exit status is one of its exitcodes
-    exitstatus: int | None = None
-    spawnerr: str = ""  # why it could not be spawned, if it could not
-
-
-class Control(Protocol):
-    """What the orchestrator asks of supervisord (and of time)."""
-
-    def start(self, namespec: str) -> str | None:
-        """Start the process without waiting; return why it cannot be started, or None."""
-
-    def stop(self, namespec: str) -> None:
-        """Stop the process without waiting."""
-
-    def signal(self, namespec: str, signal: str) -> None:
-        """Send the process ``signal`` ('HUP', ...)."""
-
-    def probe(self, namespec: str, check: Check, on_pass: Callable[[], None]) -> Probe:
-        """Start probing the process's readiness; call ``on_pass`` (in the loop) once it passes."""
-
-    def call_later(self, delay: float, task: Callable[[], None]) -> None:
-        """Run ``task`` in supervisord's loop ``delay`` seconds from now."""
-
-
-class Orchestrator:
+class Orchestrator(Readiness):
     """Start, stop and restart the processes of one supervisord by their graph."""
 
     def __init__(
@@ -93,7 +62,7 @@ class Orchestrator:
         removed = set(groups)
         for run in self.table.runs.values():
             if run.group in removed:
-                self._stop_probe(run)
+                self.stop_probe(run)
         self.table.load(graph, fresh=removed)
         self.evaluate()
 
@@ -101,7 +70,7 @@ class Orchestrator:
         """Stop checking, starting and restarting: supervisord is stopping (or reloading)."""
         self.stopping = True
         for run in self.table.runs.values():
-            self._stop_probe(run)
+            self.stop_probe(run)
 
     def want_autostart(self, runs: Iterable[Run]) -> None:
         for run in runs:
@@ -187,22 +156,11 @@ class Orchestrator:
             run.done = False  # a one-shot restarted runs again
             run.awaiting_change = False
         self.evaluate()
-        return self._dependents_first(affected)
-
-    def _dependents_first(self, runs: dict[str, Run]) -> list[str]:
-        """Return the names of ``runs``, each after those of ``runs`` that depend on it."""
-        ordered: list[str] = []
-        remaining = dict(runs)
-        while remaining:
-            free = sorted(
-                name
-                for name, run in remaining.items()
-                if not any(other.namespec in remaining for other in self.table.dependents_of(run))
-            )
-            ordered += free
-            for name in free:
-                del remaining[name]
-        return ordered
+        dependents = {
+            name: [other.namespec for other in self.table.dependents_of(run)]
+            for name, run in affected.items()
+        }
+        return [name for wave in dependents_first(affected, dependents) for name in wave]
 
     # Deciding.
 
@@ -291,7 +249,7 @@ class Orchestrator:
             run.awaiting_change = False
         run.restart_at = None
         run.told.clear()
-        self._stop_probe(run)
+        self.stop_probe(run)
         check = run.program.ready
         if check is not None and check.kind != "log" and not run.program.oneshot:
             run.probe = self.control.probe(
@@ -305,16 +263,16 @@ class Orchestrator:
     def _stopped(self, run: Run, change: StateChange) -> None:
         run.ready = False
         run.restart_at = None
-        self._stop_probe(run)
+        self.stop_probe(run)
         if not run.restart_pending:
             run.wanted = False  # stopped by someone: it stays stopped
 
     def _backoff(self, run: Run, change: StateChange) -> None:
-        self._stop_probe(run)
+        self.stop_probe(run)
         run.ready = False
 
     def _fatal(self, run: Run, change: StateChange) -> None:
-        self._stop_probe(run)
+        self.stop_probe(run)
         run.ready = False
         if run.restart_pending:
             return
@@ -322,7 +280,7 @@ class Orchestrator:
         self.tell_once(run, "failed", f"{run.namespec} {run.failure}")
 
     def _exited(self, run: Run, change: StateChange) -> None:
-        self._stop_probe(run)
+        self.stop_probe(run)
         run.ready = False
         if run.restart_pending:
             return
@@ -354,58 +312,3 @@ class Orchestrator:
             return
         run.start_requested = True
         self.evaluate()
-
-    def on_output(self, namespec: str, text: str) -> None:
-        """Match a log check's pattern against the lines a process writes."""
-        run = self.table.runs.get(namespec)
-        if run is None or not self.watches_output(run):
-            return
-        check = run.program.ready
-        assert check is not None
-        *lines, run.log_pending = (run.log_pending + text).split("\n")
-        if any(re.search(check.target, line) for line in lines):
-            self.mark_ready(run, run.started_at)
-
-    def watches_output(self, run: Run) -> bool:
-        """Tell whether ``run``'s output is still looked at (a log check not passed yet)."""
-        check = run.program.ready
-        return check is not None and check.kind == "log" and not run.ready
-
-    # Readiness.
-
-    def mark_ready(self, run: Run, started: float) -> None:
-        if run.started_at != started or run.state not in ("STARTING", "RUNNING"):
-            return  # an older start's check
-        run.ready = True
-        run.failure = None  # ready after all, if late
-        run.probe = None
-        check = run.program.ready
-        if check is not None and check.kind == "http":
-            self.tell_once(run, "ready", f"{run.namespec} is ready at {check.target}")
-        self.evaluate()
-
-    def ready_timed_out(self, run: Run, started: float) -> None:
-        """Fail a process not ready (a one-shot not done) ``ready_timeout`` after it started."""
-        if run.started_at != started or run.ready or run.done or run.restart_pending:
-            return
-        if run.state not in ("STARTING", "RUNNING"):
-            return
-        why = run.probe.last_failure if run.probe else ""
-        self._stop_probe(run)
-        seconds = f"{run.program.ready_timeout:g} s"
-        if run.program.oneshot:
-            run.failure = f"not done within {seconds}"
-        else:
-            run.failure = f"not ready within {seconds}" + (f" ({why})" if why else "")
-        self.tell_once(run, "failed", f"{run.namespec} is {run.failure}")
-        self.evaluate()
-
-    def _stop_probe(self, run: Run) -> None:
-        if run.probe is not None:
-            run.probe.cancel()
-            run.probe = None
-
-    def tell_once(self, run: Run, what: str, message: str) -> None:
-        if what not in run.told:
-            run.told.add(what)
-            self.say(message)

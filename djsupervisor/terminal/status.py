@@ -8,8 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from ..control.client import Supervisor
-from ..protocol import DOWN, ProcessState
+from ..protocol import DOWN, ProcessState, Supervisor
 
 MIN_NAME_WIDTH = 30  # characters; supervisorctl pads names to at least this
 NAME_GAP = 3  # spaces between the longest name and the state
