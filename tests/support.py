@@ -1,6 +1,6 @@
 """Helpers shared by the tests and the bench scripts: waiting, HTTP, ports, the process tree.
 
-The process table itself is djsupervisor's (``djsupervisor.control.proctable``):
+The process table itself is djsupervisor's (``djsupervisor.proctable``):
 pids are checked against their start time before anything is signalled, since
 the kernel reuses them.
 """
@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
-from djsupervisor.control.proctable import ProcessId, every_process, is_alive, parents
+from djsupervisor.proctable import ProcessId, every_process, is_alive, parents
 
 REPO = Path(__file__).resolve().parents[1]
 WAIT = 30.0  # seconds: the most a test waits for something it expects to happen

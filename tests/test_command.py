@@ -11,13 +11,13 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.test import override_settings
 
-from djsupervisor.control.proctable import (
+from djsupervisor.control.stale import SERVER_URL_VARIABLE
+from djsupervisor.proctable import (
     ProcessId,
     read_pid,
     stop_process_groups,
     with_environment,
 )
-from djsupervisor.control.stale import SERVER_URL_VARIABLE
 from djsupervisor.runtime import RuntimeDir
 
 CONF = """

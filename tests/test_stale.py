@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from djsupervisor.control.proctable import ProcessId, is_alive, stop_process_groups
 from djsupervisor.control.stale import clear_stale_state
+from djsupervisor.proctable import ProcessId, is_alive, stop_process_groups
 
 from .support import wait_for
 

@@ -14,6 +14,7 @@ from ..clock import Clock
 from ..config.build import Config
 from ..config.server import OWN_RPC_FACTORY
 from ..errors import CredentialsError, StartError
+from ..proctable import is_alive, read_pid
 from .launch import (
     SETTLE_TIMEOUT,
     START_TIMEOUT,
@@ -23,7 +24,6 @@ from .launch import (
     wait_until_spawned,
     wait_until_started,
 )
-from .proctable import is_alive, read_pid
 from .shutdown import Reporter
 
 PIDFILE_POLL_INTERVAL = 0.02  # seconds

@@ -14,6 +14,7 @@ from typing import Any
 from ..conf import conf
 from ..config.build import Config
 from ..errors import CredentialsError, DjsupervisorError, StartError, SupervisordError
+from ..proctable import is_alive, stop_process_groups
 from ..terminal.console import Console
 from ..terminal.formatting import Formatter, use_color
 from ..terminal.stdout import is_closed_pipe
@@ -21,7 +22,6 @@ from .client import Client
 from .daemon import daemon_start_error
 from .forked import Forked, stop_with_parent
 from .launch import patient, prepare_start, supervisord_environment, wait_until_spawned
-from .proctable import is_alive, stop_process_groups
 from .shutdown import Reporter, stop_supervisord
 from .stale import project_processes, stop_leftovers
 

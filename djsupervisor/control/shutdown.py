@@ -19,9 +19,9 @@ from collections.abc import Callable
 from ..clock import Clock
 from ..errors import Fault, StopError
 from ..graph import dependents_first
+from ..proctable import is_alive, read_pid
 from ..protocol import BAD_NAME, SHUTDOWN_STATE, STOPPABLE, UNKNOWN_METHOD, UP, Supervisor, states
 from .connection import Running
-from .proctable import is_alive, read_pid
 from .stale import stop_leftovers
 
 POLL_INTERVAL = 0.02  # seconds between looks at stopping processes; wakes supervisord too

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from .proctable import PROC, ProcessId, is_alive, read_pid, stop_process_groups, with_environment
+from ..proctable import PROC, ProcessId, is_alive, read_pid, stop_process_groups, with_environment
 
 # supervisord puts its own URL, with 'localhost' for an unspecified host, into
 # every program's environment; what the programs start inherits it.

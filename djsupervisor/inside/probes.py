@@ -22,7 +22,8 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Collection, Mapping
-from pathlib import Path
+
+from ..proctable import GROUP_FIELD, PROC, every_process
 
 CONNECT_TIMEOUT = 0.5  # seconds: a local server that is up accepts at once
 HTTP_TIMEOUT = 2.0  # seconds for a whole answer
@@ -40,7 +41,6 @@ EXEC_SHELL = (
     "read -r line; kill -s KILL 0"
 )
 NOT_RUN = {126: "cannot be executed", 127: "command not found"}  # sh's own statuses
-PROC = Path("/proc")
 LISTEN = "0A"  # the state of a listening socket in /proc/net/tcp
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1", "0.0.0.0", "::")
 
@@ -189,13 +189,9 @@ def listening_inodes(port: int) -> set[str]:
 
 def process_group(leader: int) -> list[int]:
     """Return the pids of ``leader``'s process group: a program and what it started."""
-    members = []
-    for entry in PROC.iterdir():
-        if entry.name.isdigit():
-            try:
-                fields = (entry / "stat").read_text().rpartition(")")[2].split()
-            except OSError:
-                continue
-            if int(fields[2]) == leader:  # pgrp, after state and ppid
-                members.append(int(entry.name))
+    members = [
+        pid
+        for pid, stat in every_process("stat")
+        if int(stat.rpartition(b")")[2].split()[GROUP_FIELD]) == leader
+    ]
     return members or [leader]

@@ -22,15 +22,15 @@ from typing import Any
 import pytest
 
 from djsupervisor.control.client import Client
-from djsupervisor.control.proctable import (
+from djsupervisor.control.stale import SERVER_URL_VARIABLE
+from djsupervisor.errors import DjsupervisorError
+from djsupervisor.proctable import (
     ProcessId,
     is_alive,
     read_pid,
     stop_process_groups,
     with_environment,
 )
-from djsupervisor.control.stale import SERVER_URL_VARIABLE
-from djsupervisor.errors import DjsupervisorError
 from djsupervisor.runtime import default_base_dir, project_key
 
 from ..support import REPO, WAIT, command_lines, wait_for

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from djsupervisor.control.proctable import ProcessId
+from djsupervisor.proctable import ProcessId
 from djsupervisor.runtime import RuntimeDir
 
 from ..support import WAIT, alive, children, free_port, http_get, wait_for

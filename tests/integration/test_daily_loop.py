@@ -12,8 +12,8 @@ import time
 
 import pytest
 
-from djsupervisor.control.proctable import with_environment
 from djsupervisor.control.stale import SERVER_URL_VARIABLE
+from djsupervisor.proctable import with_environment
 
 from ..support import WAIT, free_port, http_get, wait_for
 from .conftest import Project

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from djsupervisor.control.proctable import is_alive, read_pid
+from djsupervisor.proctable import is_alive, read_pid
 
 from ..support import WAIT
 from .conftest import Project

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import pytest
 
-from djsupervisor.control.proctable import is_alive
+from djsupervisor.proctable import is_alive
 
 from ..support import REPO, WAIT, free_port, http_get, wait_for
 from .conftest import Project

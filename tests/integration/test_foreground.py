@@ -12,7 +12,7 @@ from typing import IO
 
 import pytest
 
-from djsupervisor.control.proctable import is_alive
+from djsupervisor.proctable import is_alive
 
 from ..support import WAIT, alive, descendants, wait_for
 from .conftest import Project

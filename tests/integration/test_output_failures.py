@@ -14,13 +14,13 @@ from pathlib import Path
 
 import pytest
 
-from djsupervisor.control.proctable import (
+from djsupervisor.control.stale import SERVER_URL_VARIABLE
+from djsupervisor.proctable import (
     is_alive,
     read_pid,
     stop_process_groups,
     with_environment,
 )
-from djsupervisor.control.stale import SERVER_URL_VARIABLE
 
 from ..needs import require
 from ..support import WAIT, command_lines, wait_for

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from djsupervisor.control.proctable import ProcessId
+from djsupervisor.proctable import ProcessId
 
 from ..support import WAIT, alive, wait_for
 from .conftest import Project

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from djsupervisor.control.proctable import with_environment
 from djsupervisor.control.stale import SERVER_URL_VARIABLE
+from djsupervisor.proctable import with_environment
 
 from ..support import WAIT, alive, wait_for
 from .conftest import Project

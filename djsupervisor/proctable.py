@@ -1,5 +1,8 @@
 """Read the machine's process table (/proc) and signal process groups safely.
 
+The one reader of /proc, for the commands and inside supervisord alike
+(standard library only).
+
 A pid names a process only while it lives: the kernel hands freed pids out
 again (after 32768 processes with the default pid_max). Whatever signals a
 pid it found earlier first checks, by its start time, that it is still the
@@ -16,7 +19,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..clock import Clock
+from .clock import Clock
 
 PROC = Path("/proc")
 KILL_WAIT = 5.0  # seconds a process group gets to exit on SIGTERM before SIGKILL
@@ -24,6 +27,7 @@ POLL_INTERVAL = 0.02  # seconds between looks at processes being stopped
 # Fields of /proc/<pid>/stat after the parenthesised command name (proc(5)).
 STATE_FIELD = 0
 PARENT_FIELD = 1
+GROUP_FIELD = 2
 START_TIME_FIELD = 19  # clock ticks after boot
 
 
