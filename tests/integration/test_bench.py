@@ -61,6 +61,18 @@ BENCH_TIMEOUT = 300  # seconds
                 "launch -> first HTTP 200",
             ],
         ),
+        (
+            "memory",
+            ["--runs", "1", "--settle", "0.2"],
+            [
+                "PSS per process",
+                "autoreload watcher",
+                "honcho, for web",
+                "program: worker",
+                "<= 2.5x honcho",
+                "<= 1.2x honcho",
+            ],
+        ),
     ],
 )
 def test_bench_script_prints_its_table(script: str, tiny: list[str], rows: list[str]) -> None:
