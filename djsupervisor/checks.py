@@ -10,10 +10,9 @@ import os
 from collections.abc import Iterable
 from typing import Any
 
-from django.apps import apps
 from django.core.checks import CheckMessage, Error, Warning, register
 
-from .conf import Settings, conf
+from .conf import conf
 from .errors import ConfigError
 
 # Program options supervisor reads (supervisor 4.2's options.py), by section kind.
@@ -73,12 +72,11 @@ def config_messages(
 
     ``notes`` say what can go from the files (django-supervisor's spellings).
 
-    The presets' checks (djsupervisor.contrib) see the merged config: two
-    programs running one queue's scheduler, for one.
+    The presets' checks (any app whose config is a ``djsupervisor.presets.PresetConfig``)
+    see the merged config: two programs running one queue's scheduler, for one.
     """
-    from .contrib.preset import PresetConfig
+    from .presets import installed_presets
 
-    presets = [app for app in apps.get_app_configs() if isinstance(app, PresetConfig)]
     return [
         *unknown_options(sections),
         *reloading_runservers(sections),
@@ -86,16 +84,21 @@ def config_messages(
             Warning(note, hint="remove it (see 'Coming from django-supervisor')", id=LEFTOVER)
             for note in notes
         ),
-        *(message for preset in presets for message in preset.check_config(sections)),
+        *(
+            message
+            for preset in installed_presets()
+            for message in preset.preset_messages(sections)
+        ),
     ]
 
 
 def setting_errors() -> Iterable[ConfigError]:
-    for name in (name for name in dir(Settings) if name.startswith("SUPERVISOR_")):
-        try:
-            getattr(conf, name)
-        except ConfigError as exc:
-            yield exc
+    """Read djsupervisor's settings and the installed presets'; yield what is wrong."""
+    from .presets import installed_presets, read_settings
+
+    yield from read_settings(conf)
+    for preset in installed_presets():
+        yield from preset.setting_errors()
 
 
 def message_for(exc: ConfigError) -> CheckMessage:

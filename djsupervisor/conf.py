@@ -66,23 +66,6 @@ class Settings:
         """Directories watched for changes besides the project and its installed apps."""
         return _string_list("SUPERVISOR_AUTORELOAD_DIRS", [])
 
-    @property
-    def SUPERVISOR_CELERY_APP(self) -> str:
-        """The Celery app the celery preset's programs run (``celery --app``).
-
-        By default the package of the settings module (``proj`` for
-        ``proj.settings``), where Celery's Django guide puts ``celery.py``.
-        """
-        value = getattr(settings, "SUPERVISOR_CELERY_APP", None)
-        if value is None:  # '' without a settings module: the preset's check says so
-            return (settings.SETTINGS_MODULE or "").partition(".")[0]
-        if not isinstance(value, str) or not value:
-            raise SettingError(
-                f"settings.SUPERVISOR_CELERY_APP must name a Celery app ('proj' or "
-                f"'proj.celery:app'), not {value!r}"
-            )
-        return value
-
 
 def _optional_path(name: str, default: str | None = None) -> str | None:
     value: object = getattr(settings, name, default)

@@ -5,15 +5,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 from importlib.util import find_spec
 
-from django.apps import AppConfig
 from django.core.checks import CheckMessage, Error
 
-from ...conf import conf
-from ...config.ini import Sections
-from ..preset import one_scheduler
+from djsupervisor.presets import PresetConfig, Sections, one_scheduler
+
+from .conf import conf
 
 
-def check_config(preset: AppConfig, sections: Sections) -> Iterator[CheckMessage]:
+def check_config(preset: PresetConfig, sections: Sections) -> Iterator[CheckMessage]:
     if find_spec("celery") is None:
         yield Error(
             f"{preset.name} runs Celery, which is not installed",

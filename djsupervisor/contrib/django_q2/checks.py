@@ -4,15 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from django.apps import AppConfig
 from django.conf import settings
 from django.core.checks import CheckMessage, Error
 
-from ...config.ini import Sections
-from ..preset import one_scheduler
+from djsupervisor.presets import PresetConfig, Sections, one_scheduler
 
 
-def check_config(preset: AppConfig, sections: Sections) -> Iterator[CheckMessage]:
+def check_config(preset: PresetConfig, sections: Sections) -> Iterator[CheckMessage]:
     cluster = getattr(settings, "Q_CLUSTER", None)
     if not isinstance(cluster, dict) or not cluster:
         yield Error(

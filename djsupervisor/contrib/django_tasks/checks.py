@@ -4,18 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from django.apps import AppConfig
 from django.conf import settings
 from django.core.checks import CheckMessage, Error
 from django.core.management.base import CommandError
 
-from ...config.ini import Sections
-from ..preset import management_options
+from djsupervisor.presets import PresetConfig, Sections, management_options
 
 BACKEND = "django_tasks_db.DatabaseBackend"
 
 
-def check_config(preset: AppConfig, sections: Sections) -> Iterator[CheckMessage]:
+def check_config(preset: PresetConfig, sections: Sections) -> Iterator[CheckMessage]:
     try:
         options = management_options(sections, "db_worker", "db_worker")
     except CommandError as exc:  # db_worker's own check of its backend, among others

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from ..preset import PresetConfig, RequiredApp
+from collections.abc import Iterable
+
+from django.core.checks import CheckMessage
+
+from djsupervisor.presets import PresetConfig, RequiredApp, Sections
 
 
 class HueyPresetConfig(PresetConfig):
-    default = True  # not PresetConfig, which this module imports
     name = "djsupervisor.contrib.huey"
     label = "djsupervisor_huey"  # not 'huey'
     verbose_name = "Supervisor preset: huey"
@@ -14,3 +17,8 @@ class HueyPresetConfig(PresetConfig):
     required_app = RequiredApp(
         "huey.contrib.djhuey", "huey's run_huey", "huey", "djsupervisor.E141"
     )
+
+    def check_config(self, sections: Sections) -> Iterable[CheckMessage]:
+        from .checks import check_config  # imported when the checks run, not at startup
+
+        return check_config(self, sections)

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from django.apps import AppConfig
 from django.core.checks import CheckMessage, Error
 
-from ...config.ini import Sections
-from ..preset import one_scheduler
+from djsupervisor.presets import PresetConfig, Sections, one_scheduler
 
 
-def check_config(preset: AppConfig, sections: Sections) -> Iterator[CheckMessage]:
+def check_config(preset: PresetConfig, sections: Sections) -> Iterator[CheckMessage]:
     from huey.contrib.djhuey import HUEY
 
     if HUEY.immediate:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from ..preset import PresetConfig, RequiredApp
+from collections.abc import Iterable
+
+from django.core.checks import CheckMessage
+
+from djsupervisor.presets import PresetConfig, RequiredApp, Sections
 
 
 class RQPresetConfig(PresetConfig):
-    default = True  # not PresetConfig, which this module imports
     name = "djsupervisor.contrib.rq"
     label = "djsupervisor_rq"  # not 'rq'
     verbose_name = "Supervisor preset: RQ"
@@ -14,3 +17,8 @@ class RQPresetConfig(PresetConfig):
     required_app = RequiredApp(
         "django_rq", "django-rq's rqworker", "django-rq", "djsupervisor.E131"
     )
+
+    def check_config(self, sections: Sections) -> Iterable[CheckMessage]:
+        from .checks import check_config  # imported when the checks run, not at startup
+
+        return check_config(self, sections)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django import template
 
-from ....conf import conf
+from ..conf import conf
 
 register = template.Library()
 

@@ -1,0 +1,1 @@
+"""A third-party preset, as docs/presets/index.rst shows how to write one."""
