@@ -64,6 +64,7 @@ CONTESTANTS = (FOREGROUND, DAEMON, DAEMON_DEBUG, HONCHO)
 DEBUG_LABEL = {FOREGROUND: "DEBUG on", DAEMON: "DEBUG off", DAEMON_DEBUG: "DEBUG on", HONCHO: "-"}
 TARGETS = {FOREGROUND: 2.5, DAEMON: 1.2}  # the most own PSS allowed, in times honcho's
 WATCHER = "-m djsupervisor.autoreload"  # in the watcher's command line
+SUPERVISORD = re.compile(r"supervisord|-m djsupervisor\.inside\b")  # in supervisord's
 KIB_PER_MIB = 1024
 
 WORKER = """
@@ -125,6 +126,7 @@ class Launch:
 
     root: int
     stop: Callable[[], None]
+    root_role: str  # what the root process is
     seen: set[ProcessId] = field(default_factory=set)
 
 
@@ -149,18 +151,16 @@ def role_of(pid: int, launch: Launch, project: Project, argv: dict[int, list[str
         return f"program: {program}"
     if WATCHER in line:
         return "autoreload watcher"
+    if pid == launch.root:
+        return launch.root_role  # the foreground command may have exec'd another Python
     if "honcho" in line:
-        if pid == launch.root:
-            return "honcho"
         below = " ".join(" ".join(argv.get(child, [])) for child in descendants(pid))
         for program, marker in (("web", project.address), ("worker", str(project.worker))):
             if marker in below:
                 return f"honcho, for {program}"
         return "honcho, for ?"
-    if "supervisord" in line or (pid != launch.root and argv.get(pid) == argv.get(launch.root)):
-        return "supervisord"  # run by --daemonize, or forked by the foreground command
-    if pid == launch.root:
-        return "manage.py supervisor"
+    if SUPERVISORD.search(line) or argv.get(pid) == argv.get(launch.root):
+        return "supervisord"  # run by --daemonize or the foreground command, or forked by it
     return line or "?"
 
 
@@ -176,14 +176,15 @@ def launch(contestant: str, project: Project) -> Launch:
         def shutdown() -> None:
             manage(project.path, "supervisor", "shutdown", check=False)
 
-        running = Launch(int(found.group(1)), shutdown)
+        running = Launch(int(found.group(1)), shutdown, "supervisord")
     else:
         if contestant == HONCHO:
             command = [sys.executable, "-m", "honcho", "start", "-f", "Procfile"]
         else:
             command = [sys.executable, "manage.py", "supervisor"]
         process = start(project.path, command)
-        running = Launch(process.pid, lambda: stop_session(process))
+        role = "honcho" if contestant == HONCHO else "manage.py supervisor"
+        running = Launch(process.pid, lambda: stop_session(process), role)
 
     root = ProcessId.of(running.root)
 
@@ -291,9 +292,10 @@ def main() -> None:
     for contestant in CONTESTANTS:
         print(f"  {contestant}: {', '.join(f'{total:.1f}' for total in totals[contestant])}")
     print(
-        "\nPSS divides each shared page among the processes that map it, machine-wide: "
-        "supervisord forked by the foreground command shares its pages with it, and every "
-        "Python process shares the interpreter's. Private: pages no other process maps."
+        "\nPSS divides each shared page among the processes that map it, machine-wide: a "
+        "process forked from another (honcho's, or a supervisord forked by the command) "
+        "shares its pages, every Python process the interpreter's. Private: pages no other "
+        "process maps."
     )
 
 
