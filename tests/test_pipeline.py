@@ -151,18 +151,13 @@ def test_debug_mode_adds_the_autoreload_program(project: Path) -> None:
     write_conf(project, "[program:web]\ncommand=run\n")
     config = build(Options(project_dir=str(project), exclude=("alpha_cron",), autoreload=("web",)))
     autoreload = config.merged.sections["program:autoreload"]
+    # The options go into the plan it reads (tests/test_autoreload_plan.py), not its command.
     assert shlex.split(autoreload["command"]) == [
         sys.executable,
         "-m",
         "djsupervisor.autoreload",
-        "--settings",
-        "tests.settings",
-        "--project-dir",
-        str(project),
-        "--exclude",
-        "alpha_cron",
-        "--autoreload",
-        "web",
+        "--plan",
+        str(config.runtime.path / "autoreload.json"),
     ]
     # python -m finds the project's modules in the program's directory.
     assert autoreload["directory"] == str(project)

@@ -1,45 +1,42 @@
 """The autoreload program's entry point, which supervisord runs in the project directory.
 
-``python -m djsupervisor.autoreload [--settings MODULE] [supervisor options]``
-builds the project's config as ``manage.py supervisor`` with the same
-options did, then watches the code until supervisord stops it.
+``python -m djsupervisor.autoreload --plan PATH`` watches the code as the
+plan that ``manage.py supervisor`` wrote says (plan.py), without Django:
+the command has done the Django part. A supervisord started by an earlier
+djsupervisor runs it with the options instead; ``manage.py supervisor
+update`` gives it the plan.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import sys
+from pathlib import Path
 
-from ..options import add_arguments
+from .main import run
+from .plan import Plan
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         prog="python -m djsupervisor.autoreload",
         description="Restart the project's programs when its code changes.",
+        allow_abbrev=False,
     )
-    parser.add_argument("--settings", help="The Django settings module.")
-    add_arguments(parser)
-    parsed = parser.parse_args(argv)
-    if parsed.settings:
-        os.environ["DJANGO_SETTINGS_MODULE"] = parsed.settings
-
-    import django
-
-    django.setup()
-
-    from ..config.build import build
-    from ..errors import DjsupervisorError
-    from ..options import Options
-    from .main import run
-
-    options = Options.from_parsed(vars(parsed))
+    parser.add_argument(
+        "--plan",
+        type=Path,
+        required=True,
+        help="The plan 'manage.py supervisor' wrote: what to watch, and how to reach supervisord.",
+    )
+    parsed, rest = parser.parse_known_args(argv)
+    if rest:  # an earlier djsupervisor's options: --settings, -r ...
+        parser.error(f"unrecognized arguments: {' '.join(rest)}; run 'manage.py supervisor update'")
     try:
-        config = build(options)
-    except DjsupervisorError as exc:
-        sys.exit(f"autoreload: {exc}")
-    run(config, log)
+        plan = Plan.read(parsed.plan)
+    except (OSError, ValueError) as exc:
+        sys.exit(f"autoreload: cannot read the plan: {exc}; run 'manage.py supervisor update'")
+    run(plan, log, parsed.plan)
 
 
 def log(message: str) -> None:

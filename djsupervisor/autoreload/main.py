@@ -2,26 +2,32 @@
 
 The watcher only says what changed: the orchestrator inside supervisord
 decides which programs that reloads, and stops and starts them by their
-dependencies (inside/orchestrator.py).
+dependencies (inside/orchestrator.py). What it watches comes from the plan
+(plan.py) the command wrote; when ``update`` writes a new one, the watcher
+follows it, so changed patterns count without restarting the watcher.
 """
 
 from __future__ import annotations
 
 import os
-import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import NoReturn
 
-from django.apps import apps
-from django.template.autoreload import get_template_directories
+from watchdog.observers.api import BaseObserver
 
-from ..conf import conf
-from ..config.build import Config
-from ..config.reloading import watched_patterns
-from ..control.forked import stop_with_parent
 from ..errors import SupervisordError
-from .watcher import Burst, ChangeHandler, PathFilter, library_dirs, start_observer, watched_dirs
+from ..proctable import stop_with_parent
+from .plan import Plan
+from .watcher import (
+    Burst,
+    ChangeHandler,
+    PathFilter,
+    library_dirs,
+    start_observer,
+    watch_file,
+    watched_dirs,
+)
 
 # A burst ends after this long without a change. A checkout writes its files
 # milliseconds apart, so it stays one burst; a person saving twice is slower.
@@ -31,42 +37,94 @@ SHOWN_CHANGES = 3  # changed files named in the log for one burst
 Log = Callable[[str], None]
 
 
-def run(config: Config, log: Log) -> NoReturn:
-    """Watch the code and report each burst of changes to supervisord."""
+class Watch:
+    """The watches one plan asks for: the observer of its directories and the filter of changes."""
+
+    def __init__(self, plan: Plan, burst: Burst, log: Log) -> None:
+        self.log = log
+        self.libraries = library_dirs()
+        self.plan = plan
+        self.dirs: list[Path] = []
+        self.handler = ChangeHandler(PathFilter(roots=(), patterns=(), ignore=()), burst)
+        self.observer: BaseObserver | None = None
+        self._watch(plan)
+
+    def follow(self, plan: Plan) -> None:
+        """Watch what a new ``plan`` asks for, and say so, unless it asks for the same."""
+        if plan != self.plan:
+            self.plan = plan
+            self._watch(plan)
+
+    def _watch(self, plan: Plan) -> None:
+        if not plan.patterns and not plan.templates:
+            self._stop()
+            self.dirs = []
+            self.log("no program to reload: every program has autoreload=false; idle")
+            return
+        dirs = watched_dirs(plan.dirs, self.libraries)
+        self.handler.path_filter = PathFilter(
+            roots=tuple(dirs),
+            patterns=plan.patterns,
+            ignore=plan.ignore,
+            libraries=tuple(self.libraries),
+            templates=tuple(path.resolve() for path in plan.template_dirs),
+            project_dir=plan.project_dir.resolve(),
+        )
+        if dirs != self.dirs or self.observer is None:
+            self._stop()
+            self.dirs = dirs
+            self.observer = start_observer(dirs, self.handler, self.log)
+        self.log(f"watching {', '.join(map(str, dirs))} for {plan.watched}")
+
+    def reread(self, path: Path) -> None:
+        """Follow the plan now at ``path``; keep the current one if it cannot be read."""
+        try:
+            plan = Plan.read(path)
+        except (OSError, ValueError) as exc:
+            self.log(f"could not read the new plan: {exc}; watching as before")
+            return
+        self.follow(plan)
+
+    @property
+    def idle(self) -> bool:
+        return self.observer is None
+
+    def _stop(self) -> None:
+        if self.observer is not None:
+            self.observer.stop()
+            self.observer = None
+
+
+def run(plan: Plan, log: Log, plan_path: Path | None = None) -> NoReturn:
+    """Watch the code as ``plan`` says and report each burst of changes to supervisord.
+
+    With ``plan_path``, where ``plan`` was read from, follow each new plan
+    written there.
+    """
     if os.environ.get("SUPERVISOR_ENABLED"):
         stop_with_parent()
-    patterns, templates = watched_patterns(config.graph)
-    if not patterns and not templates:
-        log("no program to reload: every program has autoreload=false; idle")
-        threading.Event().wait()  # stay RUNNING without a crash loop, at no cost
-    libraries = library_dirs()
-    template_dirs = sorted(get_template_directories()) if templates else []
-    candidates = [config.project_dir, *(Path(app.path) for app in apps.get_app_configs())]
-    candidates += [config.project_dir / extra for extra in conf.SUPERVISOR_AUTORELOAD_DIRS]
-    dirs = watched_dirs([*candidates, *template_dirs], libraries)
-    path_filter = PathFilter(
-        roots=tuple(dirs),
-        patterns=tuple(patterns),
-        ignore=tuple(conf.SUPERVISOR_AUTORELOAD_IGNORE_PATTERNS),
-        libraries=tuple(libraries),
-        templates=tuple(path.resolve() for path in template_dirs),
-        project_dir=config.project_dir.resolve(),
-    )
     burst = Burst(QUIET_PERIOD)
-    start_observer(dirs, ChangeHandler(path_filter, burst), log)
-    watched = ", ".join(patterns + (["templates"] if templates else []))
-    log(f"watching {', '.join(map(str, dirs))} for {watched}")
+    watch = Watch(plan, burst, log)
+    if plan_path is not None:
+        # A new plan is one more change: read at the end of its burst, once.
+        watch_file(plan_path, lambda: burst.add(str(plan_path)))
     while True:
         burst.wait_start()
         changed = burst.wait_end()
+        if plan_path is not None and str(plan_path) in changed:
+            changed.remove(str(plan_path))
+            watch.reread(plan_path)
+        if not changed or watch.idle:
+            continue  # only a new plan, or changes just before one that reloads nothing
+        path_filter = watch.handler.path_filter
         changes = [change for path in changed if (change := path_filter.change(path))]
         try:
-            reloaded = config.client.code_changed(changes)
+            reloaded = watch.plan.client.code_changed(changes)
         except SupervisordError as exc:
             log(f"could not reload: {exc}")
             continue
         names = ", ".join(reloaded) or "nothing"
-        log(f"reloaded {names} ({describe(changed, config.project_dir)})")
+        log(f"reloaded {names} ({describe(changed, watch.plan.project_dir)})")
 
 
 def describe(changed: Sequence[str], project_dir: Path) -> str:

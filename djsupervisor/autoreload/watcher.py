@@ -168,6 +168,41 @@ class ChangeHandler(FileSystemEventHandler):
                 return
 
 
+class FileHandler(FileSystemEventHandler):
+    """Call ``on_change`` when the file at ``path`` is written or replaced."""
+
+    def __init__(self, path: Path, on_change: Callable[[], None]) -> None:
+        self.path = os.fsdecode(path)
+        self.on_change = on_change
+
+    def on_any_event(self, event: FileSystemEvent) -> None:
+        if event.event_type not in {"created", "modified", "closed", "moved"}:
+            return
+        # A file written whole under a draft name arrives by a move (runtime.write_whole).
+        target = event.dest_path if event.event_type == "moved" else event.src_path
+        if os.fsdecode(target) == self.path:
+            self.on_change()
+
+
+def watch_file(path: Path, on_change: Callable[[], None]) -> BaseObserver:
+    """Start watching the file at ``path`` (its directory, not recursively), or poll it.
+
+    Quietly: start_observer says once, for the code, that native watches
+    fall short.
+    """
+    handler = FileHandler(path, on_change)
+    observer = Observer()
+    try:
+        observer.schedule(handler, str(path.parent), recursive=False)
+        observer.start()
+    except OSError:
+        observer.stop()
+        observer = PollingObserver(timeout=POLL_INTERVAL)
+        observer.schedule(handler, str(path.parent), recursive=False)
+        observer.start()
+    return observer
+
+
 def start_observer(
     dirs: Sequence[Path],
     handler: FileSystemEventHandler,

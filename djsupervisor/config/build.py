@@ -32,7 +32,7 @@ from .layers import (
 )
 from .merge import Merged, apply_program_rules, merge_layers, process_sections
 from .reader import read_with_supervisor
-from .reloading import apply_reload_rules
+from .reloading import apply_reload_rules, write_autoreload_plan
 from .render import Host, Renderer
 from .selection import select_programs
 from .server import (
@@ -140,6 +140,7 @@ class Config:
                 raise cannot_write(path.parent, exc) from None
             write_private(path, text)  # whole, or one clear error (a full disk)
         write_private(self.runtime.graph, self.graph.to_json())
+        write_autoreload_plan(self.runtime, self.project_dir, self.graph, self.client)
         if self.environments:
             variables = {
                 section.partition(":")[2]: environment.secrets

@@ -7,8 +7,9 @@ import shlex
 import sys
 from pathlib import Path
 
-from django.conf import ENVIRONMENT_VARIABLE, settings
+from django.conf import settings
 
+from ..conf import conf
 from ..errors import ParseError
 from ..options import AUTORELOAD, Options
 from ..runtime import RuntimeDir
@@ -17,6 +18,7 @@ from .ini import Sections, parse
 from .legacy import drop_old_autoreload
 from .merge import Layer
 from .quoting import unmark, unmark_command
+from .reloading import plan_path
 from .render import Renderer
 from .server import OWN_RPC_INTERFACE
 
@@ -54,17 +56,24 @@ def builtin_layer(project_dir: Path, runtime: RuntimeDir, programs_dir: Path) ->
 
 
 def autoreload_layer(project_dir: Path, options: Options) -> Layer:
-    """Return the program that restarts the others when code changes (debug mode only)."""
+    """Return the program that restarts the others when code changes (debug mode only).
+
+    It reads what to watch from the plan that writing the config writes
+    (reloading.py), and loads no Django: its command stays the same whatever
+    the options, and a new plan is followed without restarting it.
+    """
     sections: Sections = {}
     if settings.DEBUG and not options.noreload:
-        # python -m puts the program's directory, the project's, on sys.path,
-        # as manage.py does.
-        command = [sys.executable, "-m", "djsupervisor.autoreload"]
-        # Where Django found the settings (manage.py and --settings set it).
-        if settings_module := os.environ.get(ENVIRONMENT_VARIABLE):
-            command += ["--settings", settings_module]
+        runtime = RuntimeDir.for_project(project_dir, conf.SUPERVISOR_RUNTIME_DIR)
+        command = [
+            sys.executable,
+            "-m",
+            "djsupervisor.autoreload",
+            "--plan",
+            str(plan_path(runtime)),
+        ]
         sections[f"program:{AUTORELOAD}"] = {
-            "command": shlex.join([*command, *options.as_arguments()]),
+            "command": shlex.join(command),
             "directory": str(project_dir),
             "autoreload": "false",
             "startsecs": "0",  # it is ready as soon as it runs

@@ -11,11 +11,19 @@ an edited template unseen until the process restarts.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Collection, Sequence
+from pathlib import Path
 
+from django.apps import apps
+from django.template.autoreload import get_template_directories
+
+from ..conf import conf
+from ..control.client import Client
 from ..errors import OptionError
 from ..graph import Graph
 from ..patterns import split
+from ..runtime import RuntimeDir, write_private
 from .merge import Merged
 
 
@@ -53,3 +61,55 @@ def watched_patterns(graph: Graph) -> tuple[list[str], bool]:
     reloading = [program for program in graph.programs.values() if program.reload]
     patterns = [pattern for program in reloading for pattern in program.reload_patterns]
     return list(dict.fromkeys(patterns)), any(program.reload_templates for program in reloading)
+
+
+PLAN_FILE = "autoreload.json"  # in the runtime directory
+
+
+def autoreload_plan(project_dir: Path, graph: Graph, client: Client) -> dict[str, object]:
+    """Return what the autoreload program watches, and how it reaches supervisord.
+
+    The project directory, every installed app's, SUPERVISOR_AUTORELOAD_DIRS
+    (relative to the project directory) and, when templates count, Django's
+    template directories: the watcher leaves out those that are missing, nested
+    or installed packages. The watcher reads it as autoreload/plan.py's
+    ``Plan`` (which config does not import: autoreload depends on config's
+    side, not the other way).
+    """
+    patterns, templates = watched_patterns(graph)
+    template_dirs = sorted(get_template_directories()) if templates else []
+    dirs = [project_dir, *(Path(app.path) for app in apps.get_app_configs())]
+    dirs += [project_dir / extra for extra in conf.SUPERVISOR_AUTORELOAD_DIRS]
+    return {
+        "project_dir": str(project_dir),
+        "dirs": [str(path) for path in [*dirs, *template_dirs]],
+        "patterns": patterns,
+        "ignore": list(conf.SUPERVISOR_AUTORELOAD_IGNORE_PATTERNS),
+        "templates": templates,
+        "template_dirs": [str(path) for path in template_dirs],
+        "supervisord": {
+            "url": client.url,
+            "username": client.username,
+            "password": client.password,
+        },
+    }
+
+
+def plan_path(runtime: RuntimeDir) -> Path:
+    """Return where the autoreload program's plan lives: the runtime directory."""
+    return runtime.path / PLAN_FILE
+
+
+def write_autoreload_plan(
+    runtime: RuntimeDir, project_dir: Path, graph: Graph, client: Client
+) -> None:
+    """Write the autoreload program's plan if it runs (``graph.debug``); else remove an old one.
+
+    Readable by the owner only: it holds the control socket's password.
+    """
+    path = plan_path(runtime)
+    if graph.debug:
+        plan = autoreload_plan(project_dir, graph, client)
+        write_private(path, json.dumps(plan, indent=2) + "\n")
+    else:
+        path.unlink(missing_ok=True)

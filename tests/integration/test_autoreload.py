@@ -197,6 +197,27 @@ def test_nothing_to_reload_is_quiet(debug_project: Project) -> None:
     assert spawns(debug_project, "autoreload") == 1
 
 
+def test_update_brings_new_directories_to_the_running_watcher(
+    debug_project: Project, tmp_path: Path
+) -> None:
+    shared = tmp_path / "shared"  # outside the project, e.g. a sibling checkout
+    shared.mkdir()
+    debug_project.write("supervisord.conf", SLEEPERS)
+    start(debug_project)
+    watcher = debug_project.wait_running("autoreload")["autoreload"]
+
+    debug_project.add_settings(f"SUPERVISOR_AUTORELOAD_DIRS = [{str(shared)!r}]\n")
+    # Editing settings.py reloads the programs, as any code change does.
+    assert wait_reloads(debug_project, 1) == ["reloaded first, second (changed: settings.py)"]
+    updated = debug_project.run("update")
+    assert updated.returncode == 0, updated.stderr
+    wait_watching(debug_project, says=f", {shared}, ")
+    (shared / "helpers.py").write_text("VALUE = 2\n")
+    changed = os.path.relpath(shared / "helpers.py", debug_project.path)
+    assert wait_reloads(debug_project, 2)[1:] == [f"reloaded first, second (changed: {changed})"]
+    assert debug_project.wait_running("autoreload")["autoreload"] == watcher
+
+
 def in_namespace_with_watches(limit: int) -> list[str]:
     """Return a launcher into a user namespace of our own whose inotify watch limit is ``limit``.
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from djsupervisor.graph import read_graph
 from djsupervisor.proctable import ProcessId
 
 from ..support import WAIT, alive, wait_for
@@ -86,10 +87,12 @@ def test_reload_keeps_nolaunch_and_autoreload(project: Project) -> None:
     project.add_settings("DEBUG = True\n")
     project.write("supervisord.conf", WEB_AND_WORKER)
     start(project, "-n", "worker", "-r", "web")
-    assert "--autoreload web" in rendered(project)["program:autoreload"]["command"]
+    # -r is in the graph supervisord reads (the autoreload program's command names no option).
+    graph = project.runtime_dir() / "graph.json"
+    assert [name for name, p in read_graph(graph).programs.items() if p.reload] == ["web"]
     reload(project)
     config = rendered(project)
-    autoreload = "--autoreload web" in config["program:autoreload"]["command"]
+    autoreload = [name for name, p in read_graph(graph).programs.items() if p.reload] == ["web"]
     assert (config["program:worker"].get("autostart"), autoreload) == ("false", True)
     project.wait_running("autoreload")  # started with web, after the restart
     assert project.processes()["worker"]["statename"] == "STOPPED"
