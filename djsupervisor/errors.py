@@ -6,6 +6,8 @@ fix it): the management command prints it as one line, with no traceback.
 
 from __future__ import annotations
 
+INTERRUPTED = 130  # the exit status of a command stopped by Ctrl-C
+
 
 class DjsupervisorError(Exception):
     """Base class of every error djsupervisor reports to the user."""

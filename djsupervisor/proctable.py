@@ -12,8 +12,10 @@ same process.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
 import signal
+import sys
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -22,6 +24,7 @@ from pathlib import Path
 from .clock import Clock
 
 PROC = Path("/proc")
+PR_SET_PDEATHSIG = 1  # prctl(2): the signal to receive when the parent process dies
 KILL_WAIT = 5.0  # seconds a process group gets to exit on SIGTERM before SIGKILL
 POLL_INTERVAL = 0.02  # seconds between looks at processes being stopped
 # Fields of /proc/<pid>/stat after the parenthesised command name (proc(5)).
@@ -143,3 +146,10 @@ def _signal_group(pid: int, sig: signal.Signals) -> None:
     except PermissionError:
         with contextlib.suppress(OSError):
             os.kill(pid, sig)
+
+
+def stop_with_parent() -> None:
+    """Have the kernel send this process SIGTERM when its parent dies, even by SIGKILL."""
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)

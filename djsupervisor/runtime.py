@@ -27,6 +27,9 @@ NAME_CHARS = 20  # characters of the project's name kept in the directory name
 MAX_SOCKET_PATH = 107 - len(".4194304")  # bytes
 SECRET_BYTES = 32  # 256 bits of randomness for the private socket's password
 
+# Set by supervisord for its programs: the project whose supervisord runs them.
+PROJECT_DIR_VARIABLE = "DJSUPERVISOR_PROJECT_DIR"
+
 
 def default_base_dir() -> Path:
     """Return the per-user directory under which project directories live."""

@@ -16,7 +16,7 @@ import pytest
 
 from djsupervisor.inside.output import Forwarder, say_failed_log_writes_once
 from djsupervisor.protocol import SKIPPED, STDERR, STDOUT, RecordReader, record
-from djsupervisor.terminal.console import Console
+from djsupervisor.terminal.console import Console, listen_at
 from djsupervisor.terminal.formatting import Formatter, quiet, use_color, visible
 from djsupervisor.terminal.stdout import is_closed_pipe
 
@@ -113,7 +113,7 @@ def relay(console: Console, frames: bytes, supervisord_says: bytes, close: bool 
 def test_the_console_prints_whole_decoded_prefixed_lines(short_dir: Path) -> None:
     out = io.StringIO()
     console = Console(
-        short_dir / "console.sock", Formatter(["web", "worker"], False), out, short_dir
+        listen_at(short_dir / "console.sock"), Formatter(["web", "worker"], False), out, short_dir
     )
     frames = (
         record(STDOUT, "web", b"caf\xc3")  # a character split between two writes
@@ -144,7 +144,11 @@ class ClosedPipe(io.StringIO):
 def test_a_closed_output_is_reported_once_and_then_left_alone(short_dir: Path) -> None:
     heard: list[OSError] = []
     console = Console(
-        short_dir / "console.sock", Formatter([], False), ClosedPipe(), short_dir, heard.append
+        listen_at(short_dir / "console.sock"),
+        Formatter([], False),
+        ClosedPipe(),
+        short_dir,
+        heard.append,
     )
     relay(console, record(STDOUT, "web", b"1\n2\n") + record(STDOUT, "web", b"3\n"), b"x\n")
     assert len(heard) == 1 and is_closed_pipe(heard[0])
@@ -219,7 +223,9 @@ def test_supervisords_lines_are_said_quietly(line: str, shown: str | None) -> No
 def test_stderr_is_shown_as_stdout_is_in_colour(short_dir: Path) -> None:
     # Django and gunicorn log normal lines to stderr: no red, no marker.
     out = io.StringIO()
-    console = Console(short_dir / "console.sock", Formatter(["web"], True), out, short_dir)
+    console = Console(
+        listen_at(short_dir / "console.sock"), Formatter(["web"], True), out, short_dir
+    )
     relay(console, record(STDOUT, "web", b"said\n") + record(STDERR, "web", b"said\n"), b"")
     said, logged = out.getvalue().splitlines()
     assert said == logged == "\033[36mweb         \033[0m | said"
@@ -230,7 +236,9 @@ def test_a_debugger_prompt_is_shown_at_once_and_typed_lines_reach_it(
     short_dir: Path, prompt: str
 ) -> None:
     out = io.StringIO()
-    console = Console(short_dir / "console.sock", Formatter(["web"], False), out, short_dir)
+    console = Console(
+        listen_at(short_dir / "console.sock"), Formatter(["web"], False), out, short_dir
+    )
     relay(console, record(STDOUT, "web", f"> view()\n{prompt}".encode()), b"", close=False)
     assert out.getvalue().splitlines() == ["web          | > view()", f"web          | {prompt}"]
     sent: list[tuple[str, str]] = []

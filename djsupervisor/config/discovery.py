@@ -13,10 +13,9 @@ from django.apps import apps
 from django.conf import settings
 
 from ..errors import ConfigError, MissingFileError
+from ..runtime import PROJECT_DIR_VARIABLE
 
 PROJECT_CONFIG = "supervisord.conf"
-# Set by supervisord for its programs: the project whose supervisord runs them.
-PROJECT_DIR_VARIABLE = "DJSUPERVISOR_PROJECT_DIR"
 APP_CONFIG = os.path.join("management", "supervisord.conf")
 
 

@@ -9,9 +9,9 @@ import sys
 import time
 from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..clock import Clock
-from ..config.build import Config
 from ..config.server import OWN_RPC_FACTORY
 from ..errors import CredentialsError, StartError
 from ..proctable import is_alive, read_pid
@@ -25,6 +25,9 @@ from .launch import (
     wait_until_started,
 )
 from .shutdown import Reporter
+
+if TYPE_CHECKING:
+    from ..config.build import Config
 
 PIDFILE_POLL_INTERVAL = 0.02  # seconds
 LOG_TAIL_LINES = 5  # lines of supervisord's log quoted when it fails to start

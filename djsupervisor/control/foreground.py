@@ -1,76 +1,117 @@
-"""Run supervisord in the foreground, printing every program's output, until it exits."""
+"""Run supervisord in the foreground, printing every program's output, until it exits.
+
+Two steps, two processes. The command, with Django, builds the config and
+starts a fresh supervisord (``python -m djsupervisor.inside``); then it
+hands over to its console (:func:`hand_over`): it execs ``python -m
+djsupervisor.control``, which keeps the pid, the terminal, supervisord as
+its child and the descriptors, and carries no Django (bench/memory.py).
+"""
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import signal
+import socket
+import subprocess
 import sys
 import threading
 from collections.abc import Collection
+from dataclasses import asdict, dataclass
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
-from ..conf import conf
-from ..config.build import Config
 from ..errors import CredentialsError, DjsupervisorError, StartError, SupervisordError
 from ..proctable import is_alive, stop_process_groups
-from ..terminal.console import Console
+from ..runtime import write_private
+from ..terminal.console import Console, listen_at
 from ..terminal.formatting import Formatter, use_color
 from ..terminal.stdout import is_closed_pipe
+from .child import Child
 from .client import Client
 from .daemon import daemon_start_error
-from .forked import Forked, stop_with_parent
 from .launch import patient, prepare_start, supervisord_environment, wait_until_spawned
 from .shutdown import Reporter, stop_supervisord
 from .stale import project_processes, stop_leftovers
 
+if TYPE_CHECKING:
+    from ..config.build import Config
+
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)  # a second one kills at once
 FORWARDED_SIGNALS = (signal.SIGQUIT, signal.SIGUSR2)  # for supervisord to act on
-OUTPUT_FLUSH_TIMEOUT = 2.0  # seconds supervisord takes to send the programs' last words
+HANDOVER_FILE = "foreground.json"  # in the runtime directory, read once by the console
+
+
+@dataclass(frozen=True)
+class Handover:
+    """What the console needs of the config and of the start, passed across the exec."""
+
+    supervisord: int  # its pid: a child of this process, before the exec and after
+    output: int  # the read end of supervisord's standard output and error
+    console: int  # the listening socket supervisord sends the programs' output to
+    lock: int  # held from the start until supervisord has exited
+    logs: str
+    process_names: list[str]
+    internal: list[str]
+    processes: dict[str, list[str]]  # namespecs by program
+    autostart: list[str]
+    server_url: str | None  # in the environment of every program supervisord starts
+    url: str  # supervisord's, for the client, with its credentials
+    username: str | None
+    password: str | None
+    timestamps: bool
+
+    @property
+    def client(self) -> Client:
+        return Client(self.url, self.username, self.password)
+
+    @classmethod
+    def take(cls, path: Path) -> Handover:
+        """Read the handover at ``path`` and remove it (it holds the control password)."""
+        try:
+            return cls(**json.loads(path.read_text()))
+        finally:
+            path.unlink(missing_ok=True)
 
 
 class Foreground:
-    """One foreground supervisord: started, relayed and stopped by this command."""
+    """One foreground supervisord: relayed and stopped by this (exec'd) command."""
 
-    def __init__(self, config: Config, report: Reporter) -> None:
-        self.config = config
+    def __init__(self, handover: Handover, report: Reporter) -> None:
+        self.handover = handover
+        self.client = handover.client
         self.report = report
         self.stop_requests = 0
         self.spawned = threading.Event()  # supervisord answered and spawned the programs
-        self.process: Forked | None = None
+        self.process = Child(handover.supervisord)
 
     def run(self) -> int:
-        """Run supervisord until it exits; return its exit status.
+        """Relay supervisord's output until it exits; return its exit status.
 
         The first SIGINT, SIGTERM or SIGHUP stops the programs as
         :func:`~djsupervisor.control.shutdown.stop_supervisord` does; a
         second one kills them all at once. Whatever the programs started and
         left running is stopped before returning.
         """
-        config = self.config
-        lock = prepare_start(config, self.report)
+        handover = self.handover
         console = Console(
-            config.runtime.console_socket,
-            Formatter(
-                config.process_names, use_color(sys.stdout), conf.SUPERVISOR_CONSOLE_TIMESTAMPS
-            ),
+            socket.socket(fileno=handover.console),
+            Formatter(handover.process_names, use_color(sys.stdout), handover.timestamps),
             sys.stdout,
-            config.runtime.logs,
+            Path(handover.logs),
             on_broken=self.output_failed,
-            internal=config.merged.internal,
+            internal=handover.internal,
         )
         if sys.stdin.isatty():
             console.take_input(sys.stdin.buffer, self.send_input)
-        output, output_end = os.pipe()
-        self.process = Forked(partial(run_supervisord, config.path, config.project_dir, output_end))
-        os.close(output_end)
         # supervisord spawns its programs only after its first 1 s wait for
         # activity; talking to it makes that wait end at once (bench/startup.py
         # compares with a raw supervisord -n).
         threading.Thread(
             target=self.wake,
-            args=(patient(config.client), self.process.pid, config.autostart),
+            args=(patient(self.client), self.process.pid, handover.autostart),
             daemon=True,
         ).start()
         handlers = {sig: self.on_stop_signal for sig in STOP_SIGNALS}
@@ -79,15 +120,15 @@ class Foreground:
             del handlers[signal.SIGHUP]  # nohup: the user wants it to outlive the terminal
         previous = {sig: signal.signal(sig, handler) for sig, handler in handlers.items()}
         try:
-            with os.fdopen(output, "rb", buffering=0) as supervisord_output:
+            with os.fdopen(handover.output, "rb", buffering=0) as supervisord_output:
                 console.relay(supervisord_output)
             status = self.process.wait()
         finally:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
             console.close()
-            os.close(lock)
-        stop_leftovers(config.running.server_url, self.report)
+            os.close(handover.lock)
+        stop_leftovers(handover.server_url, self.report)
         if status and not self.spawned.is_set() and not self.stop_requests:
             raise StartError(daemon_start_error("\n".join(console.supervisord_lines)))
         if self.stop_requests > 1:
@@ -102,11 +143,10 @@ class Foreground:
         self.request_stop()
 
     def request_stop(self) -> None:
-        assert self.process is not None
         self.stop_requests += 1
         if self.stop_requests > 1:
             self.report("stopping everything now")
-            marker = self.config.running.server_url
+            marker = self.handover.server_url
             stop_process_groups(project_processes(marker), (signal.SIGKILL,))
             self.process.kill()
         elif self.stop_requests == 1:
@@ -114,14 +154,12 @@ class Foreground:
             threading.Thread(target=self.stop, daemon=True).start()
 
     def forward(self, signum: int, frame: Any) -> None:
-        assert self.process is not None
         self.process.send_signal(signum)
 
     def stop(self) -> None:
         """Shut supervisord down; signal it if it cannot be asked."""
-        assert self.process is not None
         try:
-            stop_supervisord(self.config.client, self.report)
+            stop_supervisord(self.client, self.report)
         except DjsupervisorError:
             # Not answering yet, or already shutting down: its own way, then.
             self.process.send_signal(signal.SIGTERM)
@@ -138,11 +176,11 @@ class Foreground:
         """Pass ``text`` typed in the terminal to the process ``name`` (a debugger's prompt)."""
         namespecs = {
             spec.rpartition(":")[2]: spec
-            for specs in self.config.processes.values()
+            for specs in self.handover.processes.values()
             for spec in specs
         }
         try:
-            self.config.client.call("supervisor.sendProcessStdin", namespecs.get(name, name), text)
+            self.client.call("supervisor.sendProcessStdin", namespecs.get(name, name), text)
         except DjsupervisorError as exc:
             self.report(f"could not pass the input to {name}: {exc}")
 
@@ -153,44 +191,74 @@ class Foreground:
         else:
             self.report(
                 f"cannot print the programs' output ({exc.strerror}); "
-                f"it goes on in the log files in {self.config.runtime.logs}"
+                f"it goes on in the log files in {self.handover.logs}"
             )
 
 
-def run_foreground(config: Config, report: Reporter) -> int:
-    """Run supervisord in the foreground until it exits; return its exit status."""
-    return Foreground(config, report).run()
+@dataclass
+class Starting:
+    """A fresh supervisord, started before the config is built, waiting to be told which."""
+
+    process: subprocess.Popen[bytes]
+    output: int  # the read end of its standard output and error
+
+    @classmethod
+    def spawn(cls) -> Starting:
+        """Start ``python -m djsupervisor.inside``: it imports supervisor meanwhile."""
+        output, output_end = os.pipe()
+        process = subprocess.Popen(
+            [sys.executable, "-m", "djsupervisor.inside"],
+            env=supervisord_environment(None),
+            stdin=subprocess.PIPE,
+            stdout=output_end,
+            stderr=output_end,
+        )
+        # Out of the terminal's process group at once (it does it too): a
+        # Ctrl-C from now on reaches the command alone.
+        with contextlib.suppress(OSError):
+            os.setpgid(process.pid, process.pid)
+        os.close(output_end)
+        return cls(process, output)
+
+    def go(self, config: Config) -> None:
+        """Have it run supervisord on ``config`` (written)."""
+        assert self.process.stdin is not None
+        self.process.stdin.write(f"{config.path}\n{config.project_dir}\n".encode())
+        self.process.stdin.close()
 
 
-def run_supervisord(config_path: Path, project_dir: Path, output: int) -> None:
-    """Run supervisord in the foreground, in this (forked) process, writing to ``output``."""
-    # Out of the terminal's process group: a Ctrl-C must reach the command
-    # alone, which stops the programs faster than supervisord's own shutdown
-    # (and which supervisord would refuse once shutting down).
-    os.setpgid(0, 0)
-    stop_with_parent()
-    os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
-    os.dup2(output, 1)
-    os.dup2(output, 2)
-    # supervisord closes every other inherited descriptor itself.
-    os.environ.update(supervisord_environment(project_dir))
-    from supervisor import options, supervisord
+def start_foreground(
+    config: Config, starting: Starting, report: Reporter, timestamps: bool
+) -> NoReturn:
+    """Start supervisord for ``config`` and hand over to the console: never return.
 
-    from ..inside import output as program_output
-
-    # supervisord's usage errors would end with "For help, use manage.py -h",
-    # which is no help here: the command says what failed.
-    options.ServerOptions.usage = _usage_error
-    program_output.say_failed_log_writes_once()
-    try:
-        supervisord.main(["-n", "-c", str(config_path)])
-    except Exception as exc:
-        print(f"Error: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
-        raise SystemExit(1) from None
-    finally:
-        program_output.flush(OUTPUT_FLUSH_TIMEOUT)
-
-
-def _usage_error(self: Any, message: str) -> None:
-    self.stderr.write(f"Error: {message}\n")
-    self.exit(2)
+    Errors before the handover (another supervisord running, a config it
+    cannot write) are raised here, in the command, as any command's; the
+    waiting supervisord then ends, told nothing.
+    """
+    lock = prepare_start(config, report)
+    server = listen_at(config.runtime.console_socket)
+    starting.go(config)
+    handover = Handover(
+        supervisord=starting.process.pid,
+        output=starting.output,
+        console=server.fileno(),
+        lock=lock,
+        logs=str(config.runtime.logs),
+        process_names=config.process_names,
+        internal=sorted(config.merged.internal),
+        processes={name: list(specs) for name, specs in config.processes.items()},
+        autostart=list(config.autostart),
+        server_url=config.running.server_url,
+        url=config.client.url,
+        username=config.client.username,
+        password=config.client.password,
+        timestamps=timestamps,
+    )
+    path = config.runtime.path / HANDOVER_FILE
+    write_private(path, json.dumps(asdict(handover)))
+    for descriptor in (starting.output, server.fileno(), lock):
+        os.set_inheritable(descriptor, True)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execv(sys.executable, [sys.executable, "-m", "djsupervisor.control", str(path)])

@@ -33,6 +33,14 @@ OnBroken = Callable[[OSError], None]
 SendInput = Callable[[str, str], None]  # (process name, text)
 
 
+def listen_at(path: Path) -> socket.socket:
+    """Return a socket listening at ``path``, where supervisord sends the programs' output."""
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    server.bind(str(path))
+    server.listen()
+    return server
+
+
 class Console:
     """Relay output to ``out``, and typed lines from ``typed`` to a prompting program.
 
@@ -42,7 +50,7 @@ class Console:
 
     def __init__(
         self,
-        socket_path: Path,
+        server: socket.socket,
         formatter: Formatter,
         out: IO[str],
         logs_dir: Path,
@@ -61,10 +69,8 @@ class Console:
         self.send_input: SendInput | None = None
         # supervisord's last lines: what it said before failing to start.
         self.supervisord_lines: collections.deque[str] = collections.deque(maxlen=KEPT_LINES)
-        self.server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.server.bind(str(socket_path))
-        self.server.listen()
-        self.socket_path = socket_path
+        self.server = server  # listening (listen_at): supervisord connects to send the output
+        self.socket_path = Path(server.getsockname())
         self.selector.register(self.server, selectors.EVENT_READ, self._accept)
 
     def take_input(self, typed: IO[bytes], send: SendInput) -> None:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, TextIO, cast
 from django.core.management.base import BaseCommand, CommandError, CommandParser, OutputWrapper
 
 from ... import __version__
-from ...errors import DjsupervisorError
+from ...errors import INTERRUPTED, DjsupervisorError
 from ...options import Options, add_arguments
 from ...usage import HelpFormatter, description, help_of, wants_help
 
@@ -28,7 +28,6 @@ if TYPE_CHECKING:
 # so that they see the current supervisord.conf files and settings, with the
 # options supervisord was started with (config/kept.py).
 REREAD_COMMANDS = ("reload", "reread", "update")
-INTERRUPTED = 130  # exit status of a command stopped by Ctrl-C
 
 
 class ExitStatus(CommandError):
@@ -140,6 +139,11 @@ class Command(BaseCommand):
 
     def start(self, options: Options) -> int:
         """Start supervisord, in the foreground or as a daemon."""
+        if not options.daemonize:
+            # First: it imports supervisor while this builds the config.
+            from ...control.foreground import Starting
+
+            starting = Starting.spawn()
         from ...config.build import build
         from ...config.kept import resolve
 
@@ -153,9 +157,10 @@ class Command(BaseCommand):
         for warning in messages:
             self.report(f"warning: {warning.msg} ({warning.hint})")
         if not options.daemonize:
-            from ...control.foreground import run_foreground
+            from ...conf import conf
+            from ...control.foreground import start_foreground
 
-            return run_foreground(config, self.report)
+            start_foreground(config, starting, self.report, conf.SUPERVISOR_CONSOLE_TIMESTAMPS)
         from ...control.daemon import start_daemon
 
         pid = start_daemon(config, self.report)

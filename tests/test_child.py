@@ -1,22 +1,28 @@
-"""Forked: a forked child's status, seen by poll() in one thread and wait() in another."""
+"""Child: a child's status, seen by running() in one thread and wait() in another."""
 
 from __future__ import annotations
 
+import os
 import signal
 import threading
 import time
 
-from djsupervisor.control.forked import Forked
+from djsupervisor.control.child import Child
 
 from .support import wait_for
 
 
-def exit_with(code: int) -> None:
-    raise SystemExit(code)
+def forked(seconds: float = 0, status: int = 0) -> Child:
+    """Return a child that sleeps ``seconds`` and exits with ``status``."""
+    pid = os.fork()
+    if pid == 0:
+        time.sleep(seconds)
+        os._exit(status)
+    return Child(pid)
 
 
 def test_running_sees_the_exit_and_leaves_the_status_to_wait() -> None:
-    child = Forked(lambda: exit_with(3))
+    child = forked(status=3)
     assert wait_for(lambda: not child.running(), "the child's exit")
     assert not child.running()
     assert child.wait() == 3
@@ -29,10 +35,10 @@ def test_a_signalling_thread_never_takes_the_waiters_status() -> None:
     statuses: list[int] = []
     failures: list[BaseException] = []
     for _ in range(100):
-        child = Forked(lambda: time.sleep(0.002))
+        child = forked(0.002)
         waited = threading.Event()
 
-        def check_until_waited(child: Forked = child, waited: threading.Event = waited) -> None:
+        def check_until_waited(child: Child = child, waited: threading.Event = waited) -> None:
             try:
                 while not waited.is_set():
                     child.running()
@@ -54,7 +60,7 @@ def test_a_signalling_thread_never_takes_the_waiters_status() -> None:
 
 
 def test_a_killed_child() -> None:
-    child = Forked(lambda: time.sleep(30))
+    child = forked(30)
     assert child.running()
     child.kill()
     assert child.wait() == -signal.SIGKILL
