@@ -13,9 +13,9 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from .client import Client
 from .conf import conf
 from .config.discovery import find_project_dir
-from .control.client import Client
 from .control.connection import find_running
 from .errors import DjsupervisorError, Fault
 from .protocol import ProcessState

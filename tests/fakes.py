@@ -1,7 +1,7 @@
 """An in-memory supervisord and a clock that only moves when slept on.
 
 :class:`FakeSupervisord` has the interface of
-:class:`djsupervisor.control.client.Supervisor`; its processes change state
+:class:`djsupervisor.client.Supervisor`; its processes change state
 as :class:`FakeClock` time passes, as supervisord's do as real time passes, so
 the start, stop and autoreload logic runs through its waits in microseconds.
 """

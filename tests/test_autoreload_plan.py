@@ -18,9 +18,9 @@ from django.test import override_settings
 
 from djsupervisor.autoreload import __main__ as entry
 from djsupervisor.autoreload.plan import Plan
+from djsupervisor.client import Client
 from djsupervisor.config.build import build
 from djsupervisor.config.reloading import autoreload_plan, plan_path
-from djsupervisor.control.client import Client
 from djsupervisor.options import Options
 
 from .support import REPO, WAIT

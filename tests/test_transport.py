@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from djsupervisor.control.client import Client
+from djsupervisor.client import Client
 from djsupervisor.control.launch import START_TIMEOUT, patient
 from djsupervisor.errors import NotRunningError
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..control.client import Client
+from ..client import Client
 
 
 @dataclass(frozen=True)

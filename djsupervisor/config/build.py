@@ -11,9 +11,8 @@ from pathlib import Path
 
 from django.conf import settings
 
+from ..client import Client
 from ..conf import conf
-from ..control.client import Client
-from ..control.connection import Running
 from ..errors import NoConfigError
 from ..graph import Graph
 from ..inside import envfiles
@@ -122,11 +121,6 @@ class Config:
             for namespecs in self.processes.values()
             for namespec in namespecs
         ]
-
-    @property
-    def running(self) -> Running:
-        """Return how to control the supervisord that runs this config."""
-        return Running.from_sections(self.runtime, self.path, self.merged.sections)
 
     def write(self) -> Path:
         """Create the runtime directory, write the config, copies and options; return its path."""

@@ -18,8 +18,8 @@ from pathlib import Path
 from django.apps import apps
 from django.template.autoreload import get_template_directories
 
+from ..client import Client
 from ..conf import conf
-from ..control.client import Client
 from ..errors import OptionError
 from ..graph import Graph
 from ..patterns import split

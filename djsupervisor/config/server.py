@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..control.client import Client
+from ..client import Client
 from .ini import Sections
 
 USERNAME = "djsupervisor"

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from ..client import Client
 from ..config.ini import Sections, parse
 from ..config.server import client_of, served_url
 from ..errors import NotRunningError
 from ..graph import Graph, read_graph
 from ..runtime import RuntimeDir
-from .client import Client
+
+if TYPE_CHECKING:
+    from ..config.build import Config
 
 
 @dataclass(frozen=True)
@@ -41,6 +45,11 @@ class Running:
     def graph(self) -> Graph:
         """Return the graph of the config it runs: which processes each program has."""
         return read_graph(self.graph_path)
+
+
+def running_of(config: Config) -> Running:
+    """Return how to control the supervisord that runs ``config`` (built, maybe not written)."""
+    return Running.from_sections(config.runtime, config.path, config.merged.sections)
 
 
 def find_running(runtime: RuntimeDir) -> Running:

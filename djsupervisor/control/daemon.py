@@ -15,6 +15,7 @@ from ..clock import Clock
 from ..config.server import OWN_RPC_FACTORY
 from ..errors import CredentialsError, StartError
 from ..proctable import is_alive, read_pid
+from .connection import running_of
 from .launch import (
     SETTLE_TIMEOUT,
     START_TIMEOUT,
@@ -60,7 +61,7 @@ def _launch(config: Config, clock: Clock) -> int:
     if launcher.returncode != 0:
         raise StartError(daemon_start_error(launcher.stdout))
     # supervisord writes its pidfile once daemonized, before it answers.
-    pid = wait_for_pidfile(config.running.pidfile, clock)
+    pid = wait_for_pidfile(running_of(config).pidfile, clock)
     if pid is not None:
         alive = partial(is_alive, pid)
         try:
@@ -78,7 +79,7 @@ def _launch(config: Config, clock: Clock) -> int:
                     f"{'; '.join(problems)}; see 'manage.py supervisor status'"
                 )
             return pid
-    logfile = config.running.logfile
+    logfile = running_of(config).logfile
     raise StartError(
         f"supervisord did not come up within {START_TIMEOUT:.0f} s; its log "
         f"({logfile}) ends with: {_log_tail(logfile)}"

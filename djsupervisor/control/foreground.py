@@ -23,6 +23,7 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
+from ..client import Client
 from ..errors import CredentialsError, DjsupervisorError, StartError, SupervisordError
 from ..proctable import is_alive, stop_process_groups
 from ..runtime import write_private
@@ -30,7 +31,7 @@ from ..terminal.console import Console, listen_at
 from ..terminal.formatting import Formatter, use_color
 from ..terminal.stdout import is_closed_pipe
 from .child import Child
-from .client import Client
+from .connection import running_of
 from .daemon import daemon_start_error
 from .launch import patient, prepare_start, supervisord_environment, wait_until_spawned
 from .shutdown import Reporter, stop_supervisord
@@ -249,7 +250,7 @@ def start_foreground(
         internal=sorted(config.merged.internal),
         processes={name: list(specs) for name, specs in config.processes.items()},
         autostart=list(config.autostart),
-        server_url=config.running.server_url,
+        server_url=running_of(config).server_url,
         url=config.client.url,
         username=config.client.username,
         password=config.client.password,

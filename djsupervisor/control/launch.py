@@ -10,12 +10,12 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ..client import Client
 from ..clock import Clock
 from ..errors import AlreadyRunningError, DjsupervisorError, Fault, NotRunningError
 from ..protocol import Startup, Supervisor, states
 from ..runtime import PROJECT_DIR_VARIABLE, RuntimeDir, write_private
-from .client import Client
-from .connection import find_running
+from .connection import find_running, running_of
 from .shutdown import Reporter
 from .stale import clear_stale_state
 
@@ -99,7 +99,8 @@ def _refuse_another_path(config: Config) -> None:
 
 def _recover_and_write(config: Config, report: Reporter) -> None:
     config.runtime.console_socket.unlink(missing_ok=True)  # left by a killed foreground command
-    orphans = clear_stale_state(config.running.pidfile, config.running.server_url)
+    running = running_of(config)
+    orphans = clear_stale_state(running.pidfile, running.server_url)
     if orphans:
         report(
             "supervisord of this project was killed; stopped the programs it left "

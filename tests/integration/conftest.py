@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from djsupervisor.control.client import Client
+from djsupervisor.client import Client
 from djsupervisor.control.stale import SERVER_URL_VARIABLE
 from djsupervisor.errors import DjsupervisorError
 from djsupervisor.proctable import (

@@ -182,22 +182,24 @@ class Command(BaseCommand):
             self.stdout.write(config.display_text(show_secrets), ending="")
             return 0
         from ...config.kept import rebuild
+        from ...control.connection import running_of
         from ...control.ctl import Session, run_supervisorctl
 
         config = rebuild(options, self.runtime_dir(options), build)
         config.client.ensure_running()
         config.write()
-        return run_supervisorctl(Session(config.running), [command, *args])
+        return run_supervisorctl(Session(running_of(config)), [command, *args])
 
     def rebuilder(self, options: Options) -> Callable[[], Running]:
         """Return what renders the config anew and writes it, for the shell's reread."""
         from ...config.build import build
         from ...config.kept import rebuild
+        from ...control.connection import running_of
 
         def rebuild_config() -> Running:
             config = rebuild(options, self.runtime_dir(options), build)
             config.write()
-            return config.running
+            return running_of(config)
 
         return rebuild_config
 

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from http.client import HTTPException
 from typing import Any, TypeVar
 
-from ..errors import CredentialsError, Fault, NotRunningError
-from ..graph import Change
-from ..protocol import UNKNOWN_METHOD, ProcessState, Startup
+from .errors import CredentialsError, Fault, NotRunningError
+from .graph import Change
+from .protocol import UNKNOWN_METHOD, ProcessState, Startup
 from .transport import TimeoutTransport
 
 CONNECT_TIMEOUT = 5.0  # seconds; a live supervisord answers in milliseconds

@@ -1,0 +1,127 @@
+"""The layout's rules: what runs inside supervisord carries no Django; packages form no cycle.
+
+docs/how-it-works.rst draws the packages and the process each runs in.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import pkgutil
+import subprocess
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+import djsupervisor
+import djsupervisor.inside
+
+PACKAGE = Path(djsupervisor.__file__).parent
+# What the code inside supervisord may use of djsupervisor: the shared
+# vocabulary and values, all standard library.
+SHARED = {"protocol", "journal", "proctable", "runtime", "graph", "patterns", "clock", "errors"}
+
+
+def test_the_code_inside_supervisord_loads_no_django() -> None:
+    modules = [
+        f"djsupervisor.inside.{info.name}"
+        for info in pkgutil.iter_modules(djsupervisor.inside.__path__)
+    ]
+    loaded = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            f"import importlib, json, sys\nfor m in {modules!r}: importlib.import_module(m)\n"
+            "print(json.dumps(sorted(sys.modules)))",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    names = json.loads(loaded.stdout)
+    assert "djsupervisor.inside.rpcinterface" in names  # the factory supervisord loads
+    assert [name for name in names if name.split(".")[0] == "django"] == []
+    ours = {name.split(".")[1] for name in names if name.startswith("djsupervisor.")}
+    assert ours <= SHARED | {"inside"}, ours - SHARED
+
+
+def unit(module: str) -> str:
+    """Return what the import rules are about: a subpackage, or a top-level module."""
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 else "djsupervisor"
+
+
+def module_name(path: Path) -> str:
+    parts = list(path.relative_to(PACKAGE.parent).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def runtime_imports(path: Path, modules: set[str]) -> set[str]:
+    """Return the djsupervisor modules ``path`` imports when it runs (not for type checking)."""
+    tree = ast.parse(path.read_text())
+    typing_only = {
+        id(node)
+        for branch in ast.walk(tree)
+        if isinstance(branch, ast.If) and "TYPE_CHECKING" in ast.unparse(branch.test)
+        for statement in branch.body
+        for node in ast.walk(statement)
+    }
+    package = (
+        module_name(path) if path.name == "__init__.py" else module_name(path).rpartition(".")[0]
+    )
+    found = set()
+    for node in ast.walk(tree):
+        if id(node) in typing_only:
+            continue
+        if isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names if alias.name in modules}
+        elif isinstance(node, ast.ImportFrom):
+            base = (
+                package.split(".")[: len(package.split(".")) - node.level + 1] if node.level else []
+            )
+            target = ".".join([*base, node.module] if node.module else base)
+            submodules = {f"{target}.{alias.name}" for alias in node.names} & modules
+            found |= submodules or ({target} & modules)
+    return found
+
+
+def test_packages_import_each_other_in_one_direction() -> None:
+    paths = [path for path in PACKAGE.rglob("*.py") if "migrations" not in path.parts]
+    modules = {module_name(path) for path in paths}
+    edges: dict[str, set[str]] = defaultdict(set)
+    for path in paths:
+        source = unit(module_name(path))
+        edges[source] |= {unit(m) for m in runtime_imports(path, modules)} - {source}
+    cycles = [sorted(component) for component in strongly_connected(edges) if len(component) > 1]
+    assert cycles == [], {name: sorted(edges[name]) for cycle in cycles for name in cycle}
+
+
+def strongly_connected(edges: dict[str, set[str]]) -> list[set[str]]:
+    """Return the strongly connected components of the graph (Tarjan's algorithm)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    found: list[set[str]] = []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        for other in edges.get(node, ()):
+            if other not in index:
+                visit(other)
+                low[node] = min(low[node], low[other])
+            elif other in stack:
+                low[node] = min(low[node], index[other])
+        if low[node] == index[node]:
+            component = set()
+            while True:
+                member = stack.pop()
+                component.add(member)
+                if member == node:
+                    break
+            found.append(component)
+
+    for node in list(edges):
+        if node not in index:
+            visit(node)
+    return found
