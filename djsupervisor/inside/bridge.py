@@ -54,6 +54,7 @@ class Bridge:
         self.supervisord = supervisord
         self.rpc = SupervisorNamespaceRPCInterface(supervisord)
         self.graph_path = graph_path
+        self.graph_stamp: tuple[int, int] | None = None  # of the graph file last read
         self.loop = loop
         self.orchestrator = Orchestrator(self.read_graph(), self, say)
         self.subscribed: list[tuple[type, Callable[[Any], None]]] = [
@@ -69,7 +70,21 @@ class Bridge:
 
     def read_graph(self) -> Graph:
         """Read the graph the config was built with; without one, supervisord's own rules hold."""
-        return read_graph(self.graph_path) if self.graph_path else Graph()
+        if self.graph_path is None:
+            return Graph()
+        self.graph_stamp = _stamp(self.graph_path)
+        return read_graph(self.graph_path)
+
+    def refresh(self) -> None:
+        """Take the graph anew if ``update`` rewrote it without changing a process group.
+
+        A change of djsupervisor's own options only (depends_on, ready,
+        autoreload_patterns...) leaves supervisord's sections as they were:
+        supervisord adds or removes no group, and only the file tells.
+        """
+        if self.graph_path is not None and _stamp(self.graph_path) != self.graph_stamp:
+            self.orchestrator.table.load(self.read_graph())
+            self.orchestrator.evaluate()
 
     def close(self) -> None:
         """Stop orchestrating: supervisord is stopping (or reloading)."""
@@ -156,6 +171,15 @@ class Bridge:
     def process(self, namespec: str) -> Any:
         group, _, name = namespec.rpartition(":")
         return self.supervisord.process_groups[group or name].processes[name]
+
+
+def _stamp(path: Path) -> tuple[int, int] | None:
+    """Return what tells one version of the file from another (it is replaced, not rewritten)."""
+    try:
+        info = path.stat()
+    except OSError:
+        return None
+    return info.st_ino, info.st_mtime_ns
 
 
 def namespec_of(process: Any) -> str:

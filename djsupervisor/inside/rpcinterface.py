@@ -36,7 +36,6 @@ from . import envfiles, output, spawning
 from .bridge import Bridge
 from .journal_writer import Journal
 from .loop import MainLoop
-from .orchestrator import Orchestrator
 from .runtable import UnknownProcess
 
 T = TypeVar("T")
@@ -45,13 +44,15 @@ T = TypeVar("T")
 class DjsupervisorNamespaceRPCInterface:
     """The ``djsupervisor`` namespace of supervisord's XML-RPC interface."""
 
-    def __init__(self, supervisord: Any, orchestrator: Orchestrator) -> None:
+    def __init__(self, supervisord: Any, bridge: Bridge) -> None:
         self._supervisord = supervisord
         self._supervisor = SupervisorNamespaceRPCInterface(supervisord)
-        self._orchestrator = orchestrator
+        self._bridge = bridge
+        self._orchestrator = bridge.orchestrator
 
     def _names(self, request: Callable[[list[str]], T], names: list[str]) -> T:
         """Answer ``request`` for ``names``; an unknown name is supervisord's BAD_NAME fault."""
+        self._bridge.refresh()
         try:
             return request(names)
         except UnknownProcess as exc:
@@ -62,6 +63,7 @@ class DjsupervisorNamespaceRPCInterface:
 
         @return array result  Arrays of [group, name, statename, description, readiness, pid, start]
         """
+        self._bridge.refresh()
         rows = []
         for info in self._supervisor.getAllProcessInfo():
             state = ProcessState.from_info(info)
@@ -115,6 +117,7 @@ class DjsupervisorNamespaceRPCInterface:
         @param array changes  [path relative to its watched directory, in a template directory]
         @return array result  The names of the processes reloaded
         """
+        self._bridge.refresh()
         return self._orchestrator.code_changed(Change(str(path), bool(t)) for path, t in changes)
 
     def getDependencies(self) -> dict[str, list[str]]:  # camelCase, as XML-RPC names go
@@ -122,6 +125,7 @@ class DjsupervisorNamespaceRPCInterface:
 
         @return struct result  An array of names, by process name
         """
+        self._bridge.refresh()
         return self._orchestrator.table.dependencies()
 
 
@@ -190,4 +194,4 @@ def make_rpcinterface(supervisord: Any, **config: str) -> DjsupervisorNamespaceR
 
     graph = Path(config["graph"]) if config.get("graph") else None
     _bridge = Bridge(supervisord, graph, _loop, say)
-    return DjsupervisorNamespaceRPCInterface(supervisord, _bridge.orchestrator)
+    return DjsupervisorNamespaceRPCInterface(supervisord, _bridge)

@@ -218,6 +218,26 @@ def test_update_brings_new_directories_to_the_running_watcher(
     assert debug_project.wait_running("autoreload")["autoreload"] == watcher
 
 
+def test_update_brings_changed_patterns_to_the_running_supervisord(
+    debug_project: Project,
+) -> None:
+    """A change of djsupervisor's own options changes no group: supervisord must still hear it."""
+    debug_project.write("supervisord.conf", SLEEPERS)
+    start(debug_project)
+    running = debug_project.wait_running("first", "second")
+    debug_project.write(
+        "supervisord.conf",
+        SLEEPERS.replace("[program:second]\n", "[program:second]\nautoreload_patterns=*.txt\n"),
+    )
+    updated = debug_project.run("update")
+    assert updated.returncode == 0, updated.stderr
+    assert "second" not in updated.stdout  # its section is the same to supervisord
+    wait_watching(debug_project, says="*.txt")
+    (debug_project.path / "notes.txt").write_text("a change only second reloads on\n")
+    assert wait_reloads(debug_project, 1) == ["reloaded second (changed: notes.txt)"]
+    assert debug_project.wait_running("first")["first"] == running["first"]
+
+
 def in_namespace_with_watches(limit: int) -> list[str]:
     """Return a launcher into a user namespace of our own whose inotify watch limit is ``limit``.
 
