@@ -16,10 +16,13 @@ from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, JsonR
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 
-from . import dashboard
 from .errors import DjsupervisorError
 from .models import Process
-from .tail import TAIL_LINES
+
+# The views import what the page shows and does (dashboard.py) on their first
+# request: Django imports every app's admin module as it starts, for every
+# management command, which would load the client and the journal reader for
+# nothing.
 
 REFRESH_INTERVAL = 1000  # milliseconds between the page's refreshes
 
@@ -54,6 +57,9 @@ class ProcessAdmin(ModelAdmin):
         ]
 
     def processes_view(self, request: HttpRequest) -> HttpResponse:
+        from .dashboard import snapshot
+        from .tail import TAIL_LINES
+
         if not self.has_view_permission(request):
             raise PermissionDenied
         prefix = f"{self.admin_site.name}:{self.url_prefix}"
@@ -69,7 +75,7 @@ class ProcessAdmin(ModelAdmin):
             "title": "Processes",
             "opts": self.opts,
             "page": page,
-            "snapshot": dashboard.snapshot(None),
+            "snapshot": snapshot(None),
         }
         return TemplateResponse(request, "admin/djsupervisor/process/processes.html", context)
 
@@ -82,21 +88,25 @@ class ProcessAdmin(ModelAdmin):
         return response
 
     def state_view(self, request: HttpRequest) -> HttpResponse:
+        from .dashboard import snapshot
+
         started = time.perf_counter()
         if request.method != "GET":
             return HttpResponseNotAllowed(["GET"])
         if not self.has_view_permission(request):
             raise PermissionDenied
-        return self._json(dashboard.snapshot(request.GET.get("cursor") or None), started)
+        return self._json(snapshot(request.GET.get("cursor") or None), started)
 
     def action_view(self, request: HttpRequest, action: str) -> HttpResponse:
+        from .dashboard import act
+
         started = time.perf_counter()
         if request.method != "POST":  # GET never changes anything
             return HttpResponseNotAllowed(["POST"])
         if not self.has_change_permission(request):
             raise PermissionDenied
         try:
-            message = dashboard.act(action, request.POST.get("name", ""))
+            message = act(action, request.POST.get("name", ""))
         except DjsupervisorError as exc:
             return self._json({"ok": False, "message": str(exc)}, started, status=400)
         return self._json({"ok": True, "message": message}, started)

@@ -13,8 +13,6 @@ from typing import Any
 
 from django import template
 
-from ..export.model import INSTANCE
-
 register = template.Library()
 PLAIN_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
 
@@ -79,6 +77,10 @@ def _block(value: Any) -> list[str]:
 
 def _systemd_escape(text: str) -> str:
     """Escape what systemd would take for a specifier (%), in any setting."""
+    # Here, not on top: Django loads every template-tag library when its
+    # engine starts, on every start of the programs, which export does not use.
+    from ..export.model import INSTANCE
+
     return text.replace("%", "%%").replace(INSTANCE, "%i")
 
 
