@@ -120,6 +120,9 @@ class Foreground:
         if signal.getsignal(signal.SIGHUP) == signal.SIG_IGN:
             del handlers[signal.SIGHUP]  # nohup: the user wants it to outlive the terminal
         previous = {sig: signal.signal(sig, handler) for sig, handler in handlers.items()}
+        # Blocked by the command across the exec (start_foreground): one that
+        # came meanwhile is handled now, not taken by the default action.
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, [*STOP_SIGNALS, *FORWARDED_SIGNALS])
         try:
             with os.fdopen(handover.output, "rb", buffering=0) as supervisord_output:
                 console.relay(supervisord_output)
@@ -262,4 +265,7 @@ def start_foreground(
         os.set_inheritable(descriptor, True)
     sys.stdout.flush()
     sys.stderr.flush()
+    # Until the console handles them (Foreground.run): a Ctrl-C as Python
+    # starts anew would end it at once, leaving supervisord to its parent's death.
+    signal.pthread_sigmask(signal.SIG_BLOCK, [*STOP_SIGNALS, *FORWARDED_SIGNALS])
     os.execv(sys.executable, [sys.executable, "-m", "djsupervisor.control", str(path)])

@@ -17,7 +17,9 @@ supervisord's own shutdown), and ends when the command dies.
 from __future__ import annotations
 
 import os
+import signal
 import sys
+from collections.abc import Callable
 from typing import Any
 
 from supervisor import options, supervisord
@@ -25,12 +27,17 @@ from supervisor import options, supervisord
 from ..proctable import stop_with_parent
 from ..runtime import PROJECT_DIR_VARIABLE
 from . import output, rpcinterface
+from .spawning import SUPERVISORD_SIGNALS
 
 OUTPUT_FLUSH_TIMEOUT = 2.0  # seconds supervisord takes to send the programs' last words
 __all__ = ["rpcinterface"]  # imported now, while the command builds the config
 
 
 def main() -> None:
+    # Blocked until supervisord handles them: a stop the console sends as
+    # supervisord reads its config is then a clean shutdown, not a kill.
+    signal.pthread_sigmask(signal.SIG_BLOCK, SUPERVISORD_SIGNALS)
+    options.ServerOptions.setsignals = _handled_then_unblocked(options.ServerOptions.setsignals)
     config_path, project_dir = sys.stdin.readline().strip(), sys.stdin.readline().strip()
     if not config_path:
         return
@@ -47,6 +54,14 @@ def main() -> None:
         raise SystemExit(1) from None
     finally:
         output.flush(OUTPUT_FLUSH_TIMEOUT)
+
+
+def _handled_then_unblocked(setsignals: Callable[[Any], None]) -> Callable[[Any], None]:
+    def handled_then_unblocked(self: Any) -> None:
+        setsignals(self)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, SUPERVISORD_SIGNALS)
+
+    return handled_then_unblocked
 
 
 def _usage_error(self: Any, message: str) -> None:
