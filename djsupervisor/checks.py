@@ -108,7 +108,8 @@ def message_for(exc: ConfigError) -> CheckMessage:
 
 def unknown_options(sections: dict[str, dict[str, str]]) -> Iterable[CheckMessage]:
     """Warn about program options neither supervisord nor djsupervisor knows (typos)."""
-    from .config.merge import OWN_OPTIONS, process_sections
+    from .config.merge import process_sections
+    from .config.program_options import OWN_OPTIONS
 
     for section, _ in process_sections(sections):
         known = KIND_OPTIONS[section.partition(":")[0]] | set(OWN_OPTIONS)

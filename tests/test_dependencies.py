@@ -6,6 +6,7 @@ import pytest
 
 from djsupervisor.config.dependencies import build_graph, parse_check
 from djsupervisor.config.merge import Layer, apply_program_rules, merge_layers
+from djsupervisor.config.reloading import apply_reload_rules
 from djsupervisor.errors import ConfigError
 from djsupervisor.graph import Check, Graph
 from djsupervisor.options import Options
@@ -160,3 +161,33 @@ def test_an_autorestart_supervisord_does_not_know_is_refused(value: str) -> None
             f"program 'web' (from conf): autorestart={value!r} is not a value supervisord "
             "knows; use true, false or unexpected (or yes/no, on/off, 1/0)"
         )
+
+
+@pytest.mark.parametrize(
+    ("yes", "no"), [("true", "false"), ("yes", "no"), ("on", "off"), ("1", "0")]
+)
+def test_every_spelling_of_a_boolean_counts_wherever_it_is_read(yes: str, no: str) -> None:
+    programs = {
+        "migrate": {"oneshot": yes, "autoreload": yes, "autostart": no},
+        "web": {"restart_backoff": no, "autoreload": no, "depends_on": "migrate:done"},
+        "cron": {"exclude": yes},
+    }
+    sections = {f"program:{name}": {"command": "run", **opts} for name, opts in programs.items()}
+    merged = apply_program_rules(merge_layers([Layer(sections, origin="conf")]), Options())
+    graph = build_graph(merged, debug=True)
+    apply_reload_rules(graph, merged, (), ["*.py"])
+    assert set(graph.programs) == {"migrate", "web"}
+    migrate, web = graph.programs["migrate"], graph.programs["web"]
+    assert (migrate.oneshot, migrate.reload, migrate.autostart) == (True, True, False)
+    assert (web.restart_backoff, web.reload, web.autostart) == (False, False, True)
+
+
+def test_an_autostart_that_is_no_boolean_is_refused_as_supervisord_would() -> None:
+    """Even where supervisor's reader does not run (``run``): the graph reads it first."""
+    with pytest.raises(
+        ConfigError,
+        match=r"invalid supervisord config \(from conf\): not a valid boolean value: 'maybe' "
+        r"in section 'program:web'",
+    ) as error:
+        graph_of({"web": {"autostart": "maybe"}})
+    assert error.value.check_id == "djsupervisor.E006"

@@ -1,7 +1,8 @@
-"""Readiness checks, dependencies and one-shot programs: read, check, and hand them over.
+"""Readiness checks, dependencies and one-shot programs: checked together, and handed over.
 
 djsupervisor's own options ``ready``, ``ready_timeout``, ``oneshot``,
-``depends_on`` and ``restart_backoff`` become a :class:`~djsupervisor.graph.Graph`, which the
+``depends_on`` and ``restart_backoff``, read by the merge (program_options.py),
+become a :class:`~djsupervisor.graph.Graph`, which the
 orchestrator inside supervisord (``inside/orchestrator.py``) reads as
 JSON. supervisord's own sections are adjusted so that it leaves to the
 orchestrator what the orchestrator does: starting a program whose
@@ -10,56 +11,47 @@ dependencies are not met yet, and restarting a crashed one after a delay.
 
 from __future__ import annotations
 
-import math
-import re
-import shlex
 from collections.abc import Iterable, Mapping, Sequence
-from urllib.parse import urlsplit
 
-from supervisor.datatypes import RestartUnconditionally, RestartWhenExitUnexpected, auto_restart
-
-from ..errors import (
-    CycleError,
-    DependencyError,
-    OptionError,
-    ReadinessError,
-    SupervisorValueError,
+from supervisor.datatypes import (
+    RestartUnconditionally,
+    RestartWhenExitUnexpected,
+    auto_restart,
+    boolean,
 )
-from ..graph import Check, Graph, Program
-from .merge import Merged, process_sections
 
-CONDITIONS = ("started", "ready", "done")
-DEFAULT_CONDITION = "started"
-CHECK_FORMS = "tcp:[HOST:]PORT, http://HOST:PORT/PATH, exec:COMMAND or log:REGEX"
+from ..errors import CycleError, DependencyError, SupervisorValueError
+from ..graph import Graph, Program
+from .merge import Merged, process_sections
+from .program_options import ProgramOptions
+from .program_options import parse_check as parse_check  # where the tests look for it
+
 AUTORESTART_VALUES = "true, false or unexpected (or yes/no, on/off, 1/0)"
 
 
 def build_graph(merged: Merged, debug: bool) -> Graph:
-    """Read the programs' own options into a graph and adjust supervisord's sections to it.
+    """Put the programs' own options in a graph and adjust supervisord's sections to it.
 
-    Raise a configuration error, naming the program and option, for a
-    malformed check, an unknown program or condition, or a cycle.
+    Raise a configuration error, naming the program and option, for a wrong
+    ``autostart`` or ``autorestart``, an unknown program, a condition it
+    cannot meet, or a cycle.
     """
     graph = Graph(debug=debug)
     sections = merged.sections
     for section, name in process_sections(sections):
-        own = merged.own.get(name, {})
+        options = merged.options.get(name, ProgramOptions())
         where = program_origin(merged, section, name)
-        program = Program(
-            autostart=_truth(sections[section].get("autostart", "true")),
+        graph.programs[name] = Program(
+            autostart=_autostart(sections[section].get("autostart", "true"), merged, section),
             autorestart=parse_autorestart(
                 sections[section].get("autorestart", "unexpected"), where
             ),
-            oneshot=own.get("oneshot") == "true",
-            restart_backoff=own.get("restart_backoff", "true") == "true",
+            oneshot=options.oneshot,
+            restart_backoff=options.restart_backoff,
+            ready=options.ready,
+            ready_timeout=options.ready_timeout,
+            depends_on=list(options.depends_on),
         )
-        if "ready" in own:
-            program.ready = parse_check(own["ready"], where)
-        if "ready_timeout" in own:
-            program.ready_timeout = _seconds(own["ready_timeout"], where)
-        if "depends_on" in own:
-            program.depends_on = parse_depends_on(own["depends_on"], where)
-        graph.programs[name] = program
     _check_dependencies(graph, merged)
     for section, name in process_sections(sections):
         _adjust(sections[section], graph.programs[name])
@@ -69,48 +61,6 @@ def build_graph(merged: Merged, debug: bool) -> Graph:
 def program_origin(merged: Merged, section: str, name: str) -> str:
     """Return how an error names a program: with the files that define it."""
     return f"program {name!r} (from {', '.join(merged.origins.get(section, []))})"
-
-
-def parse_check(value: str, where: str) -> Check:
-    """Return the check ``value`` describes, or say what is wrong with it."""
-    kind, _, rest = value.partition(":")
-    kind = kind.strip().lower()
-    if kind == "tcp":
-        host, _, port = rest.strip().rpartition(":")
-        if port.isdigit() and 0 < int(port) < 65536:
-            host = host or "127.0.0.1"
-            return Check("tcp", f"{host}:{port}", host, int(port))
-    elif kind in ("http", "https"):
-        url = urlsplit(value.strip())
-        if url.hostname and url.port:
-            return Check("http", value.strip(), url.hostname, url.port)
-        if url.hostname:
-            return Check("http", value.strip(), url.hostname, 443 if kind == "https" else 80)
-    elif kind == "exec" and rest.strip():
-        _check_command_line(rest.strip(), value, where)
-        return Check("exec", rest.strip())
-    elif kind == "log" and rest.strip():
-        try:
-            re.compile(rest.strip())
-        except re.error as exc:
-            raise ReadinessError(
-                f"{where}: ready={value!r}: not a regular expression: {exc}"
-            ) from None
-        return Check("log", rest.strip())
-    raise ReadinessError(f"{where}: ready={value!r} is not a check; use {CHECK_FORMS}")
-
-
-def _check_command_line(command: str, value: str, where: str) -> None:
-    """Refuse an exec check's command the probe could not run: it splits it with shlex."""
-    try:
-        words = shlex.split(command)
-    except ValueError as exc:
-        raise ReadinessError(
-            f"{where}: ready={value!r}: the command cannot be split into words ({exc}); "
-            "close its quotes or escape them"
-        ) from None
-    if "\0" in command or not words or not words[0]:
-        raise ReadinessError(f"{where}: ready={value!r}: not a command to run")
 
 
 def parse_autorestart(value: str, where: str) -> str:
@@ -132,21 +82,6 @@ def parse_autorestart(value: str, where: str) -> str:
     if meaning is RestartWhenExitUnexpected:
         return "unexpected"
     return "false"
-
-
-def parse_depends_on(value: str, where: str) -> list[tuple[str, str]]:
-    """Return the (program, condition) pairs of a ``depends_on`` value."""
-    pairs = []
-    for item in filter(None, (part.strip() for part in value.split(","))):
-        program, _, condition = item.partition(":")
-        condition = condition.strip().lower() or DEFAULT_CONDITION
-        if condition not in CONDITIONS:
-            raise DependencyError(
-                f"{where}: depends_on={value!r}: unknown condition {condition!r}; "
-                f"use {', '.join(CONDITIONS)}"
-            )
-        pairs.append((program.strip(), condition))
-    return pairs
 
 
 def _check_dependencies(graph: Graph, merged: Merged) -> None:
@@ -279,19 +214,17 @@ def attach_processes(graph: Graph, processes: dict[str, list[str]]) -> None:
             graph.programs[name].processes = list(namespecs)
 
 
-def _truth(value: str) -> bool:
-    return value.strip().lower() in ("true", "yes", "on", "1")
+def _autostart(value: str, merged: Merged, section: str) -> bool:
+    """Return what ``autostart=value`` says; refuse a wrong one as supervisor's reader does.
 
-
-def _seconds(value: str, where: str) -> float:
-    """Return ``ready_timeout`` in seconds: a finite number above 0 (nan and inf never end)."""
+    That reader has the first word when it runs (config/reader.py); not for
+    ``run``, which skips it.
+    """
     try:
-        seconds = float(value)
-    except ValueError:
-        seconds = math.nan
-    if not (math.isfinite(seconds) and seconds > 0):
-        raise OptionError(
-            f"{where}: ready_timeout={value!r} is not a finite number of seconds above 0; "
-            "write one such as ready_timeout=60"
-        )
-    return seconds
+        return bool(boolean(value.strip()))
+    except ValueError as exc:
+        origins = ", ".join(dict.fromkeys(merged.origins.get(section, [])))
+        where = f" (from {origins})" if origins else ""
+        raise SupervisorValueError(
+            f"invalid supervisord config{where}: {exc} in section {section!r}"
+        ) from None

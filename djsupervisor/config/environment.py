@@ -21,6 +21,7 @@ from supervisor.datatypes import dict_of_key_value_pairs
 from ..errors import EnvFileError, SupervisorValueError
 from . import dotenv
 from .merge import Merged, process_sections
+from .program_options import ProgramOptions
 
 MASKED = '"********"'
 
@@ -64,7 +65,7 @@ def read_environments(merged: Merged, project_env: Path | None) -> dict[str, Env
     environments = {}
     for section, name in process_sections(merged.sections):
         options = merged.sections[section]
-        files = merged.own.get(name, {}).get("environment_file", "")
+        files = list(merged.options.get(name, ProgramOptions()).environment_file)
         try:
             explicit = dict_of_key_value_pairs(options.get("environment", ""))
         except ValueError as exc:
@@ -75,17 +76,13 @@ def read_environments(merged: Merged, project_env: Path | None) -> dict[str, Env
                 f"invalid supervisord config{where}: {exc} in section {section!r}"
             ) from None
         from_files = dict(base)
-        for path in _paths(files):
+        for path in files:
             from_files.update(dotenv.read(path, {**os.environ, **from_files}))
         if not from_files:
             continue
-        read = ([project_env] if base and project_env else []) + _paths(files)
+        read = ([project_env] if base and project_env else []) + files
         environments[section] = Environment(from_files, explicit, tuple(read))
     return environments
-
-
-def _paths(value: str) -> list[Path]:
-    return [Path(part.strip()) for part in value.split(",") if part.strip()]
 
 
 def project_env_file(project_dir: Path, setting: str | None, explicit: bool) -> Path | None:

@@ -3,29 +3,19 @@
 from __future__ import annotations
 
 import shlex
-import signal
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from supervisor.datatypes import boolean, signal_number
-
-from ..errors import CommandLineError, ConfigError, MissingCommandError, OptionError
+from ..errors import CommandLineError, ConfigError, MissingCommandError
 from ..options import AUTORELOAD, Options
 from .ini import Sections
+from .program_options import OWN_OPTIONS, ProgramOptions, read_options
 
 PROCESS_KINDS = ("program", "fcgi-program", "eventlistener")
 DEFAULTS = "program:__defaults__"
 OVERRIDES = "program:__overrides__"
-# Options that mean something to djsupervisor only: removed before supervisord
-# sees them, since it rejects nothing but would silently ignore them.
-OWN_BOOLEANS = ("exclude", "autoreload", "oneshot", "restart_backoff")
 # What --exclude and --nolaunch set to turn a program off.
 OFF = {"exclude": "true", "autostart": "false"}
-OWN_OPTIONS = (
-    *OWN_BOOLEANS,
-    *("autoreload_signal", "autoreload_patterns", "ready", "ready_timeout", "depends_on"),
-    "environment_file",
-)
 
 
 @dataclass
@@ -47,13 +37,19 @@ class Merged:
     """The merged config: supervisord's sections plus djsupervisor's own options."""
 
     sections: Sections
-    own: dict[str, dict[str, str]] = field(default_factory=dict)  # program -> options
+    # program -> its own options (OWN_OPTIONS), read: supervisord never sees them
+    options: dict[str, ProgramOptions] = field(default_factory=dict)
     origins: dict[str, list[str]] = field(default_factory=dict)  # section -> sources
     internal: set[str] = field(default_factory=set)  # djsupervisor's own programs
     internal_defaults: dict[str, str] = field(default_factory=dict)
     # program -> how it was left out ('-x migrate', 'exclude=true'), to explain a
     # dependency on it
     excluded: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def own(self) -> dict[str, dict[str, str]]:
+        """Return each program's own options as written (one spelling per boolean), to show."""
+        return {name: dict(options.written) for name, options in self.options.items()}
 
     @property
     def programs(self) -> list[str]:
@@ -87,6 +83,9 @@ def merge_layers(layers: Iterable[Layer]) -> Merged:
 def apply_program_rules(merged: Merged, options: Options) -> Merged:
     """Apply __defaults__, __overrides__, the selection options and ``exclude``.
 
+    Each program's own options (OWN_OPTIONS) leave its section and are read,
+    once, into ``Merged.options``: a wrong value is an error here.
+
     The command line beats ``__overrides__``: a flag typed now is the most
     specific wish there is.
     """
@@ -117,17 +116,18 @@ def apply_program_rules(merged: Merged, options: Options) -> Merged:
         for name in names:
             _known(name, by_name, flag)
 
-    own: dict[str, dict[str, str]] = {}
-    for name, section in by_name.items():
-        own[name] = {k: sections[section].pop(k) for k in OWN_OPTIONS if k in sections[section]}
-        for key in OWN_BOOLEANS:
-            if key in own[name]:
-                _boolean(own[name], key, name, merged.origins[section])
-        if "autoreload_signal" in own[name]:
-            _signal(own[name], name, merged.origins[section])
+    # djsupervisor's own options, out of supervisord's sight, read once into values
+    programs = {
+        name: read_options(
+            {k: sections[section].pop(k) for k in OWN_OPTIONS if k in sections[section]},
+            name,
+            f"program {name!r} (from {', '.join(merged.origins[section])})",
+        )
+        for name, section in by_name.items()
+    }
     result = Merged(
         sections=sections,
-        own=own,
+        options=programs,
         origins=merged.origins,
         internal=merged.internal,
         internal_defaults=merged.internal_defaults,
@@ -137,7 +137,7 @@ def apply_program_rules(merged: Merged, options: Options) -> Merged:
         {
             name: f"-x {name}" if name in options.exclude else "exclude=true"
             for name in by_name
-            if own[name].get("exclude") == "true"
+            if programs[name].exclude
         },
     )
     for name, section in by_name.items():
@@ -151,7 +151,7 @@ def drop_programs(merged: Merged, excluded: dict[str, str]) -> None:
     for section, name in process_sections(list(merged.sections)):
         if name in excluded:
             del merged.sections[section]
-            del merged.own[name]
+            del merged.options[name]
     merged.excluded.update(excluded)
     _drop_from_groups(merged.sections, set(excluded))
 
@@ -189,37 +189,6 @@ def _known(name: str, by_name: dict[str, str], flag: str) -> str:
         known = ", ".join(sorted(by_name)) or "none"
         raise ConfigError(f"{flag} {name}: no such program (programs: {known})")
     return by_name[name]
-
-
-def _boolean(own: dict[str, str], key: str, program: str, origins: list[str]) -> None:
-    """Normalise ``own[key]`` to 'true'/'false' or say which program got it wrong."""
-    try:
-        own[key] = "true" if boolean(own[key]) else "false"
-    except ValueError:
-        raise OptionError(
-            f"program {program!r} (from {', '.join(origins)}): {key}={own[key]!r} "
-            "is not a boolean; use true or false"
-        ) from None
-
-
-def signal_name(value: str) -> str:
-    """Return the name of the signal ``value`` names or numbers, without SIG: 'HUP'.
-
-    ValueError if it is none.
-    """
-    return signal.Signals(signal_number(value)).name.removeprefix("SIG")
-
-
-def _signal(own: dict[str, str], program: str, origins: list[str]) -> None:
-    """Normalise ``own['autoreload_signal']`` to a name such as 'HUP'."""
-    value = own["autoreload_signal"]
-    try:
-        own["autoreload_signal"] = signal_name(value)
-    except ValueError:
-        raise OptionError(
-            f"program {program!r} (from {', '.join(origins)}): autoreload_signal={value!r} "
-            "is not a signal; use a name such as HUP or USR1"
-        ) from None
 
 
 def _drop_from_groups(sections: Sections, excluded: set[str]) -> None:

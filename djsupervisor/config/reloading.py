@@ -20,11 +20,10 @@ from django.template.autoreload import get_template_directories
 
 from ..client import Client
 from ..conf import conf
-from ..errors import OptionError
 from ..graph import Graph
-from ..patterns import split
 from ..runtime import RuntimeDir, write_private
 from .merge import Merged
+from .program_options import ProgramOptions
 
 
 def apply_reload_rules(
@@ -35,22 +34,17 @@ def apply_reload_rules(
     Nothing reloads unless the autoreload program runs (``graph.debug``).
     """
     for name, program in graph.programs.items():
-        own = merged.own.get(name, {})
+        options = merged.options.get(name, ProgramOptions())
         if only:
             program.reload = name in only
         elif program.oneshot:
-            program.reload = own.get("autoreload") == "true"
+            program.reload = options.autoreload is True
         else:
-            program.reload = own.get("autoreload", "true") != "false"
+            program.reload = options.autoreload is not False
         program.reload = program.reload and graph.debug and name not in merged.internal
-        program.reload_signal = own.get("autoreload_signal")
-        if "autoreload_patterns" in own:
-            program.reload_patterns = split(own["autoreload_patterns"])
-            if not program.reload_patterns:
-                raise OptionError(
-                    f"program {name!r}: autoreload_patterns is empty; give glob patterns "
-                    "such as '*.py' or '*/migrations/*.py', or set autoreload=false"
-                )
+        program.reload_signal = options.autoreload_signal
+        if options.autoreload_patterns is not None:
+            program.reload_patterns = list(options.autoreload_patterns)
         else:
             program.reload_patterns = list(default_patterns)
             program.reload_templates = not program.oneshot

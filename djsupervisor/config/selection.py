@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..errors import ConfigError, DependencyError
 from ..options import Options
-from .dependencies import keep_fix, left_out, parse_depends_on, program_origin
+from .dependencies import keep_fix, left_out
 from .merge import Merged, drop_programs, process_sections
 
 # The options that act on a program, so name one --only leaves out in vain.
@@ -31,13 +31,7 @@ def select_programs(merged: Merged, options: Options) -> None:
                 f"keep it with -i {name}, or drop --only {name}"
             )
     depends_on = {
-        name: [
-            dependency
-            for dependency, _ in parse_depends_on(
-                merged.own[name].get("depends_on", ""), program_origin(merged, section, name)
-            )
-        ]
-        for section, name in process_sections(merged.sections)
+        name: merged.options[name].dependencies for _, name in process_sections(merged.sections)
     }
     selected: set[str] = set()
     pending = list(only)

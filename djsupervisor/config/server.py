@@ -6,6 +6,7 @@ from pathlib import Path
 
 from ..client import Client
 from .ini import Sections
+from .merge import process_sections
 
 USERNAME = "djsupervisor"
 RPC_INTERFACE = "rpcinterface:supervisor"
@@ -14,6 +15,17 @@ RPC_FACTORY = "supervisor.rpcinterface:make_main_rpcinterface"
 OWN_RPC_INTERFACE = "rpcinterface:djsupervisor"
 OWN_RPC_FACTORY = "djsupervisor.inside.rpcinterface:make_rpcinterface"
 SERVER_SECTIONS = ("unix_http_server", "inet_http_server")
+# Sections written first in the output, so the header of getconfig reads well.
+LEADING_SECTIONS = (
+    "supervisord",
+    *SERVER_SECTIONS,
+    RPC_INTERFACE,
+    OWN_RPC_INTERFACE,
+    "supervisorctl",
+)
+FDS_PER_PROCESS = 5  # pipes and log files supervisord keeps open per process
+SUPERVISORD_FDS = 100  # its own: sockets, its log, its clients
+DEFAULT_MINFDS = 1024  # supervisord's default
 
 
 def needs_private_server(sections: Sections) -> bool:
@@ -71,3 +83,27 @@ def served_url(sections: Sections, unspecified_host: str) -> str | None:
         return None
     host, _, port = sections["inet_http_server"].get("port", "").rpartition(":")
     return f"http://{host if host not in ('', '*') else unspecified_host}:{port}"
+
+
+def reserve_descriptors(sections: Sections) -> None:
+    """Have supervisord raise its descriptor limit enough to spawn every process.
+
+    It keeps about FDS_PER_PROCESS open per process, and with the default
+    minfds (1024) and a soft limit of 1024, programs beyond about 200 fail to
+    spawn.
+    """
+    processes = 0
+    for section, _ in process_sections(sections):
+        numprocs = sections[section].get("numprocs", "1")
+        processes += int(numprocs) if numprocs.isdigit() else 1
+    needed = FDS_PER_PROCESS * processes + SUPERVISORD_FDS
+    supervisord = sections.setdefault("supervisord", {})
+    current = supervisord.get("minfds", "")
+    if needed > (int(current) if current.isdigit() else DEFAULT_MINFDS):
+        supervisord["minfds"] = str(needed)
+
+
+def ordered(sections: Sections) -> Sections:
+    """Return ``sections`` with supervisord's and the server's first (LEADING_SECTIONS)."""
+    leading = {name: sections[name] for name in LEADING_SECTIONS if name in sections}
+    return leading | {name: value for name, value in sections.items() if name not in leading}

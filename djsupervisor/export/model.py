@@ -7,13 +7,14 @@ import shlex
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from supervisor.datatypes import boolean, dict_of_key_value_pairs
+from supervisor.datatypes import dict_of_key_value_pairs
 from supervisor.options import expand
 
 from ..config.build import Config
 from ..config.ini import escape_literal_percents
-from ..config.merge import process_sections, signal_name
+from ..config.merge import process_sections
 from ..config.program_env import expansions
+from ..config.program_options import read_boolean, signal_name
 from ..graph import Check
 
 DEFAULT_STOPWAITSECS = 10  # supervisord's
@@ -115,6 +116,8 @@ def _service(config: Config, section: str, name: str, project_dir: str) -> Servi
     def moved(value: str) -> str:
         return value.replace(here, project_dir)
 
+    where = f"program {name!r}"
+    stop_group = read_boolean(options.get("stopasgroup", "false"), "stopasgroup", where)
     environment = config.environments.get(section)
     explicit = environment.explicit if environment else _explicit(options)
     # %(ENV_X)s takes a value from supervisord's environment: the export can
@@ -141,9 +144,9 @@ def _service(config: Config, section: str, name: str, project_dir: str) -> Servi
         depends_on=list(program.depends_on),
         ready=program.ready,
         ready_timeout=program.ready_timeout,
-        stop_group=_truth(options.get("stopasgroup", "false")),
+        stop_group=stop_group,
         # supervisord's default for killasgroup is stopasgroup's value.
-        kill_group=_truth(options.get("killasgroup", options.get("stopasgroup", "false"))),
+        kill_group=read_boolean(options.get("killasgroup", str(stop_group)), "killasgroup", where),
         unmapped={
             option: value
             for option, value in options.items()
@@ -165,7 +168,3 @@ def _as_systemd_instance(command: str, expanded: Callable[[str, object], str]) -
 
 def _explicit(options: dict[str, str]) -> dict[str, str]:
     return dict(dict_of_key_value_pairs(options.get("environment", "")))
-
-
-def _truth(value: str) -> bool:
-    return bool(boolean(value))
