@@ -19,3 +19,12 @@ def short_dir() -> Iterator[Path]:
     path = Path(tempfile.mkdtemp(prefix="djs-"))
     yield path
     shutil.rmtree(path)
+
+
+@pytest.fixture
+def runtime_base(short_dir: Path) -> Iterator[str]:
+    """Put the projects' runtime directories in a new short directory (SUPERVISOR_RUNTIME_DIR)."""
+    from django.test import override_settings
+
+    with override_settings(SUPERVISOR_RUNTIME_DIR=str(short_dir)):
+        yield str(short_dir)

@@ -5,12 +5,9 @@ from __future__ import annotations
 import json
 import os
 import shlex
-import shutil
 import stat
 import subprocess
 import sys
-import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -25,17 +22,11 @@ from djsupervisor.options import Options
 
 from .support import REPO, WAIT
 
+pytestmark = pytest.mark.usefixtures("runtime_base")  # tests/conftest.py
+
 APPS_DIR = Path(__file__).parent / "apps"
 # What the watcher may not load: Django, and what needs it to build the config.
 HEAVY = ("django", "djsupervisor.config", "djsupervisor.conf")
-
-
-@pytest.fixture(autouse=True)
-def runtime_base() -> Iterator[str]:
-    base = tempfile.mkdtemp(prefix="djs-")  # short: a unix socket path must fit in 108 bytes
-    with override_settings(SUPERVISOR_RUNTIME_DIR=base):
-        yield base
-    shutil.rmtree(base)
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from djsupervisor.config.dependencies import parse_check
+from djsupervisor.config.program_options import parse_check
 from djsupervisor.export.common import Target
 from djsupervisor.export.compose import compose
 from djsupervisor.export.containers import listener

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from djsupervisor.config.dependencies import build_graph, parse_check
+from djsupervisor.config.dependencies import build_graph
 from djsupervisor.config.merge import Layer, apply_program_rules, merge_layers
+from djsupervisor.config.program_options import parse_check
 from djsupervisor.config.reloading import apply_reload_rules
 from djsupervisor.errors import ConfigError
 from djsupervisor.graph import Check, Graph

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from django.test import override_settings
 
-from djsupervisor.config.dependencies import parse_check
+from djsupervisor.config.program_options import parse_check
 from djsupervisor.errors import ConfigError
 from djsupervisor.export.common import Target
 from djsupervisor.export.containers import CONTAINER_FORMATS, listener, probe

@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import shlex
-import shutil
 import sys
-import tempfile
-from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -18,16 +15,9 @@ from djsupervisor.config.build import Config, build
 from djsupervisor.errors import ConfigError
 from djsupervisor.options import Options
 
+pytestmark = pytest.mark.usefixtures("runtime_base")  # tests/conftest.py
+
 APPS_DIR = Path(__file__).parent / "apps"
-
-
-@pytest.fixture(autouse=True)
-def runtime_base() -> Iterator[str]:
-    # Short on purpose: a unix socket path must fit in 108 bytes.
-    base = tempfile.mkdtemp(prefix="djs-")
-    with override_settings(SUPERVISOR_RUNTIME_DIR=base):
-        yield base
-    shutil.rmtree(base)
 
 
 @pytest.fixture

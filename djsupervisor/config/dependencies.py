@@ -24,7 +24,7 @@ from ..errors import CycleError, DependencyError, SupervisorValueError
 from ..graph import Graph, Program
 from .merge import Merged, process_sections
 from .program_options import ProgramOptions
-from .program_options import parse_check as parse_check  # where the tests look for it
+from .reader import invalid_value
 
 AUTORESTART_VALUES = "true, false or unexpected (or yes/no, on/off, 1/0)"
 
@@ -223,8 +223,4 @@ def _autostart(value: str, merged: Merged, section: str) -> bool:
     try:
         return bool(boolean(value.strip()))
     except ValueError as exc:
-        origins = ", ".join(dict.fromkeys(merged.origins.get(section, [])))
-        where = f" (from {origins})" if origins else ""
-        raise SupervisorValueError(
-            f"invalid supervisord config{where}: {exc} in section {section!r}"
-        ) from None
+        raise invalid_value(merged, section, exc) from None

@@ -18,10 +18,11 @@ from pathlib import Path
 
 from supervisor.datatypes import dict_of_key_value_pairs
 
-from ..errors import EnvFileError, SupervisorValueError
+from ..errors import EnvFileError
 from . import dotenv
 from .merge import Merged, process_sections
 from .program_options import ProgramOptions
+from .reader import invalid_value
 
 MASKED = '"********"'
 
@@ -69,12 +70,8 @@ def read_environments(merged: Merged, project_env: Path | None) -> dict[str, Env
         try:
             explicit = dict_of_key_value_pairs(options.get("environment", ""))
         except ValueError as exc:
-            # As supervisor's reader says it (config/reader.py), for run, which skips that.
-            origins = ", ".join(dict.fromkeys(merged.origins.get(section, [])))
-            where = f" (from {origins})" if origins else ""
-            raise SupervisorValueError(
-                f"invalid supervisord config{where}: {exc} in section {section!r}"
-            ) from None
+            # As supervisor's reader says it, for run, which skips that.
+            raise invalid_value(merged, section, exc) from None
         from_files = dict(base)
         for path in files:
             from_files.update(dotenv.read(path, {**os.environ, **from_files}))

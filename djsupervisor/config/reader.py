@@ -41,6 +41,16 @@ def read_with_supervisor(
     return reader.processes, reader.autostart
 
 
+def invalid_value(merged: Merged, section: str, exc: ValueError) -> SupervisorValueError:
+    """Return the error supervisor's reader gives a bad value of ``section``, naming its files.
+
+    For what is read before it, or without it (``run``).
+    """
+    origins = ", ".join(dict.fromkeys(merged.origins.get(section, [])))
+    where = f" (from {origins})" if origins else ""
+    return SupervisorValueError(f"invalid supervisord config{where}: {exc} in section {section!r}")
+
+
 class _ProcessRecorder(ServerOptions):  # type: ignore[misc]  # supervisor has no type hints
     """supervisor's config reader, noting the processes each program gets.
 
