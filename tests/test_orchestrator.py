@@ -531,3 +531,41 @@ def test_a_check_under_way_is_cancelled_when_its_program_stops_or_supervisord_do
     assert not second.cancelled
     history.orchestrator.close()
     assert second.cancelled  # supervisord stops
+
+
+def test_a_log_check_passes_on_a_line_its_pattern_matches_even_split_between_chunks() -> None:
+    log = Check("log", r"Listening at: http://\S+")
+    history = History(
+        chain_graph(
+            web=Program(processes=["web"], ready=log, depends_on=[("migrate", "done")]),
+            worker=Program(processes=["worker"], depends_on=[("web", "ready")]),
+        )
+    )
+    history.orchestrator.supervisord_running()
+    history.finishes("migrate")
+    history.runs("web")
+    run = history.orchestrator.table.runs["web"]
+    assert history.orchestrator.watches_output(run)
+    assert history.control.taken() == ["start migrate", "start web"]
+    history.orchestrator.on_output("web", "Booting\nListening at: ht")
+    assert history.control.taken() == []  # half a line is no line yet
+    history.orchestrator.on_output("web", "tp://127.0.0.1:8000 (1)\n")
+    assert history.control.taken() == ["start worker"]
+    assert history.readiness("web") == "ready"
+    assert not history.orchestrator.watches_output(run)  # looked at no more
+    history.orchestrator.on_output("nobody", "Listening at: http://x\n")  # not a process: ignored
+
+
+def test_a_ready_check_that_passes_for_an_older_start_is_ignored() -> None:
+    history = History(chain_graph())
+    history.orchestrator.supervisord_running()
+    history.finishes("migrate")
+    history.runs("web")
+    first_probe = history.control.probes["web"]
+    history.stops("web")
+    history.control.advance(1)
+    history.runs("web")  # started again: a new check
+    first_probe.on_pass()
+    assert history.readiness("web") == "not ready"
+    history.ready("web")
+    assert history.readiness("web") == "ready"
