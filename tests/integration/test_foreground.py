@@ -12,7 +12,7 @@ from typing import IO
 
 import pytest
 
-from djsupervisor.proctable import is_alive
+from djsupervisor.proctable import is_alive, with_environment
 
 from ..support import WAIT, alive, descendants, wait_for
 from .conftest import Project
@@ -37,6 +37,7 @@ command=sh -c 'sleep 1001 & setsid sleep 1002 & sleep 1003'
 TICK = r"ticker +\| tick \d+"  # stdout
 GRUMBLE = r"grumbler +\| grumble"  # stderr, which Django and gunicorn use for normal lines
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
+MARK = "DJSUPERVISOR_TEST_MARK"  # set for one test's command, to find what it started
 
 
 class Lines:
@@ -159,3 +160,23 @@ def test_second_stop_request_kills_at_once(project: Project) -> None:
     errors.wait_for("stopping everything now")
     assert command.wait(WAIT) == 0
     assert not alive([stubborn])
+
+
+def test_a_start_that_fails_before_supervisord_runs_leaves_no_supervisord(
+    project: Project,
+) -> None:
+    """supervisord is started before the config is built: a config error must end it too."""
+    mark = f"{os.getpid()}-{id(project)}"
+    project.env[MARK] = mark  # inherited by whatever the command starts
+    project.write("supervisord.conf", "[program:broken]\nautostart=true\n")
+    done = project.run()
+    assert done.returncode == 1
+    assert done.stderr.startswith("CommandError: program 'broken' has no command")
+    assert len(done.stderr.splitlines()) == 1
+    # The waiting supervisord ended, having started nothing: it reads the end
+    # of its input, or hears of its parent's death while still importing, or
+    # finds its parent gone once imported (each alone would do).
+    wait_for(
+        lambda: not with_environment(MARK, mark),
+        "the supervisord started for the failed start to end",
+    )
