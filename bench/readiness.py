@@ -98,9 +98,12 @@ def chain_scenario(workdir: Path, token: str) -> Scenario:
         f"web: bash -c {shlex.quote(web_line)}\n"
         f"worker: bash -c {shlex.quote(worker_line)}\n"
     )
-    # Stopped as a whole when stopped: its programs run in the background.
+    # Stopped as a whole when stopped: its programs run in the background. The
+    # trap resets itself first: the group's TERM reaches the shell too, and a
+    # trap still set would run again, and again (a storm of TERMs that can hang
+    # a program whose handler is not reentrant, as coverage's is not).
     floor = (
-        "trap 'kill 0' TERM; "
+        "trap 'trap - TERM; kill 0' TERM; "
         f"{python} db.py {db} 1 & {WAIT_LOOP.format(port=db, pause=0.01)}; {migrate}; "
         f"{runserver} & {WAIT_LOOP.format(port=web, pause=0.01)}; sleep 1000.{token} & wait"
     )

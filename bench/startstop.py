@@ -212,7 +212,12 @@ def run_once(scenario: Scenario, launcher: str, settle: float) -> tuple[float, f
             os.killpg(process.pid, signal.SIGINT)
         else:
             os.kill(process.pid, signal.SIGTERM)
-        wait_until(gone, f"{launcher}'s {scenario.name} to stop", timeout=STOP_TIMEOUT)
+        try:
+            wait_until(gone, f"{launcher}'s {scenario.name} to stop", timeout=STOP_TIMEOUT)
+        except SystemExit as exc:
+            lines = command_lines()
+            still = [" ".join(lines.get(p.pid, [str(p.pid)])) for p in left]
+            raise SystemExit(f"{exc}; still running: {still or [process.args]}") from None
         return launch, time.perf_counter() - stopped
     finally:
         stop_session(process)
