@@ -9,7 +9,7 @@ supervisor, which would cost every command about 25 ms (bench/control.py).
 from __future__ import annotations
 
 import xmlrpc.client
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from http.client import HTTPException
 from typing import Any, TypeVar
@@ -163,3 +163,23 @@ class Client:
                 raise
             return long_way()
         return result
+
+
+def client_of(sections: Mapping[str, Mapping[str, str]]) -> Client:
+    """Return the client that the ``[supervisorctl]`` section describes."""
+    ctl = sections.get("supervisorctl", {})
+    return Client(ctl.get("serverurl", ""), ctl.get("username"), ctl.get("password"))
+
+
+def served_url(sections: Mapping[str, Mapping[str, str]], unspecified_host: str) -> str | None:
+    """Return the URL of the server supervisord serves, or None if it serves none.
+
+    Like supervisord, prefer the unix socket to the inet server. An inet
+    ``port`` of '*:9001' or ':9001' names no host: use ``unspecified_host``.
+    """
+    if "unix_http_server" in sections:
+        return "unix://" + sections["unix_http_server"].get("file", "")
+    if "inet_http_server" not in sections:
+        return None
+    host, _, port = sections["inet_http_server"].get("port", "").rpartition(":")
+    return f"http://{host if host not in ('', '*') else unspecified_host}:{port}"

@@ -12,7 +12,6 @@ same process.
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import os
 import signal
 import sys
@@ -151,5 +150,7 @@ def _signal_group(pid: int, sig: signal.Signals) -> None:
 def stop_with_parent() -> None:
     """Have the kernel send this process SIGTERM when its parent dies, even by SIGKILL."""
     if sys.platform.startswith("linux"):
+        import ctypes  # here: the processes that never call this (the console) do not load it
+
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)

@@ -15,6 +15,11 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+# djsupervisor's own XML-RPC namespace in supervisord's config, and its factory
+# (inside/rpcinterface.py), which supervisord imports by this name.
+OWN_RPC_INTERFACE = "rpcinterface:djsupervisor"
+OWN_RPC_FACTORY = "djsupervisor.inside.rpcinterface:make_rpcinterface"
+
 # supervisor.xmlrpc.Faults codes.
 UNKNOWN_METHOD = 1  # no such method
 SHUTDOWN_STATE = 6  # supervisord is shutting down already

@@ -7,8 +7,9 @@ from typing import Any
 
 from supervisor.options import ServerOptions
 
-from djsupervisor.config.server import OWN_RPC_FACTORY, configure_control_server
+from djsupervisor.config.server import configure_control_server
 from djsupervisor.inside.rpcinterface import make_rpcinterface
+from djsupervisor.protocol import OWN_RPC_FACTORY
 from djsupervisor.runtime import SECRET_BYTES, RuntimeDir, new_secret
 
 RACERS = 8  # processes creating the same secret at once

@@ -18,6 +18,7 @@ from ..errors import NoConfigError
 from ..graph import Graph
 from ..inside import envfiles
 from ..options import AUTORELOAD, Options
+from ..protocol import OWN_RPC_INTERFACE
 from ..runtime import RuntimeDir, new_secret
 from . import ini
 from .dependencies import attach_processes, build_graph
@@ -38,7 +39,6 @@ from .result import ENVIRONMENT_FILE as ENVIRONMENT_FILE
 from .result import Config as Config
 from .selection import select_programs
 from .server import (
-    OWN_RPC_INTERFACE,
     configure_control_server,
     needs_private_server,
     ordered,

@@ -12,6 +12,7 @@ from django.conf import settings
 from ..conf import conf
 from ..errors import ParseError
 from ..options import AUTORELOAD, Options
+from ..protocol import OWN_RPC_INTERFACE
 from ..runtime import RuntimeDir
 from .discovery import Source
 from .ini import Sections, parse
@@ -20,7 +21,6 @@ from .merge import Layer
 from .quoting import unmark, unmark_command
 from .reloading import plan_path
 from .render import Renderer
-from .server import OWN_RPC_INTERFACE
 
 
 def builtin_layer(project_dir: Path, runtime: RuntimeDir, programs_dir: Path) -> Layer:

@@ -9,8 +9,8 @@ from typing import Any
 from supervisor.options import ServerOptions, make_namespec
 
 from ..errors import SupervisorValueError
+from ..protocol import OWN_RPC_FACTORY
 from .merge import Merged
-from .server import OWN_RPC_FACTORY
 
 
 def read_with_supervisor(

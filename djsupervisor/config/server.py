@@ -4,16 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..client import Client
+from ..client import Client, client_of, served_url
+from ..protocol import OWN_RPC_FACTORY, OWN_RPC_INTERFACE
 from .ini import Sections
 from .merge import process_sections
 
 USERNAME = "djsupervisor"
 RPC_INTERFACE = "rpcinterface:supervisor"
 RPC_FACTORY = "supervisor.rpcinterface:make_main_rpcinterface"
-# djsupervisor's own namespace (see inside/rpcinterface.py).
-OWN_RPC_INTERFACE = "rpcinterface:djsupervisor"
-OWN_RPC_FACTORY = "djsupervisor.inside.rpcinterface:make_rpcinterface"
 SERVER_SECTIONS = ("unix_http_server", "inet_http_server")
 # Sections written first in the output, so the header of getconfig reads well.
 LEADING_SECTIONS = (
@@ -63,26 +61,6 @@ def configure_control_server(
         if key in server_section:
             ctl.setdefault(key, server_section[key])
     return client_of(sections)
-
-
-def client_of(sections: Sections) -> Client:
-    """Return the client that the ``[supervisorctl]`` section describes."""
-    ctl = sections.get("supervisorctl", {})
-    return Client(ctl.get("serverurl", ""), ctl.get("username"), ctl.get("password"))
-
-
-def served_url(sections: Sections, unspecified_host: str) -> str | None:
-    """Return the URL of the server supervisord serves, or None if it serves none.
-
-    Like supervisord, prefer the unix socket to the inet server. An inet
-    ``port`` of '*:9001' or ':9001' names no host: use ``unspecified_host``.
-    """
-    if "unix_http_server" in sections:
-        return "unix://" + sections["unix_http_server"].get("file", "")
-    if "inet_http_server" not in sections:
-        return None
-    host, _, port = sections["inet_http_server"].get("port", "").rpartition(":")
-    return f"http://{host if host not in ('', '*') else unspecified_host}:{port}"
 
 
 def reserve_descriptors(sections: Sections) -> None:

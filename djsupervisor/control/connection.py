@@ -6,9 +6,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..client import Client
+from ..client import Client, client_of, served_url
 from ..config.ini import Sections, parse
-from ..config.server import client_of, served_url
 from ..errors import NotRunningError
 from ..graph import Graph, read_graph
 from ..runtime import RuntimeDir

@@ -12,20 +12,20 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..clock import Clock
-from ..config.server import OWN_RPC_FACTORY
 from ..errors import CredentialsError, StartError
 from ..proctable import is_alive, read_pid
+from ..protocol import OWN_RPC_FACTORY
 from .connection import running_of
 from .launch import (
     SETTLE_TIMEOUT,
     START_TIMEOUT,
     patient,
     prepare_start,
-    supervisord_environment,
     wait_until_spawned,
     wait_until_started,
 )
 from .shutdown import Reporter
+from .starting import supervisord_environment
 
 if TYPE_CHECKING:
     from ..config.build import Config

@@ -9,12 +9,10 @@ its child and the descriptors, and carries no Django (bench/memory.py).
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import signal
 import socket
-import subprocess
 import sys
 import threading
 from collections.abc import Collection
@@ -33,9 +31,10 @@ from ..terminal.stdout import is_closed_pipe
 from .child import Child
 from .connection import running_of
 from .daemon import daemon_start_error
-from .launch import patient, prepare_start, supervisord_environment, wait_until_spawned
+from .launch import patient, prepare_start, wait_until_spawned
 from .shutdown import Reporter, stop_supervisord
 from .stale import project_processes, stop_leftovers
+from .starting import Starting
 
 if TYPE_CHECKING:
     from ..config.build import Config
@@ -197,38 +196,6 @@ class Foreground:
                 f"cannot print the programs' output ({exc.strerror}); "
                 f"it goes on in the log files in {self.handover.logs}"
             )
-
-
-@dataclass
-class Starting:
-    """A fresh supervisord, started before the config is built, waiting to be told which."""
-
-    process: subprocess.Popen[bytes]
-    output: int  # the read end of its standard output and error
-
-    @classmethod
-    def spawn(cls) -> Starting:
-        """Start ``python -m djsupervisor.inside``: it imports supervisor meanwhile."""
-        output, output_end = os.pipe()
-        process = subprocess.Popen(
-            [sys.executable, "-m", "djsupervisor.inside"],
-            env=supervisord_environment(None),
-            stdin=subprocess.PIPE,
-            stdout=output_end,
-            stderr=output_end,
-        )
-        # Out of the terminal's process group at once (it does it too): a
-        # Ctrl-C from now on reaches the command alone.
-        with contextlib.suppress(OSError):
-            os.setpgid(process.pid, process.pid)
-        os.close(output_end)
-        return cls(process, output)
-
-    def go(self, config: Config) -> None:
-        """Have it run supervisord on ``config`` (written)."""
-        assert self.process.stdin is not None
-        self.process.stdin.write(f"{config.path}\n{config.project_dir}\n".encode())
-        self.process.stdin.close()
 
 
 def start_foreground(

@@ -7,14 +7,13 @@ import os
 import time
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import replace
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..client import Client
 from ..clock import Clock
 from ..errors import AlreadyRunningError, DjsupervisorError, Fault, NotRunningError
 from ..protocol import Startup, Supervisor, states
-from ..runtime import PROJECT_DIR_VARIABLE, RuntimeDir, write_private
+from ..runtime import RuntimeDir, write_private
 from .connection import find_running, running_of
 from .shutdown import Reporter
 from .stale import clear_stale_state
@@ -107,21 +106,6 @@ def _recover_and_write(config: Config, report: Reporter) -> None:
             f"running (pids {', '.join(str(orphan.pid) for orphan in orphans)})"
         )
     config.write()
-
-
-def supervisord_environment(project_dir: Path | None) -> dict[str, str]:
-    """Return the environment for supervisord, which its programs inherit.
-
-    None: the project directory is told later (the foreground's supervisord
-    starts before the config is built: inside/__main__.py).
-    """
-    # Python programs would otherwise buffer output written to a pipe, and
-    # their print()s would show up in bursts; a program can set it back.
-    # The project directory tells a web process that is not started by
-    # manage.py (gunicorn) which project's supervisord to reach (the admin's
-    # Processes page).
-    project = {PROJECT_DIR_VARIABLE: str(project_dir)} if project_dir else {}
-    return {"PYTHONUNBUFFERED": "1", **os.environ, **project}
 
 
 def patient(client: Client) -> Client:

@@ -19,8 +19,6 @@ import socket
 import subprocess
 import threading
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Collection, Mapping
 
 from ..proctable import GROUP_FIELD, PROC, every_process
@@ -64,6 +62,10 @@ def tcp(host: str, port: int, owners: Owners) -> None:
 
 def http(url: str, host: str, port: int, owners: Owners) -> None:
     """Pass if the server of ``owners`` answers ``url`` with a status below 500."""
+    # Here, not at the top: supervisord loads it (about 1 MiB) only for an http check.
+    import urllib.error
+    import urllib.request
+
     try:
         with urllib.request.urlopen(url, timeout=HTTP_TIMEOUT) as answer:
             status = answer.status

@@ -141,7 +141,7 @@ class Command(BaseCommand):
         """Start supervisord, in the foreground or as a daemon."""
         if not options.daemonize:
             # First: it imports supervisor while this builds the config.
-            from ...control.foreground import Starting
+            from ...control.starting import Starting
 
             starting = Starting.spawn()
         from ...config.build import build
