@@ -1,9 +1,19 @@
-"""djsupervisor's settings, each with its documented default."""
+"""djsupervisor's settings, each with its documented default, and all it reads of Django.
+
+:class:`ProjectSettings` is the one place the config build learns about the
+Django project: the management command (or a check, the admin) reads it once
+and passes it down, so that config/ and export/ never read Django's settings
+or app registry themselves.
+"""
 
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
+from django.apps import apps
 from django.conf import settings
 
 from .errors import SettingError
@@ -17,6 +27,11 @@ class Settings:
     Properties read Django's settings on each access, so ``override_settings``
     works in tests.
     """
+
+    @property
+    def settings_module(self) -> str | None:
+        """The settings module Django runs with (``--settings`` or DJANGO_SETTINGS_MODULE)."""
+        return settings.SETTINGS_MODULE or None
 
     @property
     def SUPERVISOR_CONFIG_FILE(self) -> str | None:
@@ -92,3 +107,48 @@ def _string_list(name: str, default: list[str]) -> list[str]:
 
 
 conf = Settings()
+
+
+@dataclass(frozen=True)
+class ProjectSettings:
+    """What building a project's config needs of Django, read at once by :meth:`read`."""
+
+    debug: bool
+    settings_module: str | None
+    app_dirs: tuple[Path, ...]  # the installed apps' directories, in INSTALLED_APPS order
+    config_file: str | None
+    env_file: str | None
+    env_file_explicit: bool  # SUPERVISOR_ENV_FILE is set: a missing file is then an error
+    runtime_dir: str | None
+    allow_unauthenticated_server: bool
+    console_timestamps: bool
+    autoreload_patterns: tuple[str, ...]
+    autoreload_ignore_patterns: tuple[str, ...]
+    autoreload_dirs: tuple[str, ...]
+    databases: dict[str, dict[str, Any]]  # for export: which programs share a database file
+
+    @classmethod
+    def read(cls) -> ProjectSettings:
+        """Read Django's settings and installed apps now (``override_settings`` included)."""
+        return cls(
+            debug=bool(settings.DEBUG),
+            settings_module=conf.settings_module,
+            app_dirs=tuple(Path(app.path) for app in apps.get_app_configs()),
+            config_file=conf.SUPERVISOR_CONFIG_FILE,
+            env_file=conf.SUPERVISOR_ENV_FILE,
+            env_file_explicit=getattr(settings, "SUPERVISOR_ENV_FILE", None) is not None,
+            runtime_dir=conf.SUPERVISOR_RUNTIME_DIR,
+            allow_unauthenticated_server=conf.SUPERVISOR_ALLOW_UNAUTHENTICATED_SERVER,
+            console_timestamps=conf.SUPERVISOR_CONSOLE_TIMESTAMPS,
+            autoreload_patterns=tuple(conf.SUPERVISOR_AUTORELOAD_PATTERNS),
+            autoreload_ignore_patterns=tuple(conf.SUPERVISOR_AUTORELOAD_IGNORE_PATTERNS),
+            autoreload_dirs=tuple(conf.SUPERVISOR_AUTORELOAD_DIRS),
+            databases=dict(settings.DATABASES),
+        )
+
+    @staticmethod
+    def template_dirs() -> list[Path]:
+        """Return Django's template directories (asked only when templates reload programs)."""
+        from django.template.autoreload import get_template_directories
+
+        return sorted(get_template_directories())

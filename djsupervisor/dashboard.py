@@ -40,7 +40,8 @@ class Supervisord:
     @classmethod
     def find(cls) -> Supervisord:
         """Return the project's supervisord; raise NotRunningError if it was never started."""
-        runtime = RuntimeDir.for_project(find_project_dir(), conf.SUPERVISOR_RUNTIME_DIR)
+        project_dir = find_project_dir(settings_module=conf.settings_module)
+        runtime = RuntimeDir.for_project(project_dir, conf.SUPERVISOR_RUNTIME_DIR)
         return cls(runtime, find_running(runtime).client)
 
 

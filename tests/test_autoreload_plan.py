@@ -94,9 +94,7 @@ def test_writing_the_config_writes_the_plan_private(project: Path) -> None:
 @override_settings(DEBUG=True)
 def test_the_plan_follows_the_options(project: Path) -> None:
     config = build(Options(project_dir=str(project), autoreload=("jobs",)))
-    plan = Plan.from_json(
-        json.dumps(autoreload_plan(config.project_dir, config.graph, config.client))
-    )
+    plan = Plan.from_json(json.dumps(autoreload_plan(config.watching, config.client)))
     assert plan.patterns == ("*.txt",)
     assert plan.templates is False and plan.template_dirs == ()
 

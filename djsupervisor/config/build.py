@@ -10,10 +10,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from django.conf import settings
-
 from ..client import Client
-from ..conf import conf
+from ..conf import ProjectSettings
 from ..errors import NoConfigError
 from ..graph import Graph
 from ..inside import envfiles
@@ -33,7 +31,7 @@ from .layers import (
 )
 from .merge import Layer, Merged, apply_program_rules, merge_layers
 from .reader import read_with_supervisor
-from .reloading import apply_reload_rules
+from .reloading import apply_reload_rules, watching_plan
 from .render import Host, Renderer
 from .result import ENVIRONMENT_FILE as ENVIRONMENT_FILE
 from .result import Config as Config
@@ -48,7 +46,11 @@ from .validate import check_servers, check_user
 
 
 def build(
-    options: Options, console: bool | None = None, check: bool = True, host: Host | None = None
+    options: Options,
+    console: bool | None = None,
+    check: bool = True,
+    host: Host | None = None,
+    project: ProjectSettings | None = None,
 ) -> Config:
     """Return the project's merged config for ``options``, without writing anything.
 
@@ -58,18 +60,20 @@ def build(
     image, for ``export``); ``check=False`` skips reading the result with
     supervisor's own reader (the slowest step: 0.1 s for 500 programs, see
     bench/scale.py); ``Config.processes`` and ``Config.autostart`` are then empty.
+    ``project`` is what the build needs of Django (read now if not given).
     """
-    project_dir = find_project_dir(options.project_dir)
-    sources = _discover(project_dir, options)
-    runtime = RuntimeDir.for_project(project_dir, conf.SUPERVISOR_RUNTIME_DIR)
+    project = project or ProjectSettings.read()
+    project_dir = find_project_dir(options.project_dir, project.settings_module)
+    sources = _discover(project_dir, options, project)
+    runtime = RuntimeDir.for_project(project_dir, project.runtime_dir)
     renderer = Renderer(project_dir, runtime.templated, options, host=host)
-    layers = _render(renderer, sources, runtime, options, console, host)
+    layers = _render(renderer, sources, runtime, options, console, host, project)
     # The programs' own options are read here, once, into merged.options.
     merged = apply_program_rules(merge_layers(layers), options)
     select_programs(merged, options)
-    graph = _graph(merged, runtime, options)
+    graph = _graph(merged, runtime, options, project)
     secret, client = _server(merged, runtime)
-    _validate(merged, runtime)
+    _validate(merged, runtime, project)
     config = Config(
         project_dir,
         runtime,
@@ -80,19 +84,20 @@ def build(
         graph=graph,
         options=options,
         notes=renderer.notes,
+        watching=watching_plan(project_dir, graph, project) if graph.debug else {},
     )
     if check:
         _read_back(config)
     # After supervisor's reader, which has the first word on a malformed environment=.
-    _add_environments(config)
+    _add_environments(config, project)
     return config
 
 
-def _discover(project_dir: Path, options: Options) -> list[Source]:
+def _discover(project_dir: Path, options: Options, project: ProjectSettings) -> list[Source]:
     """Return the config files to merge, or say how to create the project's."""
-    explicit = options.config_file or conf.SUPERVISOR_CONFIG_FILE
+    explicit = options.config_file or project.config_file
     project_config = project_config_path(project_dir, explicit)
-    sources = find_sources(project_config, explicit=bool(explicit))
+    sources = find_sources(project_config, explicit=bool(explicit), app_dirs=project.app_dirs)
     if not sources:
         raise NoConfigError(
             f"no {project_config.name} in {project_dir}; create it with a "
@@ -108,13 +113,14 @@ def _render(
     options: Options,
     console: bool | None,
     host: Host | None,
+    project: ProjectSettings,
 ) -> list[Layer]:
     """Return the layers to merge, in order: djsupervisor's, the files', the command line's."""
     project_dir = renderer.project_dir
     programs_dir = Path(host.project_dir) if host else project_dir
     layers = [
         builtin_layer(project_dir, runtime, programs_dir),
-        autoreload_layer(project_dir, options),
+        autoreload_layer(project_dir, options, runtime, debug=project.debug),
     ]
     if runtime.console_socket.exists() if console is None else console:
         layers.append(console_layer(runtime))
@@ -123,10 +129,12 @@ def _render(
     return layers
 
 
-def _graph(merged: Merged, runtime: RuntimeDir, options: Options) -> Graph:
+def _graph(
+    merged: Merged, runtime: RuntimeDir, options: Options, project: ProjectSettings
+) -> Graph:
     """Return the programs' graph, with autoreload's part, and tell supervisord where it is."""
     graph = build_graph(merged, debug=AUTORELOAD in merged.internal & set(merged.programs))
-    apply_reload_rules(graph, merged, options.autoreload, conf.SUPERVISOR_AUTORELOAD_PATTERNS)
+    apply_reload_rules(graph, merged, options.autoreload, project.autoreload_patterns)
     merged.sections.setdefault(OWN_RPC_INTERFACE, {})["graph"] = str(runtime.graph)
     return graph
 
@@ -139,9 +147,9 @@ def _server(merged: Merged, runtime: RuntimeDir) -> tuple[str | None, Client]:
     return secret, configure_control_server(merged.sections, runtime.socket, secret)
 
 
-def _validate(merged: Merged, runtime: RuntimeDir) -> None:
+def _validate(merged: Merged, runtime: RuntimeDir, project: ProjectSettings) -> None:
     """Refuse an unsafe server or user; raise the descriptor limit; put the server first."""
-    check_servers(merged.sections, conf.SUPERVISOR_ALLOW_UNAUTHENTICATED_SERVER)
+    check_servers(merged.sections, project.allow_unauthenticated_server)
     check_user(merged.sections, runtime)
     reserve_descriptors(merged.sections)
     merged.sections = ordered(merged.sections)
@@ -155,10 +163,9 @@ def _read_back(config: Config) -> None:
     attach_processes(config.graph, config.processes)
 
 
-def _add_environments(config: Config) -> None:
+def _add_environments(config: Config, project: ProjectSettings) -> None:
     """Read the programs' environment files, and tell supervisord where write() puts them."""
-    explicit_env = getattr(settings, "SUPERVISOR_ENV_FILE", None) is not None
-    env_file = project_env_file(config.project_dir, conf.SUPERVISOR_ENV_FILE, explicit_env)
+    env_file = project_env_file(config.project_dir, project.env_file, project.env_file_explicit)
     config.environments = read_environments(config.merged, env_file)
     if config.environments:
         config.merged.sections[OWN_RPC_INTERFACE][envfiles.OPTION] = str(config.environment_path)

@@ -5,12 +5,10 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib.util import find_spec
 from pathlib import Path
-
-from django.apps import apps
-from django.conf import settings
 
 from ..errors import ConfigError, MissingFileError
 from ..runtime import PROJECT_DIR_VARIABLE
@@ -27,12 +25,12 @@ class Source:
     app_dir: Path | None = None  # set for an app-provided file
 
 
-def find_project_dir(explicit: str | None = None) -> Path:
+def find_project_dir(explicit: str | None = None, settings_module: str | None = None) -> Path:
     """Return the directory holding manage.py.
 
     Use ``explicit`` if given; else the directory of the running ``manage.py``;
     else, in a program supervisord runs (gunicorn), the project of that
-    supervisord; else walk up from the settings module looking for
+    supervisord; else walk up from ``settings_module`` looking for
     ``manage.py``; else the current directory. The path is the one the project was reached by,
     symbolic links and all: a deployment's ``current -> releases/r1``
     switched to ``r2`` is still the same project, whose supervisord is found
@@ -49,7 +47,7 @@ def find_project_dir(explicit: str | None = None) -> Path:
     supervised = os.environ.get(PROJECT_DIR_VARIABLE)
     if supervised and os.path.isdir(supervised):
         return Path(supervised)
-    spec = find_spec(settings.SETTINGS_MODULE) if settings.SETTINGS_MODULE else None
+    spec = find_spec(settings_module) if settings_module else None
     if spec and spec.origin:
         for parent in absolute(Path(spec.origin)).parents:
             if (parent / "manage.py").is_file():
@@ -78,16 +76,16 @@ def project_config_path(project_dir: Path, config_file: str | None) -> Path:
     return Path(os.path.normpath(project_dir / config_file))
 
 
-def find_sources(project_config: Path, explicit: bool) -> list[Source]:
-    """Return app config files in INSTALLED_APPS order, then the project's.
+def find_sources(project_config: Path, explicit: bool, app_dirs: Sequence[Path]) -> list[Source]:
+    """Return the config files of the apps in ``app_dirs`` (in order), then the project's.
 
     A missing project file is an error only when the user named it
     (``explicit``): without one, the apps' files alone make the config.
     """
     sources = [
         Source(path, app_dir=path.parents[1])
-        for app in apps.get_app_configs()
-        if (path := Path(app.path) / APP_CONFIG).is_file()
+        for app_dir in app_dirs
+        if (path := app_dir / APP_CONFIG).is_file()
     ]
     if project_config.is_file():
         sources.append(Source(project_config))

@@ -7,9 +7,6 @@ import shlex
 import sys
 from pathlib import Path
 
-from django.conf import settings
-
-from ..conf import conf
 from ..errors import ParseError
 from ..options import AUTORELOAD, Options
 from ..protocol import OWN_RPC_INTERFACE
@@ -55,7 +52,9 @@ def builtin_layer(project_dir: Path, runtime: RuntimeDir, programs_dir: Path) ->
     )
 
 
-def autoreload_layer(project_dir: Path, options: Options) -> Layer:
+def autoreload_layer(
+    project_dir: Path, options: Options, runtime: RuntimeDir, debug: bool
+) -> Layer:
     """Return the program that restarts the others when code changes (debug mode only).
 
     It reads what to watch from the plan that writing the config writes
@@ -63,8 +62,7 @@ def autoreload_layer(project_dir: Path, options: Options) -> Layer:
     the options, and a new plan is followed without restarting it.
     """
     sections: Sections = {}
-    if settings.DEBUG and not options.noreload:
-        runtime = RuntimeDir.for_project(project_dir, conf.SUPERVISOR_RUNTIME_DIR)
+    if debug and not options.noreload:
         command = [
             sys.executable,
             "-m",

@@ -15,11 +15,8 @@ import json
 from collections.abc import Collection, Sequence
 from pathlib import Path
 
-from django.apps import apps
-from django.template.autoreload import get_template_directories
-
 from ..client import Client
-from ..conf import conf
+from ..conf import ProjectSettings
 from ..graph import Graph
 from ..runtime import RuntimeDir, write_private
 from .merge import Merged
@@ -60,33 +57,37 @@ def watched_patterns(graph: Graph) -> tuple[list[str], bool]:
 PLAN_FILE = "autoreload.json"  # in the runtime directory
 
 
-def autoreload_plan(project_dir: Path, graph: Graph, client: Client) -> dict[str, object]:
-    """Return what the autoreload program watches, and how it reaches supervisord.
+def watching_plan(project_dir: Path, graph: Graph, project: ProjectSettings) -> dict[str, object]:
+    """Return what the autoreload program watches (its plan, less how to reach supervisord).
 
     The project directory, every installed app's, SUPERVISOR_AUTORELOAD_DIRS
     (relative to the project directory) and, when templates count, Django's
     template directories: the watcher leaves out those that are missing, nested
-    or installed packages. The watcher reads it as autoreload/plan.py's
+    or installed packages. The watcher reads the plan as autoreload/plan.py's
     ``Plan`` (which config does not import: autoreload depends on config's
     side, not the other way).
     """
     patterns, templates = watched_patterns(graph)
-    template_dirs = sorted(get_template_directories()) if templates else []
-    dirs = [project_dir, *(Path(app.path) for app in apps.get_app_configs())]
-    dirs += [project_dir / extra for extra in conf.SUPERVISOR_AUTORELOAD_DIRS]
+    template_dirs = project.template_dirs() if templates else []
+    dirs = [project_dir, *project.app_dirs]
+    dirs += [project_dir / extra for extra in project.autoreload_dirs]
     return {
         "project_dir": str(project_dir),
         "dirs": [str(path) for path in [*dirs, *template_dirs]],
         "patterns": patterns,
-        "ignore": list(conf.SUPERVISOR_AUTORELOAD_IGNORE_PATTERNS),
+        "ignore": list(project.autoreload_ignore_patterns),
         "templates": templates,
         "template_dirs": [str(path) for path in template_dirs],
-        "supervisord": {
-            "url": client.url,
-            "username": client.username,
-            "password": client.password,
-        },
     }
+
+
+def autoreload_plan(watching: dict[str, object], client: Client) -> dict[str, object]:
+    """Return the autoreload program's plan: what it watches, and how it reaches supervisord."""
+    credentials = {"url": client.url, "username": client.username, "password": client.password}
+    return {**watching, "supervisord": credentials}
+
+
+PLAN_FILE = "autoreload.json"  # in the runtime directory
 
 
 def plan_path(runtime: RuntimeDir) -> Path:
@@ -94,16 +95,14 @@ def plan_path(runtime: RuntimeDir) -> Path:
     return runtime.path / PLAN_FILE
 
 
-def write_autoreload_plan(
-    runtime: RuntimeDir, project_dir: Path, graph: Graph, client: Client
-) -> None:
-    """Write the autoreload program's plan if it runs (``graph.debug``); else remove an old one.
+def write_autoreload_plan(runtime: RuntimeDir, watching: dict[str, object], client: Client) -> None:
+    """Write the autoreload program's plan if it runs (``watching``); else remove an old one.
 
     Readable by the owner only: it holds the control socket's password.
     """
     path = plan_path(runtime)
-    if graph.debug:
-        plan = autoreload_plan(project_dir, graph, client)
+    if watching:
+        plan = autoreload_plan(watching, client)
         write_private(path, json.dumps(plan, indent=2) + "\n")
     else:
         path.unlink(missing_ok=True)

@@ -44,6 +44,8 @@ class Config:
     options: Options = field(default_factory=Options)
     # what can go from the files: django-supervisor's spellings (legacy.py)
     notes: list[str] = field(default_factory=list)
+    # what the autoreload program watches, if it runs (config/reloading.py)
+    watching: dict[str, object] = field(default_factory=dict)
 
     @property
     def path(self) -> Path:
@@ -95,7 +97,7 @@ class Config:
                 raise cannot_write(path.parent, exc) from None
             write_private(path, text)  # whole, or one clear error (a full disk)
         write_private(self.runtime.graph, self.graph.to_json())
-        write_autoreload_plan(self.runtime, self.project_dir, self.graph, self.client)
+        write_autoreload_plan(self.runtime, self.watching, self.client)
         if self.environments:
             variables = {
                 section.partition(":")[2]: environment.secrets

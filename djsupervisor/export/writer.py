@@ -17,11 +17,10 @@ from functools import cache
 from pathlib import Path
 from typing import Any, NoReturn
 
-from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.template import Context, Engine, TemplateDoesNotExist, loader
 
-from ..conf import conf
+from ..conf import ProjectSettings
 from ..config.build import Config, build
 from ..config.discovery import find_project_dir
 from ..config.environment import read_environments
@@ -135,13 +134,14 @@ def _is_file(path: Path) -> bool:
 
 def export(options: Options, parsed: argparse.Namespace) -> tuple[list[Path], list[str]]:
     """Write the format's files; return them, and the warnings for what it could not say."""
-    project_dir = find_project_dir(options.project_dir)
+    project = ProjectSettings.read()
+    project_dir = find_project_dir(options.project_dir, project.settings_module)
     container = parsed.format in CONTAINER_FORMATS
     # Containers: the image's paths. A Procfile: this project, run by the
     # python on PATH (an activated virtualenv). systemd needs this one's path.
     workdir = parsed.workdir or ("/app" if container else str(project_dir))
     python = parsed.python or (sys.executable if parsed.format == "systemd" else "python")
-    config = build(options, console=False, host=Host(workdir, python))
+    config = build(options, console=False, host=Host(workdir, python), project=project)
     warnings = list(not_exported(config))
     if parsed.env_file:
         config.environments = read_environments(config.merged, Path(parsed.env_file).absolute())
@@ -157,10 +157,14 @@ def export(options: Options, parsed: argparse.Namespace) -> tuple[list[Path], li
     )
     if container:
         target = for_containers(
-            target, bool(parsed.image), parsed.base_image, str(config.project_dir), databases()
+            target,
+            bool(parsed.image),
+            parsed.base_image,
+            str(config.project_dir),
+            project.databases,
         )
     exported = services(config, workdir)
-    warnings += production_warnings(config, parsed, exported)
+    warnings += production_warnings(config, parsed, exported, project)
     result = FORMATS[parsed.format](exported, target)
     warnings += result.warnings
     if config.copies:
@@ -188,7 +192,7 @@ def export(options: Options, parsed: argparse.Namespace) -> tuple[list[Path], li
 
 
 def production_warnings(
-    config: Config, parsed: argparse.Namespace, exported: list[Service]
+    config: Config, parsed: argparse.Namespace, exported: list[Service], project: ProjectSettings
 ) -> list[str]:
     """Carry the settings module to every program; warn about a development export.
 
@@ -206,15 +210,13 @@ def production_warnings(
             continue
         service.environment = {"DJANGO_SETTINGS_MODULE": module, **service.environment}
     warnings = []
-    if settings.DEBUG:
+    if project.debug:
         warnings.append(
             f"DEBUG is on in the settings {module or '(none)'}: the programs exported are "
             "the development ones; pass --settings=MODULE of your production settings, or "
             "export with what turns DEBUG off"
         )
-    project_env = (
-        config.project_dir / conf.SUPERVISOR_ENV_FILE if conf.SUPERVISOR_ENV_FILE else None
-    )
+    project_env = config.project_dir / project.env_file if project.env_file else None
     read = {path.resolve() for e in config.environments.values() for path in e.files}
     if not parsed.env_file and project_env and project_env.resolve() in read:
         warnings.append(
@@ -269,13 +271,6 @@ def render(name: str, context: dict[str, Any]) -> str:
         # A project without TEMPLATES (or not loading app templates): the package's.
         template = package_engine().get_template(TEMPLATE_PREFIX + name)
         return str(template.render(Context(context)))
-
-
-def databases() -> dict[str, dict[str, Any]]:
-    """Return the project's DATABASES setting."""
-    from django.conf import settings
-
-    return dict(settings.DATABASES)
 
 
 @cache

@@ -16,6 +16,7 @@ from ...usage import HelpFormatter, description, help_of, wants_help
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Collection
+    from pathlib import Path
 
     from ...control.connection import Running
     from ...runtime import RuntimeDir
@@ -144,11 +145,13 @@ class Command(BaseCommand):
             from ...control.starting import Starting
 
             starting = Starting.spawn()
+        from ...conf import ProjectSettings
         from ...config.build import build
         from ...config.kept import resolve
 
+        project = ProjectSettings.read()
         # Absolute paths: 'reload', run from elsewhere, keeps these options.
-        config = build(resolve(options), console=not options.daemonize)
+        config = build(resolve(options), console=not options.daemonize, project=project)
         from ...checks import config_messages
 
         messages = config_messages(config.merged.sections, config.notes)
@@ -157,10 +160,9 @@ class Command(BaseCommand):
         for warning in messages:
             self.report(f"warning: {warning.msg} ({warning.hint})")
         if not options.daemonize:
-            from ...conf import conf
             from ...control.foreground import start_foreground
 
-            start_foreground(config, starting, self.report, conf.SUPERVISOR_CONSOLE_TIMESTAMPS)
+            start_foreground(config, starting, self.report, project.console_timestamps)
         from ...control.daemon import start_daemon
 
         pid = start_daemon(config, self.report)
@@ -233,24 +235,28 @@ class Command(BaseCommand):
 
     def export(self, options: Options, args: list[str]) -> int:
         """Write the programs in another platform's format (``export``)."""
-        from ...config.discovery import find_project_dir
         from ...export.writer import export, parse
 
-        parsed = parse(args, find_project_dir(options.project_dir).name)
+        parsed = parse(args, self.project_dir(options).name)
         written, warnings = export(options, parsed)
         for warning in warnings:
             self.report(f"warning: {warning}")
         self.stdout.write(f"wrote {', '.join(path.name for path in written)} to {parsed.output}")
         return 0
 
+    def project_dir(self, options: Options) -> Path:
+        """Return the project's directory (manage.py's)."""
+        from ...conf import conf
+        from ...config.discovery import find_project_dir
+
+        return find_project_dir(options.project_dir, conf.settings_module)
+
     def runtime_dir(self, options: Options) -> RuntimeDir:
         """Return the project's runtime directory, as it is named (created or not)."""
         from ...conf import conf
-        from ...config.discovery import find_project_dir
         from ...runtime import RuntimeDir
 
-        project_dir = find_project_dir(options.project_dir)
-        return RuntimeDir.for_project(project_dir, conf.SUPERVISOR_RUNTIME_DIR)
+        return RuntimeDir.for_project(self.project_dir(options), conf.SUPERVISOR_RUNTIME_DIR)
 
     def find_running(self, options: Options) -> Running:
         """Return how to reach the project's running supervisord."""
