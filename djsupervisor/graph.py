@@ -2,13 +2,15 @@
 
 ``config/dependencies.py`` builds a :class:`Graph` from the configuration;
 the orchestrator inside supervisord (``inside/orchestrator.py``) reads
-it back from JSON. This module is plain data, for both sides.
+it back from JSON. This module is plain data, for both sides, and the one
+reading of the names users give processes by (:func:`resolve_name`), so that
+``status``, ``start``/``stop`` and supervisorctl's other commands agree on them.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -109,6 +111,55 @@ class Graph:
     def dependents(self, program: str) -> list[str]:
         """Return the programs that depend on ``program``."""
         return [name for name, p in self.programs.items() if program in dict(p.depends_on)]
+
+
+class UnknownName(LookupError):
+    """A name that means no process: no program, group or process goes by it."""
+
+    def __init__(self, name: str, group: str | None = None) -> None:
+        super().__init__(name)
+        self.name = name
+        self.group = group  # the group, where the name asked for a whole one
+
+
+def resolve_name(
+    name: str,
+    processes: Iterable[str] | None,
+    programs: Mapping[str, Program] | None = None,
+    *,
+    bare_group: bool = False,
+) -> list[str]:
+    """Return the namespecs of ``processes`` that ``name`` means, as supervisor reads names.
+
+    'all' is every process; a program of ``programs`` is all its processes
+    (a ``numprocs`` program's several); 'group:*' or 'group:' is the whole
+    group; 'group:process' one process of it; any other name is the process
+    of that name in the group of that name, or, with ``bare_group``, the whole
+    group of that name (supervisorctl's ``status`` takes a group only as
+    'group:*'; djsupervisor's ``start``, ``stop`` and ``restart`` take it bare).
+    Without ``processes`` (supervisord resolves the name itself), only a
+    program's name is resolved; any other comes back as it is.
+
+    Raise :class:`UnknownName` if the name means no process.
+    """
+    if processes is not None and name == "all":
+        return list(processes)
+    program = (programs or {}).get(name)
+    if program is not None:
+        return list(program.processes)
+    if processes is None:
+        return [name]
+    group, colon, process = name.partition(":")
+    whole = process in ("", "*") if colon else bare_group
+    process = process if colon else name
+    found = [
+        namespec
+        for namespec in processes
+        if namespec.partition(":")[0] == group and (whole or namespec.rpartition(":")[2] == process)
+    ]
+    if not found:
+        raise UnknownName(name, group if whole else None)
+    return found
 
 
 def read_graph(path: Path) -> Graph:

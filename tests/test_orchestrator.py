@@ -13,10 +13,9 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from djsupervisor.graph import Change, Check, Graph, Program
+from djsupervisor.graph import Change, Check, Graph, Program, UnknownName
 from djsupervisor.inside.events import StateChange
 from djsupervisor.inside.orchestrator import Orchestrator
-from djsupervisor.inside.runtable import UnknownProcess
 
 
 @dataclass
@@ -412,7 +411,7 @@ def test_a_start_that_supervisord_refuses_is_a_failure_said_once_and_not_retried
 
 def test_unknown_names_are_refused() -> None:
     history = History(chain_graph())
-    with pytest.raises(UnknownProcess):
+    with pytest.raises(UnknownName):
         history.orchestrator.restart(["nope"])
 
 

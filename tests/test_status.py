@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from djsupervisor.protocol import ProcessState
-from djsupervisor.terminal.status import format_statuses, select, split_namespec
+from djsupervisor.terminal.status import format_statuses, select
 
 
 def info(group: str, name: str, state: str = "RUNNING") -> ProcessState:
@@ -27,13 +27,6 @@ def test_unknown_names_are_reported_by_kind() -> None:
             "pool:x: ERROR (no such process)",
         ],
     )
-
-
-def test_namespecs_split_like_supervisor() -> None:
-    assert split_namespec("web") == ("web", "web")
-    assert split_namespec("pool:*") == ("pool", None)
-    assert split_namespec("pool:") == ("pool", None)
-    assert split_namespec("pool:pool_0") == ("pool", "pool_0")
 
 
 def test_columns_widen_for_long_names() -> None:

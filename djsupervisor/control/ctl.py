@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from ..errors import ConfigError
-from ..graph import Graph
+from ..graph import Graph, resolve_name
 from .connection import Running
 
 # supervisorctl commands, by where their process names are.
@@ -70,14 +70,15 @@ def expand_names(command: str, words: list[str], graph: Graph) -> list[str]:
         return words
     expanded = []
     for word in words:
-        program = graph.programs.get(word)
-        if program is None or word.startswith("-") or program.processes == [word]:
+        if word.startswith("-"):  # an option, not a name
             expanded.append(word)
             continue
-        if command in ONE_NAME and len(program.processes) > 1:
+        # Only a program's name: supervisord reads the others itself.
+        namespecs = resolve_name(word, None, graph.programs)
+        if command in ONE_NAME and len(namespecs) > 1:
             raise ConfigError(
-                f"{command}: {word} has {len(program.processes)} processes "
-                f"({', '.join(program.processes)}); name one"
+                f"{command}: {word} has {len(namespecs)} processes "
+                f"({', '.join(namespecs)}); name one"
             )
-        expanded += program.processes
+        expanded += namespecs
     return expanded

@@ -30,13 +30,12 @@ from supervisor.rpcinterface import SupervisorNamespaceRPCInterface
 from supervisor.states import SupervisorStates
 from supervisor.xmlrpc import Faults, RPCError
 
-from ..graph import Change
+from ..graph import Change, UnknownName
 from ..protocol import ProcessState
 from . import envfiles, output, spawning
 from .bridge import Bridge
 from .journal_writer import Journal
 from .loop import MainLoop
-from .runtable import UnknownProcess
 
 T = TypeVar("T")
 
@@ -55,7 +54,7 @@ class DjsupervisorNamespaceRPCInterface:
         self._bridge.refresh()
         try:
             return request(names)
-        except UnknownProcess as exc:
+        except UnknownName as exc:
             raise RPCError(Faults.BAD_NAME, str(exc)) from None
 
     def getProcessStates(self) -> list[list[Any]]:  # camelCase, as XML-RPC names go

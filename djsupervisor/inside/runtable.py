@@ -11,12 +11,8 @@ from collections.abc import Collection
 from typing import Any
 
 from ..clock import Clock
-from ..graph import Graph
+from ..graph import Graph, resolve_name
 from .runs import Run
-
-
-class UnknownProcess(LookupError):
-    """A name that is no process, program or group of the graph."""
 
 
 class RunTable:
@@ -46,20 +42,13 @@ class RunTable:
         self.runs = runs
 
     def resolve(self, name: str) -> list[Run]:
-        """Return the processes a name means: 'all', a program, 'group:*' or 'group:process'."""
-        if name == "all":
-            return list(self.runs.values())
-        if name in self.graph.programs:
-            return self.processes_of(name)
-        group, _, process = name.partition(":")
-        found = [
-            run
-            for run in self.runs.values()
-            if run.group == group and process in ("", "*", run.namespec.rpartition(":")[2])
-        ]
-        if not found:
-            raise UnknownProcess(name)
-        return found
+        """Return the processes a name means: 'all', a program, a group or 'group:process'.
+
+        A bare group name means the whole group, as 'group:*' does. Raise
+        :class:`~djsupervisor.graph.UnknownName` if it means none.
+        """
+        namespecs = resolve_name(name, self.runs, self.graph.programs, bare_group=True)
+        return [self.runs[namespec] for namespec in namespecs]
 
     def processes_of(self, program: str) -> list[Run]:
         spec = self.graph.programs.get(program)

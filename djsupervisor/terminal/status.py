@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
+from ..graph import UnknownName, resolve_name
 from ..protocol import DOWN, ProcessState, Supervisor
 
 MIN_NAME_WIDTH = 30  # characters; supervisorctl pads names to at least this
@@ -39,33 +40,22 @@ def select(
 ) -> tuple[list[ProcessState], list[str]]:
     """Return the processes ``names`` ask for, and an error line per name that matched none.
 
-    A name is 'process', 'group:process' or 'group:*'; 'all' or no name
-    means every process.
+    A name is 'process', 'group:process' or 'group:*', as supervisorctl
+    reads it (a bare group name is no process); 'all' or no name means
+    every process.
     """
     if not names or "all" in names:
         return processes, []
+    by_namespec = {process.namespec: process for process in processes}
     matching: list[ProcessState] = []
     unknown: list[str] = []
     for name in names:
-        group, process = split_namespec(name)
-        found = [
-            state
-            for state in processes
-            if state.group == group and (process is None or state.name == process)
-        ]
-        if not found:
-            kind = "group" if process is None else "process"
-            unknown.append(f"{group if process is None else name}: ERROR (no such {kind})")
-        matching += found
+        try:
+            matching += [by_namespec[spec] for spec in resolve_name(name, by_namespec)]
+        except UnknownName as exc:
+            kind, what = ("process", name) if exc.group is None else ("group", exc.group)
+            unknown.append(f"{what}: ERROR (no such {kind})")
     return matching, unknown
-
-
-def split_namespec(namespec: str) -> tuple[str, str | None]:
-    """Split 'group:process' like supervisor: 'group:*' means the whole group."""
-    group, colon, process = namespec.partition(":")
-    if not colon:
-        return namespec, namespec
-    return group, None if process in ("", "*") else process
 
 
 def format_statuses(processes: list[ProcessState]) -> list[str]:
