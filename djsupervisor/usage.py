@@ -69,7 +69,7 @@ def _logs_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _export_arguments(parser: argparse.ArgumentParser) -> None:
-    from .export.writer import add_arguments
+    from .export.arguments import add_arguments
 
     add_arguments(parser)
 

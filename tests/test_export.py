@@ -20,6 +20,7 @@ from django.test import override_settings
 
 from djsupervisor.config.program_options import parse_check
 from djsupervisor.errors import ConfigError
+from djsupervisor.export.arguments import parse
 from djsupervisor.export.common import Target
 from djsupervisor.export.containers import CONTAINER_FORMATS, listener, probe
 from djsupervisor.export.formats import FORMATS
@@ -27,7 +28,7 @@ from djsupervisor.export.kubernetes import WAIT_TIMEOUT, kubernetes
 from djsupervisor.export.model import Service
 from djsupervisor.export.servers import port_words
 from djsupervisor.export.systemd import systemd_wait
-from djsupervisor.export.writer import export, parse, render
+from djsupervisor.export.writer import export, render
 from djsupervisor.options import Options
 from tests.support import free_port
 

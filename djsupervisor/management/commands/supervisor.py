@@ -235,7 +235,8 @@ class Command(BaseCommand):
 
     def export(self, options: Options, args: list[str]) -> int:
         """Write the programs in another platform's format (``export``)."""
-        from ...export.writer import export, parse
+        from ...export.arguments import parse
+        from ...export.writer import export
 
         parsed = parse(args, self.project_dir(options).name)
         written, warnings = export(options, parsed)
