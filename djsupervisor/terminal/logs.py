@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from collections.abc import Callable, Collection
 from pathlib import Path
@@ -10,9 +11,11 @@ from typing import Protocol
 
 from ..clock import Clock
 from ..errors import ConfigError
+from ..graph import read_graph
 from ..journal import read_on
 from ..protocol import records
-from .formatting import Formatter, Stream
+from ..runtime import RuntimeDir
+from .formatting import Formatter, Stream, use_color
 
 DEFAULT_LINES = 20
 FOLLOW_INTERVAL = 0.1  # seconds between looks at a journal being followed
@@ -56,6 +59,27 @@ def parse(args: list[str]) -> argparse.Namespace:
     if unknown:
         raise ConfigError(f"logs: unknown option {unknown[0]!r}; use -f, -n N and program names")
     return parsed
+
+
+def run_logs(runtime: RuntimeDir, args: list[str], timestamps: bool, out: Output) -> None:
+    """Run ``logs ARGS`` on the project's journal: check what it names, then :func:`show`."""
+    parsed = parse(args)
+    graph = read_graph(runtime.graph)
+    try:
+        processes = graph.process_names(parsed.programs) if parsed.programs else None
+    except KeyError as exc:
+        known = ", ".join(sorted(graph.programs)) or "none"
+        raise ConfigError(f"logs: no program {exc.args[0]!r} (programs: {known})") from None
+    if not runtime.journal.exists():
+        raise ConfigError(
+            f"logs: nothing logged yet ({runtime.journal} does not exist); start the "
+            "programs with 'python manage.py supervisor'"
+        )
+
+    def formatter(names: Collection[str]) -> Formatter:
+        return Formatter(names, use_color(sys.stdout), timestamps)
+
+    show(runtime.journal, processes, parsed.lines, parsed.follow, formatter, out)
 
 
 def show(

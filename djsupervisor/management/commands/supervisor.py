@@ -15,7 +15,7 @@ from ...options import Options, add_arguments
 from ...usage import HelpFormatter, description, help_of, wants_help
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Collection
+    from collections.abc import Callable
     from pathlib import Path
 
     from ...control.connection import Running
@@ -208,29 +208,10 @@ class Command(BaseCommand):
     def logs(self, options: Options, args: list[str]) -> int:
         """Print the programs' output from the journal, in time order (``logs``)."""
         from ...conf import conf
-        from ...graph import read_graph
-        from ...terminal import logs
-        from ...terminal.formatting import Formatter, use_color
+        from ...terminal.logs import run_logs
 
-        parsed = logs.parse(args)
-        runtime = self.runtime_dir(options)
-        graph = read_graph(runtime.graph)
-        try:
-            processes = graph.process_names(parsed.programs) if parsed.programs else None
-        except KeyError as exc:
-            known = ", ".join(sorted(graph.programs)) or "none"
-            raise CommandError(f"logs: no program {exc.args[0]!r} (programs: {known})") from None
-        if not runtime.journal.exists():
-            raise CommandError(
-                f"logs: nothing logged yet ({runtime.journal} does not exist); start the "
-                "programs with 'python manage.py supervisor'"
-            )
-
-        def formatter(names: Collection[str]) -> Formatter:
-            color = use_color(sys.stdout)
-            return Formatter(names, color, conf.SUPERVISOR_CONSOLE_TIMESTAMPS)
-
-        logs.show(runtime.journal, processes, parsed.lines, parsed.follow, formatter, self.stdout)
+        timestamps = conf.SUPERVISOR_CONSOLE_TIMESTAMPS
+        run_logs(self.runtime_dir(options), args, timestamps, self.stdout)
         return 0
 
     def export(self, options: Options, args: list[str]) -> int:
