@@ -1,16 +1,17 @@
-"""The foreground command once Django is done: ``python -m djsupervisor.control HANDOVER``.
+"""The foreground command once Django is done: ``python -m djsupervisor.control FD``.
 
 ``manage.py supervisor`` builds the config, starts supervisord and execs
 this (control/foreground.py): the same process, the same terminal, without
 Django. It prints the programs' output until supervisord exits, and ends
-as the command would have: its errors one line, its exit status.
+as the command would have: its errors one line, its exit status. FD is the
+inherited descriptor of the handover (foreground.py's ``Handover``), a file
+with no name.
 """
 
 from __future__ import annotations
 
 import contextlib
 import sys
-from pathlib import Path
 from typing import TextIO, cast
 
 from ..errors import INTERRUPTED, DjsupervisorError
@@ -31,7 +32,7 @@ def main(argv: list[str]) -> int:
     output = WatchedOutput(sys.stdout)
     sys.stdout = cast("TextIO", output)
     try:
-        status = Foreground(Handover.take(Path(argv[0])), report).run()
+        status = Foreground(Handover.take(int(argv[0])), report).run()
     except DjsupervisorError as exc:
         print(f"CommandError: {exc}", file=sys.stderr, flush=True)  # as Django says it
         status = 1

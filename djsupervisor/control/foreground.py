@@ -14,6 +14,7 @@ import os
 import signal
 import socket
 import sys
+import tempfile
 import threading
 from collections.abc import Collection
 from dataclasses import asdict, dataclass
@@ -24,7 +25,6 @@ from typing import TYPE_CHECKING, Any, NoReturn
 from ..client import Client
 from ..errors import CredentialsError, DjsupervisorError, StartError, SupervisordError
 from ..proctable import is_alive, stop_process_groups
-from ..runtime import write_private
 from ..terminal.console import Console, listen_at
 from ..terminal.formatting import Formatter, use_color
 from ..terminal.stdout import is_closed_pipe
@@ -41,7 +41,6 @@ if TYPE_CHECKING:
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)  # a second one kills at once
 FORWARDED_SIGNALS = (signal.SIGQUIT, signal.SIGUSR2)  # for supervisord to act on
-HANDOVER_FILE = "foreground.json"  # in the runtime directory, read once by the console
 
 
 @dataclass(frozen=True)
@@ -68,12 +67,23 @@ class Handover:
         return Client(self.url, self.username, self.password)
 
     @classmethod
-    def take(cls, path: Path) -> Handover:
-        """Read the handover at ``path`` and remove it (it holds the control password)."""
-        try:
-            return cls(**json.loads(path.read_text()))
-        finally:
-            path.unlink(missing_ok=True)
+    def take(cls, descriptor: int) -> Handover:
+        """Read the handover from the file open as ``descriptor``, and close it."""
+        with os.fdopen(descriptor, "rb") as handover:
+            return cls(**json.loads(handover.read()))
+
+    def give(self, directory: Path) -> int:
+        """Write this into a file without a name in ``directory``; return its open descriptor.
+
+        The file holds the control password: it has no name from the start
+        (unlinked at once), and only the process that inherits it reads it.
+        """
+        with tempfile.TemporaryFile(dir=directory) as handover:
+            handover.write(json.dumps(asdict(self)).encode())
+            handover.flush()
+            descriptor = os.dup(handover.fileno())  # outlives the file object, across the exec
+        os.lseek(descriptor, 0, os.SEEK_SET)  # the offset is shared with the closed one's
+        return descriptor
 
 
 class Foreground:
@@ -226,13 +236,12 @@ def start_foreground(
         password=config.client.password,
         timestamps=timestamps,
     )
-    path = config.runtime.path / HANDOVER_FILE
-    write_private(path, json.dumps(asdict(handover)))
-    for descriptor in (starting.output, server.fileno(), lock):
+    given = handover.give(config.runtime.path)
+    for descriptor in (given, starting.output, server.fileno(), lock):
         os.set_inheritable(descriptor, True)
     sys.stdout.flush()
     sys.stderr.flush()
     # Until the console handles them (Foreground.run): a Ctrl-C as Python
     # starts anew would end it at once, leaving supervisord to its parent's death.
     signal.pthread_sigmask(signal.SIG_BLOCK, [*STOP_SIGNALS, *FORWARDED_SIGNALS])
-    os.execv(sys.executable, [sys.executable, "-m", "djsupervisor.control", str(path)])
+    os.execv(sys.executable, [sys.executable, "-m", "djsupervisor.control", str(given)])
