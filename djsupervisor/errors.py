@@ -114,6 +114,12 @@ class EnvFileError(ConfigError):
     check_id = "djsupervisor.E016"
 
 
+class ListenError(ConfigError):
+    """A program's ``listen`` is malformed, another program's too, or another process holds it."""
+
+    check_id = "djsupervisor.E017"
+
+
 class NoConfigError(ConfigError):
     """Neither the project nor any installed app has a config file."""
 

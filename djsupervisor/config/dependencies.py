@@ -20,7 +20,7 @@ from supervisor.datatypes import (
     boolean,
 )
 
-from ..errors import CycleError, DependencyError, SupervisorValueError
+from ..errors import CycleError, DependencyError, ListenError, SupervisorValueError
 from ..graph import Graph, Program
 from .merge import Merged, process_sections
 from .program_options import ProgramOptions
@@ -51,11 +51,28 @@ def build_graph(merged: Merged, debug: bool) -> Graph:
             ready=options.ready,
             ready_timeout=options.ready_timeout,
             depends_on=list(options.depends_on),
+            listen=options.listen,
         )
     _check_dependencies(graph, merged)
+    _check_listen(graph, merged)
     for section, name in process_sections(sections):
         _adjust(sections[section], graph.programs[name])
     return graph
+
+
+def _check_listen(graph: Graph, merged: Merged) -> None:
+    """Refuse two programs listening on one address: only one can hold it."""
+    holders: dict[str, str] = {}
+    for section, name in process_sections(merged.sections):
+        program = graph.programs[name]
+        if program.listen is None:
+            continue
+        other = holders.setdefault(program.listen, name)
+        if other != name:
+            raise ListenError(
+                f"{program_origin(merged, section, name)}: listen={program.listen} is "
+                f"program {other!r}'s too; give each program its own address"
+            )
 
 
 def program_origin(merged: Merged, section: str, name: str) -> str:

@@ -10,6 +10,7 @@ naming the program, the files it came from and the option.
 from __future__ import annotations
 
 import math
+import os
 import re
 import shlex
 import signal
@@ -20,7 +21,7 @@ from urllib.parse import urlsplit
 
 from supervisor.datatypes import boolean, signal_number
 
-from ..errors import DependencyError, OptionError, ReadinessError
+from ..errors import DependencyError, ListenError, OptionError, ReadinessError
 from ..graph import DEFAULT_READY_TIMEOUT, Check
 from ..patterns import split
 
@@ -29,6 +30,7 @@ OWN_OPTIONS = (
     *OWN_BOOLEANS,
     *("autoreload_signal", "autoreload_patterns", "ready", "ready_timeout", "depends_on"),
     "environment_file",
+    "listen",
 )
 CONDITIONS = ("started", "ready", "done")
 DEFAULT_CONDITION = "started"
@@ -49,6 +51,7 @@ class ProgramOptions:
     ready_timeout: float = DEFAULT_READY_TIMEOUT  # seconds
     depends_on: tuple[tuple[str, str], ...] = ()  # (program, condition)
     environment_file: tuple[Path, ...] = ()
+    listen: str | None = None  # 'HOST:PORT' or 'unix:/PATH': the socket supervisord holds
     # As written, booleans and the signal in one spelling ('true', 'HUP'): for display.
     written: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
 
@@ -95,6 +98,7 @@ def read_options(written: Mapping[str, str], name: str, where: str) -> ProgramOp
         depends_on=tuple(parse_depends_on(written.get("depends_on", ""), where)),
         environment_file=tuple(paths(written.get("environment_file", ""))),
         autoreload_patterns=_patterns(written, name),
+        listen=parse_listen(written["listen"], where) if "listen" in written else None,
     )
 
 
@@ -167,6 +171,30 @@ def parse_check(value: str, where: str) -> Check:
             ) from None
         return Check("log", rest.strip())
     raise ReadinessError(f"{where}: ready={value!r} is not a check; use {CHECK_FORMS}")
+
+
+def parse_listen(value: str, where: str) -> str:
+    """Return the address ``listen=value`` names: 'HOST:PORT' or 'unix:/PATH'.
+
+    The host is 127.0.0.1 unless given; an IPv6 one is written in brackets.
+    """
+    value = value.strip()
+    if value.startswith("unix:"):
+        path = value.removeprefix("unix:")
+        if os.path.isabs(path) and "\0" not in path:
+            return f"unix:{os.path.normpath(path)}"
+        raise ListenError(
+            f"{where}: listen={value!r}: a unix socket's path must be absolute, "
+            "e.g. unix:{{ PROJECT_DIR }}/web.sock"
+        )
+    host, colon, port = value.rpartition(":")
+    host = host.removeprefix("[").removesuffix("]") if colon else "127.0.0.1"
+    if port.isdigit() and 0 < int(port) < 65536 and (host or not colon):
+        return f"[{host}]:{int(port)}" if ":" in host else f"{host}:{int(port)}"
+    raise ListenError(
+        f"{where}: listen={value!r} is not an address to listen on; use [HOST:]PORT "
+        "(e.g. 8000 or 0.0.0.0:8000) or unix:/PATH"
+    )
 
 
 def _check_command_line(command: str, value: str, where: str) -> None:

@@ -19,6 +19,7 @@ from django.template import Context, Engine, TemplateSyntaxError
 from django.template.backends.django import get_installed_libraries
 
 from ..errors import ConfigError, ParseError, TemplateError
+from ..inside.sockets import LISTEN_FD
 from ..options import Options
 from .legacy import old_tags_note
 from .quoting import mark, unmark
@@ -61,6 +62,8 @@ class Renderer:
             # sys.executable, not its resolved target: inside a virtualenv it is
             # the venv's python, which can import the project's packages.
             "PYTHON": mark(self.host.python if self.host else sys.executable),
+            # The descriptor a program with listen= gets its socket as (--fd).
+            "LISTEN_FD": LISTEN_FD,
             "SUPERVISOR_OPTIONS": self.options.as_command_line(),
             "settings": settings,
             "environ": os.environ,

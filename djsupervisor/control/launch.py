@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING
 
 from ..client import Client
 from ..clock import Clock
-from ..errors import AlreadyRunningError, DjsupervisorError, Fault, NotRunningError
+from ..errors import AlreadyRunningError, DjsupervisorError, Fault, ListenError, NotRunningError
+from ..inside.sockets import try_listening
 from ..protocol import Startup, Supervisor, states
 from ..runtime import RuntimeDir, write_private
 from .connection import find_running, running_of
@@ -50,6 +51,7 @@ def prepare_start(config: Config, report: Reporter) -> int:
             raise already_running(config, f"at {config.client.url}")
         _refuse_another_path(config)
         _recover_and_write(config, report)
+        _refuse_held_addresses(config)
         write_private(
             config.runtime.project_record,
             f"{os.path.realpath(config.project_dir)}\n{config.project_dir}\n",
@@ -58,6 +60,21 @@ def prepare_start(config: Config, report: Reporter) -> int:
         os.close(lock)
         raise
     return lock
+
+
+def _refuse_held_addresses(config: Config) -> None:
+    """Refuse to start when an address a program listens on is not free (after recovering)."""
+    for name, program in config.graph.programs.items():
+        if program.listen is None:
+            continue
+        try:
+            try_listening(program.listen)
+        except OSError as exc:
+            raise ListenError(
+                f"program {name!r}: listen={program.listen}: {exc.strerror or exc}; stop "
+                "what holds it, or give the program another address "
+                f"({ListenError.check_id})"
+            ) from None
 
 
 def already_running(config: Config, how: str) -> AlreadyRunningError:

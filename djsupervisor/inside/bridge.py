@@ -32,6 +32,7 @@ from .events import StateChange
 from .loop import MainLoop
 from .orchestrator import Orchestrator
 from .runs import Probe, Prober, environment_of, owners_of
+from .sockets import HeldSockets
 
 WAKE_MARGIN = 0.002  # seconds after a deadline supervisord is woken to act on it
 # States whose process.delay is a deadline supervisord acts on by itself.
@@ -56,6 +57,7 @@ class Bridge:
         self.graph_path = graph_path
         self.graph_stamp: tuple[int, int] | None = None  # of the graph file last read
         self.loop = loop
+        self.sockets = HeldSockets()  # for the programs with listen=
         self.orchestrator = Orchestrator(self.read_graph(), self, say)
         self.subscribed: list[tuple[type, Callable[[Any], None]]] = [
             (events.ProcessStateEvent, self.on_state),
@@ -73,7 +75,10 @@ class Bridge:
         if self.graph_path is None:
             return Graph()
         self.graph_stamp = _stamp(self.graph_path)
-        return read_graph(self.graph_path)
+        graph = read_graph(self.graph_path)
+        # An address gone from the config is let go: another server may take it.
+        self.sockets.keep_only(p.listen for p in graph.programs.values() if p.listen)
+        return graph
 
     def refresh(self) -> None:
         """Take the graph anew if ``update`` rewrote it without changing a process group.
@@ -89,6 +94,9 @@ class Bridge:
     def close(self) -> None:
         """Stop orchestrating: supervisord is stopping (or reloading)."""
         self.orchestrator.close()
+        # Before supervisord closes every descriptor it did not open (a
+        # reload), whose numbers it then reuses: the processes keep their copies.
+        self.sockets.close()
         for kind, handler in self.subscribed:
             with contextlib.suppress(ValueError):  # a reload cleared them already
                 events.unsubscribe(kind, handler)
@@ -133,6 +141,13 @@ class Bridge:
     # The orchestrator's Control.
 
     def start(self, namespec: str) -> str | None:
+        run = self.orchestrator.table.runs.get(namespec)
+        address = run.program.listen if run is not None else None
+        if address is not None:
+            try:
+                self.sockets.give(self.process(namespec), address)
+            except OSError as exc:
+                return f"listen={address}: {exc.strerror or exc}"
         try:
             self.rpc.startProcess(namespec, False)
         except RPCError as exc:

@@ -1,0 +1,125 @@
+"""Hold the listening sockets of programs with ``listen=``, and hand them to each process.
+
+A web server that binds its own port leaves it unbound between the old
+process exiting and the new one binding it again: connections then are
+refused. supervisord holds the socket instead, from the program's first
+start until the address leaves the config, and each process the program
+spawns gets it as descriptor 3 with systemd's ``LISTEN_FDS=1`` and
+``LISTEN_PID`` (its own pid), which gunicorn reads natively (uvicorn and
+daphne take ``--fd 3``). Connections that arrive while no process accepts
+wait in the socket's backlog.
+
+This module runs inside supervisord: standard library only (the process it
+is given is supervisor's ``Subprocess``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import stat
+from collections.abc import Iterable
+from functools import partial
+from typing import Any
+
+LISTEN_FD = 3  # the first descriptor of systemd's socket-passing protocol (sd_listen_fds)
+BACKLOG = 1024  # connections that wait while no process accepts (the kernel caps it)
+
+
+def open_listening(address: str) -> socket.socket:
+    """Bind and listen on ``address`` ('HOST:PORT', '[V6]:PORT' or 'unix:/PATH'); OSError if not."""
+    if address.startswith("unix:"):
+        path = address.removeprefix("unix:")
+        _remove_dead_socket(path)
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        target: Any = path
+    else:
+        host, _, port = address.rpartition(":")
+        host = host.removeprefix("[").removesuffix("]")
+        family, kind, proto, _, target = socket.getaddrinfo(
+            host, int(port), type=socket.SOCK_STREAM
+        )[0]
+        sock = socket.socket(family, kind, proto)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind(target)
+        sock.listen(BACKLOG)
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+def try_listening(address: str) -> None:
+    """Bind ``address`` and let it go at once: OSError if another process holds it."""
+    open_listening(address).close()
+    if address.startswith("unix:"):
+        with contextlib.suppress(OSError):
+            os.unlink(address.removeprefix("unix:"))
+
+
+def _remove_dead_socket(path: str) -> None:
+    """Remove a unix socket file nothing listens on any more (a killed server's)."""
+    with contextlib.suppress(OSError):
+        if not stat.S_ISSOCK(os.stat(path).st_mode):
+            return
+        probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            probe.connect(path)
+        except ConnectionRefusedError:
+            os.unlink(path)
+        finally:
+            probe.close()
+
+
+class HeldSockets:
+    """The listening sockets one supervisord holds, by address."""
+
+    def __init__(self) -> None:
+        self.held: dict[str, socket.socket] = {}
+
+    def give(self, process: Any, address: str) -> None:
+        """Have ``process``'s next spawn get the socket of ``address`` (opened if need be)."""
+        if address not in self.held:
+            self.held[address] = open_listening(address)
+        descriptor = self.held[address].fileno()
+        process._prepare_child_fds = partial(_prepare_with_socket, process, descriptor)
+
+    def keep_only(self, addresses: Iterable[str]) -> None:
+        """Close the sockets of addresses the config no longer has."""
+        for address in set(self.held) - set(addresses):
+            self._close(address)
+
+    def close(self) -> None:
+        for address in list(self.held):
+            self._close(address)
+
+    def _close(self, address: str) -> None:
+        self.held.pop(address).close()
+        if address.startswith("unix:"):
+            with contextlib.suppress(OSError):
+                os.unlink(address.removeprefix("unix:"))
+
+
+def _prepare_with_socket(process: Any, descriptor: int) -> None:
+    """Set up a spawning child's descriptors as supervisord does, plus the socket as fd 3.
+
+    Runs in the child, between the fork and the exec, in place of
+    ``Subprocess._prepare_child_fds`` (as supervisor's own FastCGI programs
+    get their socket as fd 0).
+    """
+    options = process.config.options
+    pipes = process.pipes
+    options.dup2(pipes["child_stdin"], 0)
+    options.dup2(pipes["child_stdout"], 1)
+    options.dup2(pipes["child_stdout" if process.config.redirect_stderr else "child_stderr"], 2)
+    if descriptor == LISTEN_FD:
+        os.set_inheritable(LISTEN_FD, True)
+    else:
+        os.dup2(descriptor, LISTEN_FD, inheritable=True)
+    for other in range(LISTEN_FD + 1, options.minfds):
+        options.close_fd(other)
+    # The environment the child builds next starts from os.environ.
+    os.environ["LISTEN_FDS"] = "1"
+    os.environ["LISTEN_PID"] = str(os.getpid())
