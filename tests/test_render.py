@@ -31,11 +31,12 @@ def test_context_variables(
     conf = write(
         tmp_path / "supervisord.conf",
         "{{ PROJECT_DIR }}|{{ APP_DIR }}|{{ PYTHON }}|{{ SUPERVISOR_OPTIONS }}|"
-        "{{ settings.GREETING }}|{{ environ.DJS_TEST }}",
+        "{{ settings.GREETING }}|{{ environ.DJS_TEST }}|{{ LISTEN_FD }}",
     )
     rendered = unmark(renderer.render_file(conf, app_dir=tmp_path / "app"))
     # No HTML autoescaping: this is an ini file.
-    assert rendered == f"{tmp_path}|{tmp_path / 'app'}|{sys.executable}|--exclude web|a & b|<env>"
+    expected = f"{tmp_path}|{tmp_path / 'app'}|{sys.executable}|--exclude web|a & b|<env>|3"
+    assert rendered == expected
 
 
 def test_templated_filter_renders_a_copy(renderer: Renderer, tmp_path: Path) -> None:
