@@ -1,0 +1,203 @@
+"""listen=: supervisord holds a program's listening socket, so a restart refuses no connection.
+
+gunicorn (two workers) serves a trivial Django view while a client sends
+about 100 requests a second and ``manage.py supervisor restart web`` runs
+three times: with ``listen=`` no request fails; with gunicorn binding the
+port itself (the control) some are refused. Then a unix socket, an address
+another process holds at start, and two programs on one address.
+"""
+
+from __future__ import annotations
+
+import http.client
+import importlib.util
+import re
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+from ..needs import require
+from ..support import free_port
+from .conftest import Project
+from .test_hardening import one_clear_error
+
+pytestmark = pytest.mark.integration
+
+WSGI = """
+import os
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "settings")
+from django.core.wsgi import get_wsgi_application
+application = get_wsgi_application()
+"""
+GREETING = b"hello from djsupervisor"  # what the project's view answers
+GUNICORN = "{{ PYTHON }} -m gunicorn wsgi --workers 2"
+RATE = 100  # requests a second while the restarts run
+RESTARTS = 3
+
+
+def gunicorn_project(project: Project, web: str) -> None:
+    """Have ``project`` serve its view with gunicorn, as the program section ``web`` says."""
+    require(importlib.util.find_spec("gunicorn"), "gunicorn (pip install gunicorn)")
+    project.write("wsgi.py", WSGI)
+    project.write("supervisord.conf", "[program:web]\n" + web)
+    started = project.run("--daemonize")
+    assert started.returncode == 0, started.stderr
+
+
+def tcp(port: int) -> Callable[[], http.client.HTTPConnection]:
+    return lambda: http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+
+
+def unix(path: Path) -> Callable[[], http.client.HTTPConnection]:
+    def connect() -> http.client.HTTPConnection:
+        connection = http.client.HTTPConnection("127.0.0.1", timeout=10)  # the Host Django allows
+        connection.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        connection.sock.settimeout(10)
+        connection.sock.connect(str(path))
+        return connection
+
+    return connect
+
+
+def get(connect: Callable[[], http.client.HTTPConnection]) -> tuple[int, bytes]:
+    """Return the status and body of one GET / over a new connection."""
+    connection = connect()
+    try:
+        connection.request("GET", "/")
+        answer = connection.getresponse()
+        return answer.status, answer.read()
+    finally:
+        connection.close()
+
+
+class Load:
+    """About RATE requests a second from a thread, each on a new connection, counted."""
+
+    def __init__(self, connect: Callable[[], http.client.HTTPConnection]) -> None:
+        self.connect = connect
+        self.succeeded = 0
+        self.failed: list[str] = []
+        self.done = threading.Event()
+
+    def run(self) -> None:
+        while not self.done.is_set():
+            sent = time.monotonic()
+            try:
+                status, body = get(self.connect)
+            except (OSError, http.client.HTTPException) as exc:
+                self.failed.append(repr(exc))
+            else:
+                if (status, body) == (200, GREETING):
+                    self.succeeded += 1
+                else:
+                    self.failed.append(f"{status} {body[:80]!r}")
+            self.done.wait(max(0.0, 1 / RATE - (time.monotonic() - sent)))
+
+
+@contextmanager
+def load(connect: Callable[[], http.client.HTTPConnection]) -> Iterator[Load]:
+    sender = Load(connect)
+    thread = threading.Thread(target=sender.run, daemon=True)
+    thread.start()
+    try:
+        yield sender
+    finally:
+        sender.done.set()
+        thread.join(15)
+
+
+def restart_under_load(project: Project, connect: Callable[[], http.client.HTTPConnection]) -> Load:
+    """Restart web RESTARTS times, a few tenths of a second apart, while requests keep coming."""
+    with load(connect) as sender:
+        time.sleep(0.3)
+        for _ in range(RESTARTS):
+            restarted = project.run("restart", "web")
+            assert restarted.returncode == 0, restarted.stdout + restarted.stderr
+            time.sleep(0.3)
+    return sender
+
+
+def web_pid(project: Project) -> int:
+    """Return web's pid, as ``status`` shows it."""
+    project.processes()  # remembered, to be ended at teardown whatever happens
+    status = project.run("status")
+    found = re.search(r"^web\s+RUNNING\s+pid (\d+)", status.stdout, re.MULTILINE)
+    assert found, status.stdout + status.stderr
+    return int(found[1])
+
+
+def socket_environment(pid: int) -> dict[str, str]:
+    """Return the LISTEN_* variables in process ``pid``'s environment."""
+    entries = Path(f"/proc/{pid}/environ").read_bytes().decode().split("\0")
+    pairs = (entry.partition("=") for entry in entries)
+    return {name: value for name, _, value in pairs if name.startswith("LISTEN_")}
+
+
+def test_restarts_refuse_no_request_when_supervisord_holds_the_socket(project: Project) -> None:
+    port = free_port()
+    gunicorn_project(
+        project, f"command={GUNICORN}\nlisten=127.0.0.1:{port}\nready=http://127.0.0.1:{port}/\n"
+    )
+    first = web_pid(project)
+    assert socket_environment(first) == {"LISTEN_FDS": "1", "LISTEN_PID": str(first)}
+    sender = restart_under_load(project, tcp(port))
+    assert sender.failed == [], f"{len(sender.failed)} failed, e.g. {sender.failed[:3]}"
+    assert sender.succeeded > 100
+    last = web_pid(project)
+    assert last != first
+    assert socket_environment(last) == {"LISTEN_FDS": "1", "LISTEN_PID": str(last)}
+
+
+def test_restarts_refuse_requests_when_the_server_binds_itself(project: Project) -> None:
+    port = free_port()  # the control: the same load and restarts, without listen=
+    gunicorn_project(
+        project,
+        f"command={GUNICORN} --bind 127.0.0.1:{port}\nready=http://127.0.0.1:{port}/\n",
+    )
+    sender = restart_under_load(project, tcp(port))
+    assert sender.failed and sender.succeeded > 0, (sender.failed[:3], sender.succeeded)
+
+
+def test_a_unix_socket_answers_across_a_restart_and_goes_at_shutdown(
+    project: Project, tmp_path: Path
+) -> None:
+    path = tmp_path / "web.sock"
+    gunicorn_project(project, f"command={GUNICORN}\nlisten=unix:{path}\nready=log:Booting worker\n")
+    assert get(unix(path)) == (200, GREETING)
+    restarted = project.run("restart", "web")
+    assert restarted.returncode == 0, restarted.stdout + restarted.stderr
+    assert get(unix(path)) == (200, GREETING)
+    assert project.run("shutdown").returncode == 0
+    assert not path.exists()
+
+
+def test_an_address_another_process_holds_stops_the_start(project: Project) -> None:
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        project.write("supervisord.conf", f"[program:web]\ncommand=sleep 1000\nlisten={port}\n")
+        started = project.run("--daemonize")
+    assert started.stdout == ""
+    one_clear_error(started, "'web'", f"127.0.0.1:{port}", "djsupervisor.E017")
+    assert not project.pidfile().exists()
+    status = project.run("status")
+    assert status.returncode != 0
+    assert "supervisord is not running" in status.stdout + status.stderr
+
+
+def test_two_programs_on_one_address_fail_the_check(project: Project) -> None:
+    port = free_port()
+    project.write(
+        "supervisord.conf",
+        f"[program:web]\ncommand=sleep 1000\nlisten=127.0.0.1:{port}\n"
+        f"[program:api]\ncommand=sleep 1000\nlisten={port}\n",
+    )
+    checked = project.run_manage("check")
+    assert checked.returncode != 0
+    assert "djsupervisor.E017" in checked.stdout + checked.stderr
