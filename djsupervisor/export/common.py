@@ -145,5 +145,17 @@ def common_warnings(export: Export, service: Service, fmt: str) -> None:
         )
 
 
+def unheld_socket(export: Export, service: Service, fmt: str, hint: str = "") -> None:
+    """Warn that ``fmt`` restarts a program with listen= without a socket held for it."""
+    if service.listen:
+        export.cannot(
+            service,
+            f"listen={service.listen}",
+            fmt,
+            "nothing holds its socket while it restarts: connections are refused until it "
+            "listens again" + hint,
+        )
+
+
 # supervisord's autorestart, as systemd's Restart= and Compose's restart: say it.
 RESTART = {"unexpected": "on-failure", "true": "always", "false": "no"}

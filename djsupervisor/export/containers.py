@@ -12,7 +12,7 @@ from typing import Any
 
 from .common import LOOPBACK, PROBE_PERIOD, Export, Target
 from .model import Service
-from .servers import ALL_INTERFACES, address
+from .servers import ALL_INTERFACES, address, without_descriptor
 
 
 def probe_retries(service: Service) -> int:
@@ -57,7 +57,15 @@ def exposed_listener(
             f"program {service.name!r}: runserver is Django's development server: "
             "export with DEBUG off (e.g. --settings of production) to export its server"
         )
-    if listens.argv != service.argv:
+    if listens.held:
+        bind = listens.host if listens.host not in LOOPBACK else ALL_INTERFACES
+        bind = f"[{bind}]" if ":" in bind else bind
+        export.warnings.append(
+            f"program {service.name!r}: listen={service.listen}: nothing holds its socket in "
+            f"its {inside}: {listens.server} binds {bind}:{listens.port} itself in {fmt}, "
+            f"{reached}"
+        )
+    elif listens.argv != service.argv:
         export.warnings.append(
             f"program {service.name!r}: {listens.server} binds {listens.host}:{listens.port}, "
             f"which nothing outside its {inside} reaches: it binds {ALL_INTERFACES}:"
@@ -129,6 +137,7 @@ class Listener:
     host: str
     port: int
     argv: list[str]
+    held: bool = False  # its address is listen='s, which it binds itself here
 
 
 def listener(service: Service) -> Listener | None:
@@ -139,6 +148,16 @@ def listener(service: Service) -> Listener | None:
     what publishing a container's port reaches. Another program's comes from
     its tcp or http ready check, its command unchanged.
     """
+    held = service.listen_port
+    if held is not None:
+        found = address(without_descriptor(service.argv))
+        if found is not None:
+            # Under supervisord it serves on the socket listen= names (fd 3,
+            # whatever its own address): nothing holds one in a container, it binds it.
+            host, port = held
+            bind = ALL_INTERFACES if host in LOOPBACK else host
+            argv = found.rewritten(host=bind, port=str(port))
+            return Listener(found.server, host, port, argv, held=True)
     found = address(service.argv)
     if found is not None:
         moved = found.rewritten(host=ALL_INTERFACES) if found.host in LOOPBACK else found.argv

@@ -28,6 +28,15 @@ from .containers import (
 )
 from .model import Service
 
+# listen=: a pod being replaced or scaled down leaves its Service's endpoints
+# first; its preStop hook waits this long for the routing to follow before
+# the program gets SIGTERM, and the grace period covers the wait, the
+# program's stopwaitsecs and this margin.
+DRAIN_SECONDS = 5
+GRACE_MARGIN = 2  # seconds
+# A rollout that starts each new pod before one old pod stops: never fewer
+# ready pods than the replicas wanted, as supervisord's held socket keeps it.
+ROLLING_UPDATE = {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1}}
 WAIT_PERIOD = 2  # seconds between an init container's looks at what its pod waits for
 # Then it fails saying what it waited for: the pod shows Init:Error with that
 # in its log (kubectl logs POD -c NAME), not Init:0/1 for ever, and Kubernetes
@@ -128,6 +137,11 @@ def kubernetes(services: list[Service], target: Target) -> Export:
             container["volumeMounts"] = [
                 {"name": claim, "mountPath": path} for claim, path in claims.items()
             ]
+        served = bool(service.listen) and not service.oneshot
+        if served:
+            container["lifecycle"] = {
+                "preStop": {"exec": {"command": ["sleep", str(DRAIN_SECONDS)]}}
+            }
         if service.user and service.user.isdigit():
             container["securityContext"] = {"runAsUser": int(service.user)}
         readiness = probe(service, listens, target.python)
@@ -145,6 +159,12 @@ def kubernetes(services: list[Service], target: Target) -> Export:
                 "secret": secret,
                 "container": [container],
                 "port": listens.port if listens else 0,
+                "strategy": ROLLING_UPDATE if served else None,
+                "grace": (
+                    DRAIN_SECONDS + service.stopwaitsecs + GRACE_MARGIN
+                    if served
+                    else service.stopwaitsecs
+                ),
                 "volumes": [
                     {"name": claim, "persistentVolumeClaim": {"claimName": claim}}
                     for claim in claims

@@ -64,6 +64,16 @@ class Service:
     unmapped: dict[str, str] = field(default_factory=dict)  # options no format says
     uses_environ: bool = False  # %(ENV_X)s in the command, expanded with this machine's
     from_environ: list[str] = field(default_factory=list)  # variables set from %(ENV_X)s
+    # listen=: the socket supervisord holds across restarts ('HOST:PORT' or 'unix:/PATH')
+    listen: str | None = None
+
+    @property
+    def listen_port(self) -> tuple[str, int] | None:
+        """Return listen='s host (no brackets) and port; None for none or a unix socket."""
+        if self.listen is None or self.listen.startswith("unix:"):
+            return None
+        host, _, port = self.listen.rpartition(":")
+        return host.removeprefix("[").removesuffix("]"), int(port)
 
     def instances(self) -> list[int]:
         return list(range(self.numprocs))
@@ -155,6 +165,7 @@ def _service(config: Config, section: str, name: str, project_dir: str) -> Servi
             and not (option == "startsecs" and (program.oneshot or program.ready) and value == "0")
         },
         uses_environ="%(ENV_" in raw,
+        listen=moved(program.listen) if program.listen else None,
     )
 
 

@@ -8,9 +8,18 @@ import shlex
 from pathlib import PurePosixPath
 
 from ..errors import ConfigError
-from .common import SECRET_MODE, Export, Target, common_warnings, env_lines, platform_names
+from ..inside.sockets import LISTEN_FD
+from .common import (
+    SECRET_MODE,
+    Export,
+    Target,
+    common_warnings,
+    env_lines,
+    platform_names,
+    unheld_socket,
+)
 from .model import DEFAULT_STOPWAITSECS, Service
-from .servers import port_words
+from .servers import port_words, without_descriptor
 
 # honcho gives each Procfile line its own PORT: the first line's is honcho's
 # base port (``-p N`` or PORT, 5000 by default), each next line's 100 more.
@@ -34,6 +43,15 @@ def procfile(services: list[Service], target: Target) -> Export:
     secrets: dict[str, str] = {}
     for service in services:
         common_warnings(export, service, "a Procfile")
+        descriptor = without_descriptor(service.argv) != service.argv
+        unheld_socket(
+            export,
+            service,
+            "a Procfile",
+            f"; its --fd {LISTEN_FD} has no socket there: bind an address of its own"
+            if descriptor
+            else "",
+        )
         if any("\n" in word for word in [*service.argv, *service.environment.values()]):
             raise ConfigError(
                 f"export: program {service.name!r}: a Procfile line cannot hold the newline "

@@ -18,6 +18,7 @@ MANAGE_VALUE_OPTIONS = frozenset({"--settings", "--pythonpath", "-v", "--verbosi
 GUNICORN_CONFIG = ("-c", "--config")  # gunicorn's config file, which may hold its bind
 # uvicorn's and daphne's options for a socket that has no port of its own: a
 # unix socket, an inherited descriptor, a Twisted endpoint.
+DESCRIPTOR_OPTION = "--fd"  # uvicorn's and daphne's: listen='s socket under supervisord (fd 3)
 NO_PORT_OPTIONS = ("--uds", "--fd", "-u", "--unix-socket", "-e", "--endpoint")
 # Each server's options for its address: host and port together, or each alone.
 SERVER_OPTIONS: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = {
@@ -202,3 +203,17 @@ def port_words(argv: list[str]) -> tuple[list[str], str] | None:
             + (shlex.quote(after) if after else "")
         )
     return words, str(found.port)
+
+
+def without_descriptor(argv: list[str]) -> list[str]:
+    """Return the command without its ``--fd N`` (uvicorn's and daphne's inherited socket)."""
+    words: list[str] = []
+    value_next = False
+    for word in argv:
+        if value_next:
+            value_next = False
+        elif word == DESCRIPTOR_OPTION:
+            value_next = True
+        elif not word.startswith(f"{DESCRIPTOR_OPTION}="):
+            words.append(word)
+    return words

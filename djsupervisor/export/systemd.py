@@ -42,6 +42,9 @@ def systemd(services: list[Service], target: Target) -> Export:
                 "systemd",
                 "dependents start once it has started (it has no log to watch)",
             )
+        # listen=: systemd holds the socket across restarts, as supervisord
+        # does, and passes it as fd 3 with LISTEN_FDS and LISTEN_PID.
+        socket = f"{unit}.socket" if service.listen else ""
         # A one-shot has started once it has exited: no check to wait for then.
         wait = None if service.oneshot else systemd_wait(service, target.python)
         context = {
@@ -55,8 +58,11 @@ def systemd(services: list[Service], target: Target) -> Export:
             "clean_signal": service.stopsignal not in SYSTEMD_CLEAN_SIGNALS,
             "restart": "no" if service.oneshot else RESTART[service.autorestart],
             "requires": [
-                name for dependency, _ in service.depends_on for name in units[dependency]
+                *([socket] if socket else []),
+                *(name for dependency, _ in service.depends_on for name in units[dependency]),
             ],
+            # A template's instances are no service of the socket's name: each names it.
+            "sockets": socket if template else "",
             "env_file": f"{target.output_there}/{env_file}" if env_file else "",
         }
         export.add(
@@ -64,6 +70,8 @@ def systemd(services: list[Service], target: Target) -> Export:
             "systemd/program.service",
             context,
         )
+        if socket:
+            export.add(socket, "systemd/program.socket", {**context, **_socket(service, unit)})
         if env_file:
             export.add(env_file, "env", {"text": env_lines(service.secrets)}, SECRET_MODE)
     wanted = [name for service in services if service.autostart for name in units[service.name]]
@@ -71,6 +79,19 @@ def systemd(services: list[Service], target: Target) -> Export:
         f"{target.name}.target", "systemd/project.target", {"target": target, "units": wanted}
     )
     return export
+
+
+def _socket(service: Service, unit: str) -> dict[str, str]:
+    """Return what a socket unit says: where it listens, the service it starts on traffic.
+
+    That service is the one of its own name, but for a template unit's
+    instances, which take the socket by Sockets=: then the first instance.
+    """
+    assert service.listen is not None
+    return {
+        "stream": service.listen.removeprefix("unix:"),
+        "socket_service": f"{unit}@0.service" if service.numprocs > 1 else "",
+    }
 
 
 # Signals systemd counts as a clean exit anyway; another stop signal the
