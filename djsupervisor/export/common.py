@@ -38,6 +38,17 @@ class Export:
             + (f"; {hint}" if hint else "")
         )
 
+    def unheld_socket(self, service: Service, fmt: str, hint: str = "") -> None:
+        """Warn that ``fmt`` restarts a program with listen= without a socket held for it."""
+        if service.listen:
+            self.cannot(
+                service,
+                f"listen={service.listen}",
+                fmt,
+                "nothing holds its socket while it restarts: connections are refused until it "
+                "listens again" + hint,
+            )
+
     def cannot_any(
         self, service: Service, fmt: str, rows: Iterable[tuple[str, object, str]]
     ) -> None:
@@ -142,18 +153,6 @@ def common_warnings(export: Export, service: Service, fmt: str) -> None:
         export.warnings.append(
             f"program {service.name!r}: {key} comes from %(ENV_...)s: this machine's value "
             "is written with the environment files' values (never inline)"
-        )
-
-
-def unheld_socket(export: Export, service: Service, fmt: str, hint: str = "") -> None:
-    """Warn that ``fmt`` restarts a program with listen= without a socket held for it."""
-    if service.listen:
-        export.cannot(
-            service,
-            f"listen={service.listen}",
-            fmt,
-            "nothing holds its socket while it restarts: connections are refused until it "
-            "listens again" + hint,
         )
 
 

@@ -5,16 +5,7 @@ from __future__ import annotations
 import os
 import re
 
-from .common import (
-    RESTART,
-    SECRET_MODE,
-    Export,
-    Target,
-    common_warnings,
-    env_lines,
-    platform_names,
-    unheld_socket,
-)
+from .common import RESTART, SECRET_MODE, Export, Target, common_warnings, env_lines, platform_names
 from .containers import (
     container_warnings,
     exposed_listener,
@@ -47,7 +38,7 @@ def compose(services: list[Service], target: Target) -> Export:
     for service in services:
         common_warnings(export, service, "Compose")
         container_warnings(export, service, "Compose")
-        unheld_socket(export, service, "Compose")
+        export.unheld_socket(service, "Compose")
         name = names[service.name]
         env_file = f"{name}.env" if service.secrets else ""
         if env_file:

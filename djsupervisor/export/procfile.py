@@ -9,15 +9,7 @@ from pathlib import PurePosixPath
 
 from ..errors import ConfigError
 from ..inside.sockets import LISTEN_FD
-from .common import (
-    SECRET_MODE,
-    Export,
-    Target,
-    common_warnings,
-    env_lines,
-    platform_names,
-    unheld_socket,
-)
+from .common import SECRET_MODE, Export, Target, common_warnings, env_lines, platform_names
 from .model import DEFAULT_STOPWAITSECS, Service
 from .servers import port_words, without_descriptor
 
@@ -44,8 +36,7 @@ def procfile(services: list[Service], target: Target) -> Export:
     for service in services:
         common_warnings(export, service, "a Procfile")
         descriptor = without_descriptor(service.argv) != service.argv
-        unheld_socket(
-            export,
+        export.unheld_socket(
             service,
             "a Procfile",
             f"; its --fd {LISTEN_FD} has no socket there: bind an address of its own"
