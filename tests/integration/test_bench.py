@@ -6,11 +6,13 @@ asserted in the test suite.
 
 from __future__ import annotations
 
+import importlib.util
 import subprocess
 import sys
 
 import pytest
 
+from ..needs import TOOLS_REQUIRED
 from ..support import REPO
 
 pytestmark = pytest.mark.integration
@@ -72,6 +74,21 @@ BENCH_TIMEOUT = 300  # seconds
                 "<= 2.5x honcho",
                 "<= 1.2x honcho",
             ],
+        ),
+        pytest.param(
+            "restart",
+            ["--rate", "50", "--restarts", "2", "--gap", "0.5", "--seconds", "3"],
+            [
+                "djsupervisor, listen=",
+                "raw supervisord, --bind",
+                "gunicorn alone, kill -HUP",
+                "p99 during <= 2x p99 outside",
+            ],
+            # Skipped without gunicorn, except in CI (see tests/needs.py).
+            marks=pytest.mark.skipif(
+                importlib.util.find_spec("gunicorn") is None and not TOOLS_REQUIRED,
+                reason="needs gunicorn (pip install gunicorn)",
+            ),
         ),
     ],
 )

@@ -1,0 +1,462 @@
+"""Restart a gunicorn web program under load: djsupervisor's listen= vs raw supervisord vs gunicorn.
+
+From a fresh clone::
+
+    python3 -m venv .venv && .venv/bin/pip install -e '.[example]' && .venv/bin/python bench/restart.py
+
+The same project (a trivial Django view served by gunicorn, 2 sync workers)
+is restarted ``--restarts`` times, ``--gap`` seconds apart, while a client on
+127.0.0.1 sends ``--rate`` requests a second, each on a new connection, from
+a pool of threads (so that a slow answer does not lower the rate: each
+request is due at a fixed time and its latency runs from then). Every other
+restart, from the second on, follows a code change: the view's module is
+rewritten with a new response body, which must be served after the restart.
+The load lasts ``--seconds`` at least, and ``--gap`` seconds after the last
+restart. The three contestants, one after another in the same run:
+
+* djsupervisor: ``listen=127.0.0.1:PORT`` and ``ready=http://127.0.0.1:PORT/``
+  on the program (supervisord holds the socket; gunicorn takes it as fd 3),
+  ``manage.py supervisor --daemonize --noreload``, restarted with
+  ``manage.py supervisor restart web``, stopped with ``manage.py supervisor
+  shutdown``;
+* raw supervisord (``python -m supervisor.supervisord -c FILE``, a
+  hand-written config, gunicorn binding its own port with ``--bind``),
+  restarted with ``python -m supervisor.supervisorctl -c FILE restart web``;
+* gunicorn alone (``--bind``), reloaded with its own ``kill -HUP MASTER_PID``;
+  that restart is over once the master's workers are all new and one answers.
+
+The table counts the requests sent and those that failed (refused, reset,
+timed out, not a 200 with a body the view has had), and the latency of the
+others, p50 and p99, during the restarts (requests due from a restart
+command's start until 1 s after it returned) and outside them.
+
+Pass small sizes for a quick smoke run, e.g.
+``--rate 50 --restarts 2 --gap 0.5 --seconds 3``.
+"""  # noqa: E501 (the command above is one line, to copy)
+
+from __future__ import annotations
+
+import argparse
+import collections
+import contextlib
+import http.client
+import importlib.util
+import math
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from benchlib import (
+    TIMEOUT,
+    ProcessId,
+    children,
+    descendants,
+    free_port,
+    getconfig,
+    http_get,
+    kill_all,
+    make_project,
+    manage,
+    median,
+    print_table,
+    project_env,
+    start,
+    stop_session,
+    wait_until,
+    write_view,
+)
+from startstop import RAW_PROGRAM, RAW_SUPERVISORD
+
+WORKERS = 2
+WSGI = """
+import os
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", {settings!r})
+from django.core.wsgi import get_wsgi_application
+application = get_wsgi_application()
+"""
+GUNICORN = "{python} -m gunicorn {wsgi} --workers " + str(WORKERS)
+OURS = """
+[program:web]
+command={command}
+listen=127.0.0.1:{port}
+ready=http://127.0.0.1:{port}/
+"""
+RAW_SUPERVISORCTL = """
+[supervisorctl]
+serverurl=unix://{dir}/supervisor.sock
+"""
+AFTER = 1.0  # seconds after a restart command returned that still count as during it
+REQUEST_TIMEOUT = 10.0  # seconds; a request not answered by then failed
+IN_FLIGHT = 2.0  # seconds of requests the client threads can wait on at once
+OURS_NAME = "djsupervisor, listen="
+RAW_NAME = "raw supervisord, --bind"
+ALONE_NAME = "gunicorn alone, kill -HUP"
+TARGET = "0 failed, p99 during <= 2x p99 outside"
+
+
+@dataclass
+class Contestant:
+    """One way of serving and restarting the project."""
+
+    name: str
+    project: Path
+    port: int
+    how: str  # the restart, in words
+    start: Callable[[], None]  # returns once the project answers
+    restart: Callable[[], None]  # returns once the restart command has
+    stop: Callable[[], None]  # stops everything it started, by pid
+
+
+def supervised_pids(pidfile: Path) -> set[ProcessId]:
+    """Return supervisord (by its pidfile) and every process below it."""
+    pid = int(pidfile.read_text())
+    return {ProcessId.of(p) for p in [pid, *descendants(pid)]}
+
+
+def djsupervisor(workdir: Path) -> Contestant:
+    port = free_port()
+    project = make_project(
+        workdir / "djsupervisor",
+        OURS.format(command=GUNICORN.format(python="{{ PYTHON }}", wsgi="wsgi"), port=port),
+        settings="DEBUG = False\n",
+    )
+    (project / "wsgi.py").write_text(WSGI.format(settings="settings"))
+    pidfile = Path(getconfig(project)["supervisord"]["pidfile"])
+
+    def start_it() -> None:
+        checked(manage(project, "supervisor", "--daemonize", "--noreload", check=False))
+
+    def restart() -> None:
+        checked(manage(project, "supervisor", "restart", "web", check=False))
+
+    def stop() -> None:
+        if pidfile.exists():
+            below = supervised_pids(pidfile)
+            manage(project, "supervisor", "shutdown", check=False)
+            kill_all(below)
+
+    how = "manage.py supervisor restart web"
+    return Contestant(OURS_NAME, project, port, how, start_it, restart, stop)
+
+
+def raw_supervisord(workdir: Path) -> Contestant:
+    port = free_port()
+    project = make_project(workdir / "raw-project", "", settings="DEBUG = False\n")
+    (project / "peer_wsgi.py").write_text(WSGI.format(settings="peer_settings"))
+    raw = workdir / "raw"
+    raw.mkdir()
+    conf = raw / "supervisord.conf"
+    command = GUNICORN.format(python=sys.executable, wsgi="peer_wsgi")
+    conf.write_text(
+        RAW_SUPERVISORD.format(dir=raw)
+        + RAW_SUPERVISORCTL.format(dir=raw)
+        + RAW_PROGRAM.format(
+            name="web", command=f"{command} --bind 127.0.0.1:{port}", project=project
+        )
+    )
+    pidfile = raw / "supervisord.pid"
+
+    def start_it() -> None:
+        # supervisord forks into the background and the command returns.
+        launcher = start(raw, [sys.executable, "-m", "supervisor.supervisord", "-c", str(conf)])
+        if launcher.wait(TIMEOUT) != 0:
+            raise SystemExit(f"bench: raw supervisord exited with status {launcher.returncode}")
+
+    def restart() -> None:
+        ctl = [sys.executable, "-m", "supervisor.supervisorctl", "-c", str(conf)]
+        done = checked(run([*ctl, "restart", "web"], raw))
+        if "web: started" not in done.stdout:
+            raise SystemExit(f"bench: supervisorctl restart web: {done.stdout}{done.stderr}")
+
+    def stop() -> None:
+        if pidfile.exists():
+            below = supervised_pids(pidfile)
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(int(pidfile.read_text()), signal.SIGTERM)
+            with contextlib.suppress(SystemExit):
+                wait_until(lambda: not any(p.is_alive() for p in below), "raw supervisord to stop")
+            kill_all(below)
+
+    how = "supervisorctl restart web"
+    return Contestant(RAW_NAME, project, port, how, start_it, restart, stop)
+
+
+def gunicorn_alone(workdir: Path) -> Contestant:
+    port = free_port()
+    project = make_project(workdir / "gunicorn", "", settings="DEBUG = False\n")
+    (project / "peer_wsgi.py").write_text(WSGI.format(settings="peer_settings"))
+    command = GUNICORN.format(python=sys.executable, wsgi="peer_wsgi").split()
+    process: subprocess.Popen[str] | None = None
+
+    def start_it() -> None:
+        nonlocal process
+        process = start(project, [*command, "--bind", f"127.0.0.1:{port}"])
+
+    def restart() -> None:
+        assert process
+        master = process.pid
+        old = set(children(master))
+        os.kill(master, signal.SIGHUP)  # kill -HUP MASTER_PID
+
+        def reloaded() -> bool:
+            workers = set(children(master))
+            return len(workers) == WORKERS and not workers & old and http_get(port) is not None
+
+        wait_until(reloaded, "gunicorn's new workers to answer")
+
+    def stop() -> None:
+        if process:
+            below = {ProcessId.of(p) for p in [process.pid, *descendants(process.pid)]}
+            stop_session(process)
+            kill_all(below)
+
+    how = "kill -HUP, until the new workers answer"
+    return Contestant(ALONE_NAME, project, port, how, start_it, restart, stop)
+
+
+def run(command: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        command,
+        cwd=cwd,
+        env=project_env(),
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=TIMEOUT,
+    )
+
+
+def checked(done: subprocess.CompletedProcess[str]) -> subprocess.CompletedProcess[str]:
+    """Return ``done``; end the bench with its output if it failed."""
+    if done.returncode:
+        command = " ".join(map(str, done.args))
+        raise SystemExit(
+            f"bench: {command} exited with {done.returncode}\n{done.stdout}{done.stderr}"
+        )
+    return done
+
+
+@dataclass
+class Request:
+    due: float  # time.monotonic() when it was to be sent
+    seconds: float  # from then until its answer was read (or it failed)
+    error: str  # why it failed; '' if it did not
+
+
+@dataclass
+class Load:
+    """``rate`` requests a second to ``port``, each due at a fixed time, from a pool of threads."""
+
+    port: int
+    rate: float
+    bodies: set[str]  # the answers that count as right
+    requests: list[Request] = field(default_factory=list)
+    started: float = 0.0
+    stopped: float = 0.0
+    _next: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    done: threading.Event = field(default_factory=threading.Event)
+
+    def send(self) -> None:
+        while True:
+            with self._lock:
+                due = self.started + self._next / self.rate
+                self._next += 1
+            if self.done.wait(max(0.0, due - time.monotonic())):
+                return
+            error = self.get()
+            self.requests.append(Request(due, time.monotonic() - due, error))
+
+    def get(self) -> str:
+        """Send one GET / on a new connection; return why it failed, or ''."""
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=REQUEST_TIMEOUT)
+        try:
+            connection.request("GET", "/")
+            answer = connection.getresponse()
+            status, body = answer.status, answer.read().decode(errors="replace")
+        except (OSError, http.client.HTTPException) as exc:
+            return type(exc).__name__
+        finally:
+            connection.close()
+        if status != 200:
+            return f"HTTP {status}"
+        return "" if body in self.bodies else "unknown body"
+
+
+@contextlib.contextmanager
+def loaded(port: int, rate: float, bodies: set[str]) -> Iterator[Load]:
+    """Send the load until the block ends; then wait for the answers still due."""
+    load = Load(port, rate, bodies)
+    threads = [
+        threading.Thread(target=load.send, daemon=True)
+        for _ in range(max(4, math.ceil(rate * IN_FLIGHT)))
+    ]
+    load.started = time.monotonic() + 0.1
+    for thread in threads:
+        thread.start()
+    try:
+        yield load
+    finally:
+        load.done.set()
+        load.stopped = time.monotonic()
+        for thread in threads:
+            thread.join(REQUEST_TIMEOUT + 5)
+
+
+@dataclass
+class Result:
+    requests: list[Request]
+    windows: list[tuple[float, float]]  # (restart command started, returned + AFTER)
+    restarts: list[float]  # seconds each restart command took
+    seconds: float  # how long the load ran
+
+
+def measure(contestant: Contestant, args: argparse.Namespace) -> Result:
+    """Serve, restart under load, stop; return what the client saw."""
+    bodies = {"start"}
+    windows, restarts = [], []
+    try:
+        contestant.start()
+        wait_until(lambda: http_get(contestant.port) == "start", f"{contestant.name} to answer")
+        with loaded(contestant.port, args.rate, bodies) as load:
+            time.sleep(args.gap)
+            for n in range(args.restarts):
+                body = ""
+                if n % 2 == 1:  # a code change before every other restart
+                    # A new length each time: Python trusts a cached .pyc whose
+                    # source has the same size and modification second.
+                    body = f"edit {n}" + "!" * n
+                    bodies.add(body)
+                    write_view(contestant.project, body)
+                began = time.monotonic()
+                contestant.restart()
+                returned = time.monotonic()
+                windows.append((began, returned + AFTER))
+                restarts.append(returned - began)
+                if body:
+                    served = lambda body=body: http_get(contestant.port) == body  # noqa: E731
+                    wait_until(served, f"{contestant.name} to serve the changed view")
+                time.sleep(args.gap)
+            time.sleep(max(0.0, load.started + args.seconds - time.monotonic()))
+    finally:
+        contestant.stop()
+    return Result(load.requests, windows, restarts, load.stopped - load.started)
+
+
+def percentile(values: list[float], percent: float) -> float:
+    """Return the nearest-rank percentile of ``values`` (not empty)."""
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(percent / 100 * len(ordered)) - 1)]
+
+
+def latencies(result: Result) -> tuple[list[float], list[float]]:
+    """Return the seconds of the answered requests due during the restarts, and outside."""
+    during: list[float] = []
+    outside: list[float] = []
+    for request in result.requests:
+        if not request.error:
+            inside = any(a <= request.due <= b for a, b in result.windows)
+            (during if inside else outside).append(request.seconds)
+    return during, outside
+
+
+def milliseconds(values: list[float], percent: float) -> str:
+    return f"{1000 * percentile(values, percent):.1f} ms" if values else "-"
+
+
+def table_row(name: str, result: Result) -> list[str]:
+    during, outside = latencies(result)
+    failed = sum(1 for request in result.requests if request.error)
+    target, met = "-", ""
+    if name == OURS_NAME:
+        p99_during = percentile(during, 99) if during else math.inf
+        p99_outside = percentile(outside, 99) if outside else 0.0
+        target = TARGET
+        met = "MET" if failed == 0 and p99_during <= 2 * p99_outside else "NOT MET"
+    return [
+        name,
+        str(len(result.requests)),
+        str(failed),
+        milliseconds(during, 50),
+        milliseconds(during, 99),
+        milliseconds(outside, 50),
+        milliseconds(outside, 99),
+        target,
+        met,
+    ]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rate", type=float, default=200, help="requests a second (200)")
+    parser.add_argument("--restarts", type=int, default=5, help="restarts of web (5)")
+    parser.add_argument(
+        "--gap", type=float, default=2, help="seconds before, between and after restarts (2)"
+    )
+    parser.add_argument(
+        "--seconds", type=float, default=55, help="seconds of load at least, per contestant (55)"
+    )
+    args = parser.parse_args()
+    if args.restarts < 1 or args.rate <= 0:
+        parser.error("--restarts and --rate must be positive")
+    if importlib.util.find_spec("gunicorn") is None:
+        print(
+            "bench/restart.py skipped: gunicorn is not importable "
+            "(pip install gunicorn, or pip install -e '.[example]')"
+        )
+        return
+    workdir = Path(tempfile.mkdtemp(prefix="djs-bench-"))
+    try:
+        contestants = [djsupervisor(workdir), raw_supervisord(workdir), gunicorn_alone(workdir)]
+        results = {contestant.name: measure(contestant, args) for contestant in contestants}
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+    changes = args.restarts // 2
+    print_table(
+        f"Restart web (gunicorn, {WORKERS} sync workers) {args.restarts} times, {changes} after "
+        f"a code change, under {args.rate:g} requests/s",
+        [
+            "contestant",
+            "requests sent",
+            "failed",
+            "p50 during",
+            "p99 during",
+            "p50 outside",
+            "p99 outside",
+            "target",
+            "",
+        ],
+        [table_row(name, result) for name, result in results.items()],
+    )
+    print(
+        f"\nEach request on a new connection, due at a fixed rate; its latency runs from when it "
+        f"was due until its answer was read (answered requests only).\nDuring: requests due from "
+        f"a restart command's start until {AFTER:g} s after it returned; outside: the others. "
+        f"Failed: refused, reset, no answer within {REQUEST_TIMEOUT:g} s, not 200, or a body "
+        "the view never had."
+    )
+    for contestant in contestants:
+        result = results[contestant.name]
+        errors = collections.Counter(r.error for r in result.requests if r.error)
+        during, _ = latencies(result)
+        failures = ", ".join(f"{error} x {count}" for error, count in errors.most_common())
+        print(
+            f"\n{contestant.name}: restarted with {contestant.how}\n"
+            f"  restart command took {median(result.restarts):.3f} s median "
+            f"({min(result.restarts):.3f} - {max(result.restarts):.3f} s); "
+            f"load {result.seconds:.1f} s, {len(during)} answered requests during restarts; "
+            f"failures: {failures or 'none'}"
+        )
+
+
+if __name__ == "__main__":
+    main()
