@@ -25,6 +25,10 @@ UNKNOWN_METHOD = 1  # no such method
 SHUTDOWN_STATE = 6  # supervisord is shutting down already
 BAD_NAME = 10  # no such process
 
+# How a restart's outcome begins when the new process failed its trial
+# (inside/trials.py) and the running one was left serving.
+NOT_RESTARTED = "not restarted"
+
 # supervisor.states.ProcessStates names, by what commands do with them.
 STOPPABLE = frozenset({"STARTING", "RUNNING", "BACKOFF"})  # stopProcess applies
 UP = STOPPABLE | {"STOPPING"}  # a process that is not down yet

@@ -67,6 +67,12 @@ def test_two_programs_on_one_address_are_refused() -> None:
     assert error.value.check_id == "djsupervisor.E017"
 
 
+def test_a_tcp_check_of_the_held_port_is_refused() -> None:
+    with pytest.raises(ConfigError, match="accepts connections before the program does"):
+        graph_of({"web": {"listen": "8000", "ready": "tcp:8000"}})
+    graph_of({"web": {"listen": "8000", "ready": "tcp:5432"}})  # another port: fine
+
+
 def test_an_address_held_elsewhere_is_not_free() -> None:
     holder = open_listening("127.0.0.1:0")
     try:

@@ -29,6 +29,15 @@ class FakeProbe:
 
 
 @dataclass
+class FakeTrial:
+    on_end: Callable[[str | None], None]
+    cancelled: bool = False
+
+    def cancel(self) -> None:
+        self.cancelled = True
+
+
+@dataclass
 class Recorder:
     """The orchestrator's Control and clock: what it asked for, in order."""
 
@@ -37,6 +46,7 @@ class Recorder:
     timers: list[tuple[float, Callable[[], None]]] = field(default_factory=list)
     probes: dict[str, FakeProbe] = field(default_factory=dict)
     refuse: dict[str, str] = field(default_factory=dict)  # namespec -> why a start fails
+    trials: dict[str, FakeTrial] = field(default_factory=dict)
 
     def start(self, namespec: str) -> str | None:
         self.calls.append(f"start {namespec}")
@@ -54,6 +64,11 @@ class Recorder:
 
     def call_later(self, delay: float, task: Callable[[], None]) -> None:
         self.timers.append((self.now + delay, task))
+
+    def trial(self, namespec: str, on_end: Callable[[str | None], None]) -> FakeTrial:
+        self.calls.append(f"try {namespec}")
+        self.trials[namespec] = FakeTrial(on_end)
+        return self.trials[namespec]
 
     def monotonic(self) -> float:
         return self.now
@@ -568,3 +583,77 @@ def test_a_ready_check_that_passes_for_an_older_start_is_ignored() -> None:
     assert history.readiness("web") == "not ready"
     history.ready("web")
     assert history.readiness("web") == "ready"
+
+
+def served_chain() -> History:
+    """Return the chain launched, web serving a held socket (listen=) with its http check."""
+    history = History(chain_graph())
+    history.orchestrator.table.graph.programs["web"].listen = "127.0.0.1:8000"
+    history.launch_chain()
+    return history
+
+
+def test_a_served_program_is_tried_before_it_restarts_and_restarts_once_the_trial_passes() -> None:
+    history = served_chain()
+
+    assert history.orchestrator.restart(["web"]) == ["web"]
+    assert history.control.taken() == ["try web"]  # nothing stopped yet: web serves on
+    assert history.orchestrator.table.startup(["web"])["settled"] is False
+    history.control.trials["web"].on_end(None)
+    assert history.control.taken() == ["stop worker"]  # then the restart, dependents first
+    history.stops("worker")
+    assert history.control.taken() == ["stop web"]
+    history.stops("web")
+    history.runs("web")
+    history.ready("web")
+    assert history.orchestrator.table.startup(["web"])["outcomes"] == {"web": "ok"}
+
+
+def test_a_failed_trial_leaves_the_running_process_and_its_dependents_alone() -> None:
+    history = served_chain()
+
+    history.orchestrator.code_changed([Change("jobs/views.py")])
+    assert history.control.taken() == ["try web"]  # the worker, reloaded too, waits for it
+    history.control.trials["web"].on_end("it exited with status 3: SyntaxError")
+    assert history.control.taken() == ["stop worker"]  # then restarts, as asked
+
+    outcome = history.orchestrator.table.startup(["web"])["outcomes"]["web"]
+    assert outcome.startswith("not restarted: the new process did not pass its ready check")
+    assert "SyntaxError" in outcome and "the running one goes on serving" in outcome
+    assert history.readiness("web") == "ready"  # still serving
+    assert history.said[-1] == f"web {outcome}"
+    history.stops("worker")
+    assert history.control.taken() == ["start worker"]  # web still holds for it
+
+
+def test_a_code_change_restarts_the_dependents_once_after_a_passed_trial() -> None:
+    history = served_chain()
+
+    assert history.orchestrator.code_changed([Change("jobs/views.py")]) == ["web", "worker"]
+    assert history.control.taken() == ["try web"]
+    history.control.trials["web"].on_end(None)
+    assert history.control.taken() == ["stop worker"]
+    history.stops("worker")
+    assert history.control.taken() == ["stop web"]
+    history.stops("web")
+    history.runs("web")
+    history.ready("web")
+    assert history.control.taken() == ["start web", "start worker"]
+
+
+def test_a_stop_during_a_trial_cancels_it() -> None:
+    history = served_chain()
+    history.orchestrator.restart(["web"])
+    history.control.taken()
+
+    history.orchestrator.stop(["web"])
+
+    assert history.control.trials["web"].cancelled
+    assert history.control.taken() == ["stop web"]
+
+
+def test_only_a_ready_served_program_with_an_http_check_is_tried() -> None:
+    history = History(chain_graph())  # web binds its port itself: no listen
+    history.launch_chain()
+    history.orchestrator.restart(["web"])
+    assert "try web" not in history.control.taken()

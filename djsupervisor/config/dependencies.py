@@ -67,6 +67,13 @@ def _check_listen(graph: Graph, merged: Merged) -> None:
         program = graph.programs[name]
         if program.listen is None:
             continue
+        check = program.ready
+        if check is not None and check.kind == "tcp" and program.listen.endswith(f":{check.port}"):
+            raise ListenError(
+                f"{program_origin(merged, section, name)}: ready={check.target!r} passes at "
+                f"once: supervisord holds listen={program.listen} and accepts connections "
+                "before the program does; use an http or log check"
+            )
         other = holders.setdefault(program.listen, name)
         if other != name:
             raise ListenError(

@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 
 from ..clock import Clock
 from ..errors import Fault, StopError
-from ..protocol import BAD_NAME, UP, states
+from ..protocol import BAD_NAME, NOT_RESTARTED, UP, states
 from .connection import Running
 from .launch import wait_until_started
 from .shutdown import POLL_INTERVAL, STOP_TIMEOUT
@@ -49,7 +49,8 @@ def start(
     # and start in the other. Each is said once the orchestrator is done.
     startup = wait_until_started(client, targets, lambda: True, clock)
     for name in targets:
-        if name in up_before:
+        # A process whose new code failed its trial was not stopped: it serves on.
+        if name in up_before and not startup.outcomes.get(name, "").startswith(NOT_RESTARTED):
             output(f"{name}: stopped")
     if restart:
         targets.reverse()

@@ -15,6 +15,7 @@ djsupervisor's modules that do.
 from __future__ import annotations
 
 import contextlib
+import os
 import time
 from collections.abc import Callable
 from functools import partial
@@ -33,6 +34,7 @@ from .loop import MainLoop
 from .orchestrator import Orchestrator
 from .runs import Probe, Prober, environment_of, owners_of
 from .sockets import HeldSockets
+from .trials import Trial
 
 WAKE_MARGIN = 0.002  # seconds after a deadline supervisord is woken to act on it
 # States whose process.delay is a deadline supervisord acts on by itself.
@@ -177,6 +179,28 @@ class Bridge:
 
     def call_later(self, delay: float, task: Callable[[], None]) -> None:
         self.loop.call_later(delay, task)
+
+    def trial(self, namespec: str, on_end: Callable[[str | None], None]) -> Trial:
+        process = self.process(namespec)
+        program = self.orchestrator.table.runs[namespec].program
+        assert program.listen is not None and program.ready is not None
+        filename, argv = process.get_execv_args()
+        environment = environment_of(process)
+        # What supervisord's own spawn gives: the mark that finds a leftover.
+        url = process.config.serverurl or process.config.options.serverurl
+        if url:
+            environment["SUPERVISOR_SERVER_URL"] = url
+        return Trial(
+            [filename, *argv[1:]],
+            process.config.directory or os.getcwd(),
+            environment,
+            program.listen,
+            program.ready,
+            program.ready_timeout,
+            self.loop,
+            self.supervisord.options.pidhistory.__setitem__,
+            on_end,
+        )
 
     def wake_at(self, deadline: float) -> None:
         """Have supervisord's loop turn just after ``deadline`` (its own, time.time())."""

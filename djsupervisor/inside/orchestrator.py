@@ -18,10 +18,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable
+from functools import partial
 
 from ..clock import Clock
 from ..graph import Change, Graph, dependents_first
-from ..protocol import FINISHED, STOPPABLE, UP
+from ..protocol import FINISHED, NOT_RESTARTED, STOPPABLE, UP
 from .events import Control
 from .runs import Run
 from .runtable import RunTable
@@ -70,6 +71,9 @@ class Orchestrator(StateChanges):
         self.stopping = True
         for run in self.table.runs.values():
             self.stop_probe(run)
+            if run.trial is not None:
+                run.trial.cancel()
+                run.trial = None
 
     def want_autostart(self, runs: Iterable[Run]) -> None:
         for run in runs:
@@ -83,6 +87,7 @@ class Orchestrator(StateChanges):
         """Start the processes ``names`` after what they depend on (the ``start`` command)."""
         targets = [run for name in names for run in self.table.resolve(name)]
         for run in targets:
+            run.trial_failure = None
             self.table.want(run, requested=True)
         self.evaluate()
         return [run.namespec for run in targets]
@@ -100,6 +105,9 @@ class Orchestrator(StateChanges):
         """Stop the processes ``names`` that run, without waiting; cancel a restart under way."""
         targets = [run for name in names for run in self.table.resolve(name)]
         for run in targets:
+            if run.trial is not None:
+                run.trial.cancel()
+                run.trial = None
             run.restart_pending = run.wanted = run.start_requested = False
             run.restart_at = None  # no restart after a crash either
             run.awaiting_change = False
@@ -135,13 +143,21 @@ class Orchestrator(StateChanges):
                 restart.append(run)
         return sorted({*self._restart(restart), *signalled})
 
-    def _restart(self, targets: Iterable[Run]) -> list[str]:
+    def _restart(self, targets: Iterable[Run], tried: bool = False) -> list[str]:
         """Restart ``targets`` and the processes up that depend on them, dependents first.
 
         Return their names in the order they stop: each after its dependents.
+        A process that serves a held socket with an http check is tried
+        first (trials.py), unless ``tried``: it and its dependents restart
+        once its trial has passed.
         """
+        targets = list(targets)
+        trying = [] if tried else [run for run in targets if self._to_try(run)]
+        waiting = self._dependents_of(trying)
+        for run in trying:
+            self._try(run, [other for other in targets if other.namespec in waiting])
         affected: dict[str, Run] = {}
-        pending = list(targets)
+        pending = [run for run in targets if run not in trying and run.namespec not in waiting]
         while pending:
             run = pending.pop()
             if run.namespec in affected:
@@ -159,7 +175,52 @@ class Orchestrator(StateChanges):
             name: [other.namespec for other in self.table.dependents_of(run)]
             for name, run in affected.items()
         }
-        return [name for wave in dependents_first(affected, dependents) for name in wave]
+        order = [name for wave in dependents_first(affected, dependents) for name in wave]
+        deferred = [run.namespec for run in targets if run in trying or run.namespec in waiting]
+        return deferred + order
+
+    def _to_try(self, run: Run) -> bool:
+        """Tell whether ``run`` is tried before it restarts: it serves, on a held socket."""
+        program = run.program
+        check = program.ready
+        serving = run.state == "RUNNING" and run.ready and not run.restart_pending
+        held = program.listen is not None and check is not None and check.kind == "http"
+        return serving and held and run.trial is None
+
+    def _dependents_of(self, runs: Iterable[Run]) -> set[str]:
+        """Return the names of the processes that depend on ``runs``, however far up."""
+        found: set[str] = set()
+        pending = list(runs)
+        while pending:
+            for other in self.table.dependents_of(pending.pop()):
+                if other.namespec not in found:
+                    found.add(other.namespec)
+                    pending.append(other)
+        return found
+
+    def _try(self, run: Run, after: list[Run]) -> None:
+        """Start trying ``run``'s new code; it restarts when the trial passes (trials.py).
+
+        ``after``, restarted with it, wait for the trial's end: they depend on it.
+        """
+        run.trial_failure = None
+        try:
+            run.trial = self.control.trial(run.namespec, partial(self._tried, run, after))
+        except OSError as exc:
+            self._tried(run, after, f"it could not be tried: {exc.strerror or exc}")
+
+    def _tried(self, run: Run, after: list[Run], why: str | None) -> None:
+        run.trial = None
+        if why is None:
+            self._restart([run, *after], tried=True)
+            return
+        self._restart(after, tried=True)  # asked for, whatever their dependency's trial
+        run.trial_failure = (
+            f"{NOT_RESTARTED}: the new process did not pass its ready check ({why}); "
+            "the running one goes on serving"
+        )
+        self.say(f"{run.namespec} {run.trial_failure}")
+        self.evaluate()
 
     # Deciding.
 

@@ -44,6 +44,8 @@ class Run:
     restart_at: float | None = None  # monotonic time of a restart it waits for
     awaiting_change: bool = False  # debug mode: crashed too often, waits for a code change
     probe: Probe | None = None
+    trial: Cancellable | None = None  # its new code on trial before a restart (trials.py)
+    trial_failure: str | None = None  # why the last trial failed: it was not restarted
     log_pending: str = ""  # an unfinished line, for a log check
     told: set[str] = field(default_factory=set)  # notices said once
 
@@ -110,8 +112,10 @@ class Run:
 
     def startup_outcome(self, now: float) -> str | None:
         """Return 'ok', a failure to report, or None while it is still on its way."""
-        if self.restart_pending:
+        if self.restart_pending or self.trial is not None:
             return None
+        if self.trial_failure:
+            return self.trial_failure
         if self.blocked_by or self.failure or self.awaiting_change:
             return self.readiness(now)
         if self.restart_at is not None:
@@ -123,6 +127,12 @@ class Run:
         if self.state == "FATAL":
             return "could not start"
         return None
+
+
+class Cancellable(Protocol):
+    """Work under way that can be given up."""
+
+    def cancel(self) -> None: ...
 
 
 class Probe(Protocol):

@@ -163,6 +163,33 @@ def test_restarts_refuse_requests_when_the_server_binds_itself(project: Project)
     assert sender.failed and sender.succeeded > 0, (sender.failed[:3], sender.succeeded)
 
 
+def test_a_restart_into_broken_code_leaves_the_old_process_serving(project: Project) -> None:
+    port = free_port()
+    gunicorn_project(
+        project,
+        f"command={GUNICORN}\nlisten=127.0.0.1:{port}\nready=http://127.0.0.1:{port}/\n"
+        "ready_timeout=5\n",
+    )
+    first = web_pid(project)
+    assert get(tcp(port)) == (200, GREETING)  # each worker has its view loaded from now on
+    assert get(tcp(port)) == (200, GREETING)
+    project.write("wsgi.py", WSGI + "\nthis is not Python(\n")
+    with load(tcp(port)) as sender:
+        restarted = project.run("restart", "web")
+    assert restarted.returncode == 1
+    assert "web: ERROR (not restarted: the new process did not pass its ready check" in (
+        restarted.stdout
+    ), restarted.stdout + restarted.stderr
+    assert "it exited with status" in restarted.stdout  # workers failed to boot
+    assert "web: stopped" not in restarted.stdout
+    assert web_pid(project) == first  # the old process serves on, unstopped
+    assert sender.failed == [] and sender.succeeded > 0, sender.failed[:3]
+    project.write("wsgi.py", WSGI)
+    restarted = project.run("restart", "web")
+    assert restarted.returncode == 0, restarted.stdout + restarted.stderr
+    assert web_pid(project) != first
+
+
 def test_a_unix_socket_answers_across_a_restart_and_goes_at_shutdown(
     project: Project, tmp_path: Path
 ) -> None:
