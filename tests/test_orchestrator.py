@@ -32,6 +32,7 @@ class FakeProbe:
 class FakeTrial:
     on_end: Callable[[str | None], None]
     cancelled: bool = False
+    boot_time: float = 0.4
 
     def cancel(self) -> None:
         self.cancelled = True
@@ -605,7 +606,13 @@ def test_a_served_program_is_tried_before_it_restarts_and_restarts_once_the_tria
     assert history.control.taken() == ["stop web"]
     history.stops("web")
     history.runs("web")
+    assert not history.control.trials["web"].cancelled  # it serves until web is ready again
     history.ready("web")
+    assert not history.control.trials["web"].cancelled  # and has run 1.5x the trial's boot
+    history.control.advance(0.59)
+    assert not history.control.trials["web"].cancelled
+    history.control.advance(0.02)
+    assert history.control.trials["web"].cancelled
     assert history.orchestrator.table.startup(["web"])["outcomes"] == {"web": "ok"}
 
 

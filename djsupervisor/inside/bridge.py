@@ -184,6 +184,7 @@ class Bridge:
         process = self.process(namespec)
         program = self.orchestrator.table.runs[namespec].program
         assert program.listen is not None and program.ready is not None
+        served = self.sockets.descriptor(program.listen)
         filename, argv = process.get_execv_args()
         environment = environment_of(process)
         # What supervisord's own spawn gives: the mark that finds a leftover.
@@ -195,6 +196,7 @@ class Bridge:
             process.config.directory or os.getcwd(),
             environment,
             program.listen,
+            served,
             program.ready,
             program.ready_timeout,
             self.loop,

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from ..graph import Check
-from .runs import Cancellable, Probe
+from .runs import Probe, TrialRun
 
 
 @dataclass(frozen=True)
@@ -44,7 +44,7 @@ class Control(Protocol):
     def call_later(self, delay: float, task: Callable[[], None]) -> None:
         """Run ``task`` in supervisord's loop ``delay`` seconds from now."""
 
-    def trial(self, namespec: str, on_end: Callable[[str | None], None]) -> Cancellable:
+    def trial(self, namespec: str, on_end: Callable[[str | None], None]) -> TrialRun:
         """Try the process's command on a socket of its own (trials.py); OSError if it cannot.
 
         ``on_end`` is called in the loop with None if the trial passed its

@@ -28,6 +28,8 @@ from .runs import Run
 from .runtable import RunTable
 from .state_changes import StateChanges
 
+TRIAL_MARGIN = 1.5  # times a passed trial's time to answer that the new process is given
+
 
 class Orchestrator(StateChanges):
     """Start, stop and restart the processes of one supervisord by their graph."""
@@ -73,7 +75,7 @@ class Orchestrator(StateChanges):
             self.stop_probe(run)
             if run.trial is not None:
                 run.trial.cancel()
-                run.trial = None
+                run.trial, run.trial_passed = None, False
 
     def want_autostart(self, runs: Iterable[Run]) -> None:
         for run in runs:
@@ -107,7 +109,7 @@ class Orchestrator(StateChanges):
         for run in targets:
             if run.trial is not None:
                 run.trial.cancel()
-                run.trial = None
+                run.trial, run.trial_passed = None, False
             run.restart_pending = run.wanted = run.start_requested = False
             run.restart_at = None  # no restart after a crash either
             run.awaiting_change = False
@@ -210,10 +212,11 @@ class Orchestrator(StateChanges):
             self._tried(run, after, f"it could not be tried: {exc.strerror or exc}")
 
     def _tried(self, run: Run, after: list[Run], why: str | None) -> None:
-        run.trial = None
         if why is None:
+            run.trial_passed = True  # it serves on until the restart is over
             self._restart([run, *after], tried=True)
             return
+        run.trial = None
         self._restart(after, tried=True)  # asked for, whatever their dependency's trial
         run.trial_failure = (
             f"{NOT_RESTARTED}: the new process did not pass its ready check ({why}); "
@@ -246,8 +249,29 @@ class Orchestrator(StateChanges):
                         self._advance_restart(run)
                     else:
                         self._evaluate_start(run)
+                        self._end_trial_if_over(run)
         finally:
             self.evaluating = False
+
+    def _end_trial_if_over(self, run: Run) -> None:
+        """Stop a passed trial once its program's restart is over: ready again, or failed.
+
+        Ready, as its check says, but the trial answers the same check on the
+        held socket: the new process is taken for up once it has also run as
+        long as the trial took to answer, with a margin (the same code).
+        """
+        trial = run.trial
+        if trial is None or not run.trial_passed:
+            return
+        if not (run.failure or run.state in FINISHED or not run.wanted):
+            if not run.ready:
+                return
+            booting = run.started_at + trial.boot_time * TRIAL_MARGIN - self.clock.monotonic()
+            if booting > 0:
+                self.control.call_later(booting, self.evaluate)
+                return
+        trial.cancel()
+        run.trial, run.trial_passed = None, False
 
     def _advance_restart(self, run: Run) -> None:
         """Stop ``run`` once its restarting dependents are down; once down, want it started."""

@@ -44,7 +44,8 @@ class Run:
     restart_at: float | None = None  # monotonic time of a restart it waits for
     awaiting_change: bool = False  # debug mode: crashed too often, waits for a code change
     probe: Probe | None = None
-    trial: Cancellable | None = None  # its new code on trial before a restart (trials.py)
+    trial: TrialRun | None = None  # its new code on trial before a restart (trials.py)
+    trial_passed: bool = False  # the trial serves until the restart is over
     trial_failure: str | None = None  # why the last trial failed: it was not restarted
     log_pending: str = ""  # an unfinished line, for a log check
     told: set[str] = field(default_factory=set)  # notices said once
@@ -112,7 +113,7 @@ class Run:
 
     def startup_outcome(self, now: float) -> str | None:
         """Return 'ok', a failure to report, or None while it is still on its way."""
-        if self.restart_pending or self.trial is not None:
+        if self.restart_pending or (self.trial is not None and not self.trial_passed):
             return None
         if self.trial_failure:
             return self.trial_failure
@@ -129,8 +130,10 @@ class Run:
         return None
 
 
-class Cancellable(Protocol):
-    """Work under way that can be given up."""
+class TrialRun(Protocol):
+    """A trial of a program's new code under way (trials.py): it can be ended."""
+
+    boot_time: float  # seconds from its start until its check passed; 0 until then
 
     def cancel(self) -> None: ...
 

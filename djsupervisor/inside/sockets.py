@@ -79,11 +79,15 @@ class HeldSockets:
     def __init__(self) -> None:
         self.held: dict[str, socket.socket] = {}
 
-    def give(self, process: Any, address: str) -> None:
-        """Have ``process``'s next spawn get the socket of ``address`` (opened if need be)."""
+    def descriptor(self, address: str) -> int:
+        """Return the descriptor of the socket of ``address``, opened if need be (OSError)."""
         if address not in self.held:
             self.held[address] = open_listening(address)
-        descriptor = self.held[address].fileno()
+        return self.held[address].fileno()
+
+    def give(self, process: Any, address: str) -> None:
+        """Have ``process``'s next spawn get the socket of ``address`` (opened if need be)."""
+        descriptor = self.descriptor(address)
         process._prepare_child_fds = partial(_prepare_with_socket, process, descriptor)
 
     def keep_only(self, addresses: Iterable[str]) -> None:

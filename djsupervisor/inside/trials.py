@@ -1,14 +1,19 @@
-"""Try a program's new code before restarting it: a trial process on a socket of its own.
+"""Try a program's new code before restarting it, and let the trial serve meanwhile.
 
 A program with ``listen=`` and an http ready check is restarted only once a
 trial of its command has answered that check: the trial runs as the
-program would (its command, directory and environment), with a listening
-socket of its own as descriptor 3 (``LISTEN_FDS``, ``LISTEN_PID``) on a
-free port of the same host, and the check is asked of that port. A trial
-that exits, or does not answer within the program's ``ready_timeout``,
-leaves the running process alone and says why. Either way it is stopped
-before the result is told: the restart that follows takes the program's
-own socket, whose waiting connections the new process then answers.
+program would (its command, directory and environment) with two listening
+sockets (``LISTEN_FDS=2``, ``LISTEN_PID``): descriptor 3, a socket of its
+own on a free port of the same host, of which the check is asked, and
+descriptor 4, the program's own held socket. A trial that exits, or does
+not answer within the program's ``ready_timeout``, is stopped and leaves
+the running process alone; the orchestrator says why. A trial that passes
+goes on running while the program restarts: a server that takes every
+socket it is given (gunicorn) answers the program's clients while the old
+process stops and the new one starts, so a restart keeps its answer times;
+one that takes descriptor 3 alone (``--fd 3``) answers only its check, and
+the clients wait on the held socket. The orchestrator ends it once the
+program is ready again (or failed).
 
 This module runs inside supervisord: standard library only.
 """
@@ -17,6 +22,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import fcntl
 import os
 import signal
 import threading
@@ -33,6 +39,7 @@ from .sockets import LISTEN_FD, open_listening
 TRIAL_INTERVAL = 0.05  # seconds between attempts of the trial's check
 STOP_WAIT = 5.0  # seconds a trial has to exit after SIGTERM, before SIGKILL
 KEPT_LINES = 5  # of the trial's output, said when it fails
+SPARE_FDS = 10  # sockets are moved to fd 3 and 4 from numbers at least this high
 # Runs the command with the socket's pid, in the program's directory: the
 # shell's pid is the command's once it execs.
 LAUNCHER = 'cd "$1" && shift && export LISTEN_PID=$$ && exec "$@"'
@@ -77,6 +84,7 @@ class Trial:
         directory: str,
         environment: dict[str, str],
         listen: str,
+        served: int,
         check: Check,
         timeout: float,
         loop: MainLoop,
@@ -90,9 +98,11 @@ class Trial:
         sock = open_listening(trial_address(listen))
         try:
             self.check = trial_check(check, sock.getsockname()[1])
-            self.pid, reader = _spawn(argv, directory, environment, sock.fileno())
+            self.pid, reader = _spawn(argv, directory, environment, [sock.fileno(), served])
         finally:
             sock.close()  # the trial has its own copy
+        self.started = time.monotonic()
+        self.boot_time = 0.0
         self.reaped = Reaped()
         adopt(self.pid, self.reaped)  # here, in the loop: before supervisord can reap it
         self.reader = reader
@@ -101,11 +111,17 @@ class Trial:
         threading.Thread(target=self._try, name="djsupervisor-trial", daemon=True).start()
 
     def cancel(self) -> None:
-        """Stop the trial without telling (the restart was cancelled)."""
+        """Stop the trial without telling: its restart is done, or was given up."""
         self.cancelled.set()
 
     def _try(self) -> None:
         why = self._wait_for_check()
+        if why is None:
+            self.boot_time = time.monotonic() - self.started
+            self.loop.call_soon(lambda: self.on_end(None))
+            self.cancelled.wait()  # serving, until the program is ready again
+            _stop(self.pid, self.reaped)
+            return
         _stop(self.pid, self.reaped)
         if not self.cancelled.is_set():
             self.loop.call_soon(lambda: self.on_end(why))
@@ -139,25 +155,31 @@ class Trial:
 
 
 def _spawn(
-    argv: list[str], directory: str, environment: dict[str, str], descriptor: int
+    argv: list[str], directory: str, environment: dict[str, str], sockets: list[int]
 ) -> tuple[int, int]:
-    """Start ``argv`` with ``descriptor`` as fd 3; return its pid and the read end of its output."""
+    """Start ``argv`` with ``sockets`` from fd 3 on; return its pid and its output's read end."""
     reader, writer = os.pipe()
+    # Through numbers above those they take: a socket may have the number another takes.
+    spare = [fcntl.fcntl(descriptor, fcntl.F_DUPFD_CLOEXEC, SPARE_FDS) for descriptor in sockets]
     try:
         pid = os.posix_spawn(
             "/bin/sh",
             ["sh", "-c", LAUNCHER, "sh", directory, *argv],
-            {**environment, "LISTEN_FDS": "1"},
+            {**environment, "LISTEN_FDS": str(len(sockets))},
             file_actions=[
                 (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
                 (os.POSIX_SPAWN_DUP2, writer, 1),
                 (os.POSIX_SPAWN_DUP2, writer, 2),
-                (os.POSIX_SPAWN_DUP2, descriptor, LISTEN_FD),
+                *(
+                    (os.POSIX_SPAWN_DUP2, descriptor, LISTEN_FD + number)
+                    for number, descriptor in enumerate(spare)
+                ),
             ],
             setpgroup=0,  # a group of its own, stopped whole
         )
     finally:
-        os.close(writer)
+        for descriptor in (writer, *spare):
+            os.close(descriptor)
     return pid, reader
 
 
