@@ -32,6 +32,15 @@ command's start until 1 s after it returned) and outside them.
 
 Pass small sizes for a quick smoke run, e.g.
 ``--rate 50 --restarts 2 --gap 0.5 --seconds 3``.
+
+``--tasks N`` runs the second part instead: N tasks through a task-queue
+preset's worker (``--preset``: django_tasks's db_worker, which ``.[example]``
+installs, or huey with SQLite storage), restarted ``--restarts`` times (20 by
+default) with ``manage.py supervisor restart WORKER`` while it runs them, each
+restart once the worker has started a task of its own. Each task appends a
+line to its own file when it starts and when it ends; the table counts the
+tasks done once, lost (never ended) and run more than once. Smoke run:
+``--tasks 40 --restarts 2``.
 """  # noqa: E501 (the command above is one line, to copy)
 
 from __future__ import annotations
@@ -100,6 +109,107 @@ OURS_NAME = "djsupervisor, listen="
 RAW_NAME = "raw supervisord, --bind"
 ALONE_NAME = "gunicorn alone, kill -HUP"
 TARGET = "0 failed, p99 during <= 2x p99 outside"
+TASK_TARGET = "0 lost, 0 run twice"
+TASK_SECONDS = 0.05  # each task's sleep: a restart finds one running
+TASK_IDLE = 10.0  # seconds without a task starting or ending: the rest are lost
+RECORDER = """
+import os, time
+from pathlib import Path
+
+RUNS = Path(__file__).resolve().parent.parent / "runs"
+
+
+def note(name, what):
+    fd = os.open(RUNS / name, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    try:
+        os.write(fd, f"{what}\\n".encode())  # one append a line: a second run adds lines
+    finally:
+        os.close(fd)
+
+
+def record(name, seconds):
+    note(name, "start")
+    time.sleep(seconds)
+    note(name, "end")
+"""
+TASK_DATABASE = """
+from pathlib import Path
+BASE_DIR = Path(__file__).resolve().parent
+DATABASES = {"default": {
+    "ENGINE": "django.db.backends.sqlite3",
+    "NAME": BASE_DIR / "db.sqlite3",
+    "OPTIONS": {"timeout": 20},
+}}
+DEFAULT_AUTO_FIELD = "django.db.models.AutoField"
+INSTALLED_APPS = ["djsupervisor", "jobs"]
+"""
+
+
+@dataclass
+class TaskPreset:
+    package: str  # the queue's package, which the part needs
+    program: str  # the preset's worker
+    settings: str
+    tasks: str  # jobs/tasks.py: enqueue(name, seconds)
+
+
+TASK_PRESETS = {
+    "django_tasks": TaskPreset(
+        "django_tasks_db",
+        "db_worker",
+        """
+import importlib.util
+if importlib.util.find_spec("django_tasks"):  # the backport, before Django 6
+    INSTALLED_APPS.append("django_tasks")
+INSTALLED_APPS += ["django_tasks_db", "djsupervisor.contrib.django_tasks"]
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+""",
+        """
+try:
+    from django.tasks import task
+except ImportError:
+    from django_tasks import task
+
+from jobs import recorder
+
+
+@task()
+def record(name: str, seconds: float) -> None:
+    recorder.record(name, seconds)
+
+
+def enqueue(name, seconds):
+    record.enqueue(name, seconds)
+""",
+    ),
+    "huey": TaskPreset(
+        "huey",
+        "huey",
+        """
+INSTALLED_APPS += ["huey.contrib.djhuey", "djsupervisor.contrib.huey"]
+HUEY = {
+    "huey_class": "huey.SqliteHuey",
+    "filename": str(BASE_DIR / "huey.sqlite3"),
+    "immediate": False,
+    "consumer": {"workers": 2, "worker_type": "thread"},
+}
+""",
+        """
+from huey.contrib.djhuey import task
+
+from jobs import recorder
+
+
+@task()
+def record(name, seconds):
+    recorder.record(name, seconds)
+
+
+def enqueue(name, seconds):
+    record(name, seconds)
+""",
+    ),
+}
 
 
 @dataclass
@@ -394,17 +504,165 @@ def table_row(name: str, result: Result) -> list[str]:
     ]
 
 
+@dataclass
+class TaskResult:
+    preset: str
+    tasks: int
+    runs: dict[str, list[str]]  # by task name: 'start' and 'end', one a line written
+    restarts: list[float]  # seconds each restart command took
+    seconds: float  # from the first task enqueued until the last ended (or the wait gave up)
+
+
+def task_runs(runs: Path) -> dict[str, list[str]]:
+    """Return the lines every task wrote so far, by task name (a line still being written not)."""
+    return {path.name: path.read_text().split("\n")[:-1] for path in runs.iterdir()}
+
+
+def starts(runs: Path) -> int:
+    return sum(lines.count("start") for lines in task_runs(runs).values())
+
+
+def all_ended(runs: Path, tasks: int) -> bool:
+    now = task_runs(runs)
+    return len(now) == tasks and all("end" in lines for lines in now.values())
+
+
+def measure_tasks(workdir: Path, name: str, tasks: int, restarts: int) -> TaskResult:
+    """Run ``tasks`` tasks through preset ``name``'s worker, restarting it ``restarts`` times."""
+    preset = TASK_PRESETS[name]
+    project = make_project(workdir / "tasks", "", settings=TASK_DATABASE + preset.settings)
+    (project / "jobs").mkdir()
+    (project / "jobs" / "__init__.py").write_text("")
+    (project / "jobs" / "recorder.py").write_text(RECORDER)
+    (project / "jobs" / "tasks.py").write_text(preset.tasks)
+    runs = project / "runs"
+    runs.mkdir()
+    checked(manage(project, "migrate", "-v0", check=False))
+    pidfile = Path(getconfig(project)["supervisord"]["pidfile"])
+    took: list[float] = []
+    try:
+        checked(manage(project, "supervisor", "--daemonize", "--noreload", check=False))
+        began = time.monotonic()
+        enqueue = f"from jobs.tasks import enqueue\nfor i in range({tasks}): enqueue(str(i), {{}})"
+        checked(manage(project, "shell", "-c", enqueue.format(TASK_SECONDS), check=False))
+        for _ in range(restarts):
+            # Once the worker has started a task since the last restart.
+            seen = starts(runs)
+
+            def started(seen: int = seen) -> bool:
+                return starts(runs) > seen or all_ended(runs, tasks)
+
+            wait_until(started, f"{preset.program} to run a task")
+            if all_ended(runs, tasks):  # too few tasks for the restarts: the table says so
+                break
+            before = time.monotonic()
+            checked(manage(project, "supervisor", "restart", preset.program, check=False))
+            took.append(time.monotonic() - before)
+        last: dict[str, list[str]] = {}
+        changed = time.monotonic()
+        while time.monotonic() - changed < TASK_IDLE:
+            now = task_runs(runs)
+            if all_ended(runs, tasks):
+                break
+            if now != last:
+                last, changed = now, time.monotonic()
+            time.sleep(0.05)
+        seconds = time.monotonic() - began
+    finally:
+        if pidfile.exists():
+            below = supervised_pids(pidfile)
+            manage(project, "supervisor", "shutdown", check=False)
+            kill_all(below)
+    return TaskResult(name, tasks, task_runs(runs), took, seconds)
+
+
+def task_table_row(result: TaskResult) -> list[str]:
+    names = [str(n) for n in range(result.tasks)]
+    lost = sum(1 for n in names if "end" not in result.runs.get(n, []))
+    twice = sum(1 for lines in result.runs.values() if lines.count("start") > 1)
+    once = sum(1 for n in names if result.runs.get(n) == ["start", "end"])
+    met = "MET" if lost == 0 and twice == 0 else "NOT MET"
+    return [
+        result.preset,
+        str(result.tasks),
+        str(len(result.restarts)),
+        str(once),
+        str(lost),
+        str(twice),
+        f"{median(result.restarts):.3f} s" if result.restarts else "-",
+        f"{result.seconds:.1f} s",
+        TASK_TARGET,
+        met,
+    ]
+
+
+def tasks_part(args: argparse.Namespace) -> None:
+    """The --tasks part: tasks through a preset's worker during restarts; print its table."""
+    preset = TASK_PRESETS[args.preset]
+    if importlib.util.find_spec(preset.package) is None:
+        print(
+            f"bench/restart.py --tasks skipped: {preset.package} is not importable "
+            "(pip install -e '.[example]' for django_tasks, pip install huey for huey)"
+        )
+        return
+    workdir = Path(tempfile.mkdtemp(prefix="djs-bench-"))
+    try:
+        result = measure_tasks(workdir, args.preset, args.tasks, args.restarts)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    print_table(
+        f"{args.tasks} tasks ({TASK_SECONDS * 1000:g} ms each) through {preset.program} "
+        f"(djsupervisor.contrib.{args.preset}) during {args.restarts} restarts",
+        [
+            "preset",
+            "tasks",
+            "restarts",
+            "done once",
+            "lost",
+            "run twice",
+            "restart median",
+            "all done in",
+            "target",
+            "",
+        ],
+        [task_table_row(result)],
+    )
+    print(
+        f"\nRestarted with manage.py supervisor restart {preset.program}, each time once the "
+        "worker had started a task of its own. Lost: never ended (waited until no task started "
+        f"or ended for {TASK_IDLE:g} s); run twice: started more than once."
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rate", type=float, default=200, help="requests a second (200)")
-    parser.add_argument("--restarts", type=int, default=5, help="restarts of web (5)")
+    parser.add_argument(
+        "--restarts", type=int, default=None, help="restarts of web (5), of the worker (20)"
+    )
     parser.add_argument(
         "--gap", type=float, default=2, help="seconds before, between and after restarts (2)"
     )
     parser.add_argument(
         "--seconds", type=float, default=55, help="seconds of load at least, per contestant (55)"
     )
+    parser.add_argument(
+        "--tasks", type=int, default=0, help="run N tasks through a worker instead (1000 is apt)"
+    )
+    parser.add_argument(
+        "--preset",
+        choices=sorted(TASK_PRESETS),
+        default="django_tasks",
+        help="the worker of --tasks (django_tasks)",
+    )
     args = parser.parse_args()
+    if args.restarts is None:
+        args.restarts = 20 if args.tasks else 5
+    if args.tasks:
+        if args.tasks < 1 or args.restarts < 1:
+            parser.error("--tasks and --restarts must be positive")
+        tasks_part(args)
+        return
     if args.restarts < 1 or args.rate <= 0:
         parser.error("--restarts and --rate must be positive")
     if importlib.util.find_spec("gunicorn") is None:

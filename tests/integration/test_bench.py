@@ -90,6 +90,17 @@ BENCH_TIMEOUT = 300  # seconds
                 reason="needs gunicorn (pip install gunicorn)",
             ),
         ),
+        pytest.param(
+            "restart",
+            ["--tasks", "40", "--restarts", "2"],
+            ["db_worker (djsupervisor.contrib.django_tasks)", "done once", "0 lost, 0 run twice"],
+            # django-tasks-db needs Django 5.2 or later: not installed with Django 4.2.
+            marks=pytest.mark.skipif(
+                importlib.util.find_spec("django_tasks_db") is None,
+                reason="needs django-tasks-db (Django 5.2 or later)",
+            ),
+            id="restart-tasks",
+        ),
     ],
 )
 def test_bench_script_prints_its_table(script: str, tiny: list[str], rows: list[str]) -> None:
