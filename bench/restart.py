@@ -257,10 +257,15 @@ def djsupervisor(workdir: Path) -> Contestant:
     return Contestant(OURS_NAME, project, port, how, start_it, restart, stop)
 
 
-def raw_supervisord(workdir: Path) -> Contestant:
-    port = free_port()
-    project = make_project(workdir / "raw-project", "", settings="DEBUG = False\n")
+def peer_project(path: Path) -> tuple[Path, int]:
+    """Write a project that serves the view without djsupervisor; return it and a free port."""
+    project = make_project(path, "", settings="DEBUG = False\n")
     (project / "peer_wsgi.py").write_text(WSGI.format(settings="peer_settings"))
+    return project, free_port()
+
+
+def raw_supervisord(workdir: Path) -> Contestant:
+    project, port = peer_project(workdir / "raw-project")
     raw = workdir / "raw"
     raw.mkdir()
     conf = raw / "supervisord.conf"
@@ -300,9 +305,7 @@ def raw_supervisord(workdir: Path) -> Contestant:
 
 
 def gunicorn_alone(workdir: Path) -> Contestant:
-    port = free_port()
-    project = make_project(workdir / "gunicorn", "", settings="DEBUG = False\n")
-    (project / "peer_wsgi.py").write_text(WSGI.format(settings="peer_settings"))
+    project, port = peer_project(workdir / "gunicorn")
     command = GUNICORN.format(python=sys.executable, wsgi="peer_wsgi").split()
     process: subprocess.Popen[str] | None = None
 
