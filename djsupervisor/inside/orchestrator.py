@@ -18,20 +18,17 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable
-from functools import partial
 
 from ..clock import Clock
 from ..graph import Change, Graph, dependents_first
-from ..protocol import FINISHED, NOT_RESTARTED, STOPPABLE, UP
+from ..protocol import FINISHED, STOPPABLE, UP
 from .events import Control
 from .runs import Run
 from .runtable import RunTable
-from .state_changes import StateChanges
-
-TRIAL_MARGIN = 1.5  # times a passed trial's time to answer that the new process is given
+from .trying import Trying
 
 
-class Orchestrator(StateChanges):
+class Orchestrator(Trying):
     """Start, stop and restart the processes of one supervisord by their graph."""
 
     def __init__(
@@ -73,9 +70,7 @@ class Orchestrator(StateChanges):
         self.stopping = True
         for run in self.table.runs.values():
             self.stop_probe(run)
-            if run.trial is not None:
-                run.trial.cancel()
-                run.trial, run.trial_passed = None, False
+            self.drop_trial(run)
 
     def want_autostart(self, runs: Iterable[Run]) -> None:
         for run in runs:
@@ -107,9 +102,7 @@ class Orchestrator(StateChanges):
         """Stop the processes ``names`` that run, without waiting; cancel a restart under way."""
         targets = [run for name in names for run in self.table.resolve(name)]
         for run in targets:
-            if run.trial is not None:
-                run.trial.cancel()
-                run.trial, run.trial_passed = None, False
+            self.drop_trial(run)
             run.restart_pending = run.wanted = run.start_requested = False
             run.restart_at = None  # no restart after a crash either
             run.awaiting_change = False
@@ -181,50 +174,6 @@ class Orchestrator(StateChanges):
         deferred = [run.namespec for run in targets if run in trying or run.namespec in waiting]
         return deferred + order
 
-    def _to_try(self, run: Run) -> bool:
-        """Tell whether ``run`` is tried before it restarts: it serves, on a held socket."""
-        program = run.program
-        check = program.ready
-        serving = run.state == "RUNNING" and run.ready and not run.restart_pending
-        held = program.listen is not None and check is not None and check.kind == "http"
-        return serving and held and run.trial is None
-
-    def _dependents_of(self, runs: Iterable[Run]) -> set[str]:
-        """Return the names of the processes that depend on ``runs``, however far up."""
-        found: set[str] = set()
-        pending = list(runs)
-        while pending:
-            for other in self.table.dependents_of(pending.pop()):
-                if other.namespec not in found:
-                    found.add(other.namespec)
-                    pending.append(other)
-        return found
-
-    def _try(self, run: Run, after: list[Run]) -> None:
-        """Start trying ``run``'s new code; it restarts when the trial passes (trials.py).
-
-        ``after``, restarted with it, wait for the trial's end: they depend on it.
-        """
-        run.trial_failure = None
-        try:
-            run.trial = self.control.trial(run.namespec, partial(self._tried, run, after))
-        except OSError as exc:
-            self._tried(run, after, f"it could not be tried: {exc.strerror or exc}")
-
-    def _tried(self, run: Run, after: list[Run], why: str | None) -> None:
-        if why is None:
-            run.trial_passed = True  # it serves on until the restart is over
-            self._restart([run, *after], tried=True)
-            return
-        run.trial = None
-        self._restart(after, tried=True)  # asked for, whatever their dependency's trial
-        run.trial_failure = (
-            f"{NOT_RESTARTED}: the new process did not pass its ready check ({why}); "
-            "the running one goes on serving"
-        )
-        self.say(f"{run.namespec} {run.trial_failure}")
-        self.evaluate()
-
     # Deciding.
 
     def evaluate(self) -> None:
@@ -252,26 +201,6 @@ class Orchestrator(StateChanges):
                         self._end_trial_if_over(run)
         finally:
             self.evaluating = False
-
-    def _end_trial_if_over(self, run: Run) -> None:
-        """Stop a passed trial once its program's restart is over: ready again, or failed.
-
-        Ready, as its check says, but the trial answers the same check on the
-        held socket: the new process is taken for up once it has also run as
-        long as the trial took to answer, with a margin (the same code).
-        """
-        trial = run.trial
-        if trial is None or not run.trial_passed:
-            return
-        if not (run.failure or run.state in FINISHED or not run.wanted):
-            if not run.ready:
-                return
-            booting = run.started_at + trial.boot_time * TRIAL_MARGIN - self.clock.monotonic()
-            if booting > 0:
-                self.control.call_later(booting, self.evaluate)
-                return
-        trial.cancel()
-        run.trial, run.trial_passed = None, False
 
     def _advance_restart(self, run: Run) -> None:
         """Stop ``run`` once its restarting dependents are down; once down, want it started."""
