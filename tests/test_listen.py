@@ -16,8 +16,10 @@ from djsupervisor.config.dependencies import build_graph
 from djsupervisor.config.merge import Layer, apply_program_rules, merge_layers
 from djsupervisor.config.program_options import parse_listen
 from djsupervisor.errors import ConfigError, ListenError
-from djsupervisor.graph import Graph
+from djsupervisor.graph import Check, Graph
 from djsupervisor.inside.sockets import HeldSockets, open_listening, try_listening
+from djsupervisor.inside.spawning import fork_for_a_program, take_over_next
+from djsupervisor.inside.trials import serves_every_socket, trial_address, trial_check
 from djsupervisor.options import Options
 
 WHERE = "program 'web' (from conf)"
@@ -131,3 +133,40 @@ def test_the_child_gets_the_socket_as_fd_3_with_its_own_pid(tmp_path: Path) -> N
 def _close_quietly(descriptor: int) -> None:
     with contextlib.suppress(OSError):
         os.close(descriptor)
+
+
+@pytest.mark.parametrize(
+    ("argv", "every"),
+    [
+        (["/venv/bin/gunicorn", "proj.wsgi"], True),
+        (["/venv/bin/python", "-m", "gunicorn", "proj.wsgi"], True),
+        (["/venv/bin/uvicorn", "--fd", "3", "proj.asgi:application"], False),
+        (["/venv/bin/python", "-m", "daphne", "--fd", "3", "proj.asgi:application"], False),
+        (["/venv/bin/python", "manage.py", "runserver"], False),
+    ],
+)
+def test_only_gunicorn_is_given_the_held_socket_on_trial(argv: list[str], every: bool) -> None:
+    assert serves_every_socket(argv) is every
+
+
+def test_a_trial_is_checked_on_a_port_of_its_own_on_the_host_its_check_asks() -> None:
+    check = Check("http", "http://localhost:8000/health/?x=1", "localhost", 8000)
+    assert trial_address(check) == "localhost:0"
+    assert trial_check(check, 41234) == Check(
+        "http", "http://localhost:41234/health/?x=1", "localhost", 41234
+    )
+    v6 = Check("http", "http://[::1]:8000/", "::1", 8000)
+    assert trial_address(v6) == "[::1]:0"
+    assert trial_check(v6, 5) == Check("http", "http://[::1]:5/", "::1", 5)
+
+
+def test_the_next_spawn_takes_the_passed_trial_instead_of_forking() -> None:
+    take_over_next(os.getpid())
+    assert fork_for_a_program() == os.getpid()  # no child: the parent's branch, that pid
+    take_over_next(12345)
+    take_over_next(None)  # withdrawn: the next spawn forks
+    pid = fork_for_a_program()
+    if pid == 0:  # pragma: no cover (the child)
+        os._exit(0)
+    assert pid != os.getpid()
+    os.waitpid(pid, 0)

@@ -33,6 +33,8 @@ class FakeTrial:
     on_end: Callable[[str | None], None]
     cancelled: bool = False
     boot_time: float = 0.4
+    adopted: bool = False
+    serves_held: bool = True
 
     def cancel(self) -> None:
         self.cancelled = True
@@ -664,3 +666,14 @@ def test_only_a_ready_served_program_with_an_http_check_is_tried() -> None:
     history.launch_chain()
     history.orchestrator.restart(["web"])
     assert "try web" not in history.control.taken()
+
+
+def test_a_trial_that_does_not_serve_the_held_socket_ends_as_it_passes() -> None:
+    history = served_chain()
+    history.orchestrator.restart(["web"])
+    history.control.trials["web"].serves_held = False  # uvicorn --fd 3: its check socket only
+
+    history.control.trials["web"].on_end(None)
+
+    assert history.control.trials["web"].cancelled  # before the restart: clients wait instead
+    assert history.control.taken() == ["try web", "stop worker"]

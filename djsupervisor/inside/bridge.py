@@ -34,6 +34,7 @@ from .loop import MainLoop
 from .orchestrator import Orchestrator
 from .runs import Probe, Prober, environment_of, owners_of
 from .sockets import HeldSockets
+from .spawning import take_over_next
 from .trials import Trial
 
 WAKE_MARGIN = 0.002  # seconds after a deadline supervisord is woken to act on it
@@ -150,12 +151,22 @@ class Bridge:
                 self.sockets.give(self.process(namespec), address)
             except OSError as exc:
                 return f"listen={address}: {exc.strerror or exc}"
+        trial = run.trial if run is not None and run.trial_passed else None
+        if not (isinstance(trial, Trial) and trial.can_take_over()):
+            trial = None
+        if trial is not None:
+            take_over_next(trial.pid)  # its new code runs already: no second start
         try:
             self.rpc.startProcess(namespec, False)
         except RPCError as exc:
             if exc.code in ANNOUNCED:
                 return None
             return str(exc.text)
+        finally:
+            take_over_next(None)
+        process = self.process(namespec)
+        if trial is not None and process.pid == trial.pid:
+            trial.take_over(process.pipes["stdout"])
         return None
 
     def stop(self, namespec: str) -> None:
@@ -195,7 +206,6 @@ class Bridge:
             [filename, *argv[1:]],
             process.config.directory or os.getcwd(),
             environment,
-            program.listen,
             served,
             program.ready,
             program.ready_timeout,

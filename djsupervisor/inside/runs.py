@@ -134,6 +134,8 @@ class TrialRun(Protocol):
     """A trial of a program's new code under way (trials.py): it can be ended."""
 
     boot_time: float  # seconds from its start until its check passed; 0 until then
+    adopted: bool  # it became the program's process
+    serves_held: bool  # it answers the program's clients too, until it takes over
 
     def cancel(self) -> None: ...
 

@@ -32,6 +32,18 @@ SUPERVISORD_SIGNALS = frozenset(
 )
 
 
+_taken_over: list[int] = []  # the pid the next spawn takes instead of forking (take_over_next)
+
+
+def take_over_next(pid: int | None) -> None:
+    """Have the next spawn take process ``pid`` (a passed trial, trials.py) instead of forking.
+
+    ``None`` withdraws it. supervisord spawns one process at a time, in its
+    main loop, as startProcess asks: the one asked for next is that one.
+    """
+    _taken_over[:] = [] if pid is None else [pid]
+
+
 def fork_for_a_program() -> int:
     """Fork as ``os.fork`` does, for a child that takes a stop as the program would.
 
@@ -41,6 +53,8 @@ def fork_for_a_program() -> int:
     child gives them back their default actions before unblocking them, so a
     stop sent meanwhile ends it.
     """
+    if _taken_over:
+        return _taken_over.pop()  # supervisord takes it for its child, as spawned
     previous = signal.pthread_sigmask(signal.SIG_BLOCK, SUPERVISORD_SIGNALS)
     try:
         pid = os.fork()

@@ -1,19 +1,19 @@
-"""Try a program's new code before restarting it, and let the trial serve meanwhile.
+"""Try a program's new code before restarting it; the trial that passes becomes the program.
 
 A program with ``listen=`` and an http ready check is restarted only once a
 trial of its command has answered that check: the trial runs as the
 program would (its command, directory and environment) with two listening
 sockets (``LISTEN_FDS=2``, ``LISTEN_PID``): descriptor 3, a socket of its
-own on a free port of the same host, of which the check is asked, and
-descriptor 4, the program's own held socket. A trial that exits, or does
-not answer within the program's ``ready_timeout``, is stopped and leaves
-the running process alone; the orchestrator says why. A trial that passes
-goes on running while the program restarts: a server that takes every
-socket it is given (gunicorn) answers the program's clients while the old
-process stops and the new one starts, so a restart keeps its answer times;
-one that takes descriptor 3 alone (``--fd 3``) answers only its check, and
-the clients wait on the held socket. The orchestrator ends it once the
-program is ready again (or failed).
+own on a free port of the host the check asks, where the check is asked,
+and, for gunicorn, descriptor 4, the program's own held socket. A trial that exits, or
+does not answer within the program's ``ready_timeout``, is stopped and
+leaves the running process alone; the orchestrator says why. A trial that
+passes, gunicorn, runs on while the old process stops, answering the
+clients on the held socket, and supervisord's spawn of the program then
+takes it instead of forking (spawning.py): the new code starts once. Any
+other server (uvicorn and daphne take one socket, ``--fd 3``) is stopped
+once it has passed, and the program restarts on its held socket, where
+the clients wait meanwhile.
 
 This module runs inside supervisord: standard library only.
 """
@@ -24,6 +24,7 @@ import collections
 import contextlib
 import fcntl
 import os
+import select
 import signal
 import threading
 import time
@@ -40,6 +41,7 @@ TRIAL_INTERVAL = 0.05  # seconds between attempts of the trial's check
 STOP_WAIT = 5.0  # seconds a trial has to exit after SIGTERM, before SIGKILL
 KEPT_LINES = 5  # of the trial's output, said when it fails
 SPARE_FDS = 10  # sockets are moved to fd 3 and 4 from numbers at least this high
+READ_WAIT = 0.1  # seconds the output reader waits at a time, to see a take-over
 # Runs the command with the socket's pid, in the program's directory: the
 # shell's pid is the command's once it execs.
 LAUNCHER = 'cd "$1" && shift && export LISTEN_PID=$$ && exec "$@"'
@@ -47,7 +49,7 @@ LAUNCHER = 'cd "$1" && shift && export LISTEN_PID=$$ && exec "$@"'
 Ended = Callable[[str | None], None]  # None: the check passed; else why not
 # Hands supervisord a pid to reap as its own (options.pidhistory), with what
 # to call with the exit status: it reaps every child, and logs an unknown one.
-Adopt = Callable[[int, "Reaped"], None]
+Register = Callable[[int, "Reaped"], None]
 
 
 class Reaped:
@@ -62,10 +64,18 @@ class Reaped:
         self.exited.set()
 
 
-def trial_address(listen: str) -> str:
-    """Return where a trial listens: a free port of the host ``listen`` names."""
-    host, _, _ = listen.rpartition(":")
-    return f"{host}:0"
+def serves_every_socket(argv: list[str]) -> bool:
+    """Tell whether the command is gunicorn, which listens on every socket in LISTEN_FDS.
+
+    uvicorn and daphne take one (``--fd``): given the held socket as well,
+    they would answer their check and never the program's clients.
+    """
+    return any(os.path.basename(word) == "gunicorn" for word in argv[:3])
+
+
+def trial_address(check: Check) -> str:
+    """Return where a trial listens for its check: a free port of the host the check asks."""
+    return f"[{check.host}]:0" if ":" in check.host else f"{check.host}:0"
 
 
 def trial_check(check: Check, port: int) -> Check:
@@ -83,29 +93,33 @@ class Trial:
         argv: list[str],
         directory: str,
         environment: dict[str, str],
-        listen: str,
         served: int,
         check: Check,
         timeout: float,
         loop: MainLoop,
-        adopt: Adopt,
+        register: Register,
         on_end: Ended,
     ) -> None:
         self.loop = loop
         self.on_end = on_end
+        self.serves_held = serves_every_socket(argv)  # then it can take over
         self.cancelled = threading.Event()
         self.output: collections.deque[str] = collections.deque(maxlen=KEPT_LINES)
-        sock = open_listening(trial_address(listen))
+        sock = open_listening(trial_address(check))
         try:
             self.check = trial_check(check, sock.getsockname()[1])
-            self.pid, reader = _spawn(argv, directory, environment, [sock.fileno(), served])
+            sockets = [sock.fileno(), served] if self.serves_held else [sock.fileno()]
+            self.pid, reader = _spawn(argv, directory, environment, sockets)
         finally:
             sock.close()  # the trial has its own copy
         self.started = time.monotonic()
         self.boot_time = 0.0
         self.reaped = Reaped()
-        adopt(self.pid, self.reaped)  # here, in the loop: before supervisord can reap it
+        register(self.pid, self.reaped)  # here, in the loop: before supervisord can reap it
         self.reader = reader
+        self.adopted = False  # it became the program's process (take_over)
+        self.output_closed = False
+        self.reading = threading.Lock()  # held while its output is read
         self.deadline = time.monotonic() + timeout
         threading.Thread(target=self._read, name="djsupervisor-trial-output", daemon=True).start()
         threading.Thread(target=self._try, name="djsupervisor-trial", daemon=True).start()
@@ -114,13 +128,31 @@ class Trial:
         """Stop the trial without telling: its restart is done, or was given up."""
         self.cancelled.set()
 
+    def can_take_over(self) -> bool:
+        """Tell whether it passed and runs: it can become the program's process."""
+        ended = self.reaped.exited.is_set() or self.output_closed
+        return self.serves_held and self.boot_time > 0 and not ended and not self.adopted
+
+    def take_over(self, output: int) -> None:
+        """Become the program's process: supervisord took its pid for its spawn.
+
+        Its output goes on into ``output``, the descriptor supervisord reads
+        the new process's output from. Called in the loop, right after the spawn.
+        """
+        with self.reading:
+            self.adopted = True
+            os.dup2(self.reader, output)
+            os.close(self.reader)
+        self.cancelled.set()
+
     def _try(self) -> None:
         why = self._wait_for_check()
         if why is None:
             self.boot_time = time.monotonic() - self.started
             self.loop.call_soon(lambda: self.on_end(None))
-            self.cancelled.wait()  # serving, until the program is ready again
-            _stop(self.pid, self.reaped)
+            self.cancelled.wait()  # serving, until it takes over or is not needed
+            if not self.adopted:
+                _stop(self.pid, self.reaped)
             return
         _stop(self.pid, self.reaped)
         if not self.cancelled.is_set():
@@ -147,11 +179,25 @@ class Trial:
         return f": {self.output[-1]}" if self.output else ""
 
     def _read(self) -> None:
-        with os.fdopen(self.reader, "rb") as output:
-            for line in output:
-                text = line.decode(errors="replace").strip()
-                if text:
-                    self.output.append(text)
+        """Keep its last lines, until it exits or takes over (then supervisord reads on)."""
+        pending = b""
+        while True:
+            try:
+                ready, _, _ = select.select([self.reader], [], [], READ_WAIT)
+            except (OSError, ValueError):  # taken over meanwhile: the descriptor is gone
+                ready = []
+            with self.reading:
+                if self.adopted:
+                    return
+                if not ready:
+                    continue
+                data = os.read(self.reader, 65536)
+                if not data:
+                    self.output_closed = True
+                    os.close(self.reader)
+                    return
+            *lines, pending = (pending + data).split(b"\n")
+            self.output.extend(t for line in lines if (t := line.decode(errors="replace").strip()))
 
 
 def _spawn(

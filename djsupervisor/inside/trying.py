@@ -65,6 +65,8 @@ class Trying(StateChanges):
     def _tried(self, run: Run, after: list[Run], why: str | None) -> None:
         if why is None:
             run.trial_passed = True  # it serves on until the restart is over
+            if run.trial is not None and not run.trial.serves_held:
+                self.drop_trial(run)  # it answers its check socket alone
             self._restart([run, *after], tried=True)
             return
         run.trial = None
@@ -86,7 +88,7 @@ class Trying(StateChanges):
         trial = run.trial
         if trial is None or not run.trial_passed:
             return
-        if not (run.failure or run.state in FINISHED or not run.wanted):
+        if not (trial.adopted or run.failure or run.state in FINISHED or not run.wanted):
             if not run.ready:
                 return
             booting = run.started_at + trial.boot_time * TRIAL_MARGIN - self.clock.monotonic()

@@ -150,7 +150,8 @@ def test_restarts_refuse_no_request_when_supervisord_holds_the_socket(project: P
     assert sender.succeeded > 100
     last = web_pid(project)
     assert last != first
-    assert socket_environment(last) == {"LISTEN_FDS": "1", "LISTEN_PID": str(last)}
+    # The last trial took over: its own check socket (fd 3) and the held one (fd 4).
+    assert socket_environment(last) == {"LISTEN_FDS": "2", "LISTEN_PID": str(last)}
 
 
 def test_restarts_refuse_requests_when_the_server_binds_itself(project: Project) -> None:
