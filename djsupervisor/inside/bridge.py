@@ -164,9 +164,10 @@ class Bridge:
             return str(exc.text)
         finally:
             take_over_next(None)
-        process = self.process(namespec)
-        if trial is not None and process.pid == trial.pid:
-            trial.take_over(process.pipes["stdout"])
+        if trial is not None:
+            process = self.process(namespec)
+            if process.pid == trial.pid:
+                trial.take_over(process.pipes["stdout"])
         return None
 
     def stop(self, namespec: str) -> None:
