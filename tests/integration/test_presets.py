@@ -26,11 +26,10 @@ from .conftest import Project
 pytestmark = pytest.mark.integration
 
 SLOW_TASK = 12  # seconds: longer than supervisord's default grace period (stopwaitsecs=10)
-RECORDER = """
+# The top of a task module (jobs/recorder.py) that notes which processes run a task.
+LINEAGE = """
 import os, time
 from pathlib import Path
-
-RESULTS = Path(__file__).resolve().parent.parent / "results"
 
 
 def lineage():
@@ -40,6 +39,11 @@ def lineage():
         pids.append(str(pid))
         pid = int(Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[1])
     return " ".join(pids)
+"""
+RECORDER = (
+    LINEAGE
+    + """
+RESULTS = Path(__file__).resolve().parent.parent / "results"
 
 
 def record(name, seconds):
@@ -48,6 +52,7 @@ def record(name, seconds):
     time.sleep(seconds)
     (RESULTS / f"{name}.done").write_text(lineage())
 """
+)
 
 URLS = """
 from django.http import HttpResponse

@@ -28,27 +28,17 @@ import pytest
 from ..needs import require
 from ..support import WAIT, free_port, wait_for
 from .conftest import Project
-from .test_presets import PRESETS, SETTINGS
+from .test_presets import LINEAGE, PRESETS, SETTINGS
 
 pytestmark = pytest.mark.integration
 
 TASKS = 200
 WORK = 10.0  # seconds the worker needs for all the tasks: longer than the restarts take
 RESTARTS = 5  # by `restart`; one more by a code change
-RECORDER = """
-import os, time
-from pathlib import Path
-
+RECORDER = (
+    LINEAGE
+    + """
 RUNS = Path(__file__).resolve().parent.parent / "runs"
-
-
-def lineage():
-    # This process and its ancestors: a worker may run tasks in a child of its own.
-    pids, pid = [], os.getpid()
-    while pid > 1:
-        pids.append(str(pid))
-        pid = int(Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[1])
-    return " ".join(pids)
 
 
 def note(name, what):
@@ -66,6 +56,7 @@ def record(name, seconds):
     time.sleep(seconds)
     note(name, "end")
 """
+)
 # The presets that run without a service of their own (Redis), and how many tasks each
 # runs at once (the settings in test_presets); django_q2 with the ORM broker.
 CONCURRENCY = {"huey": 2, "django_q2": 2, "django_tasks": 1}
