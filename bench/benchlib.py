@@ -145,9 +145,16 @@ def manage(
     project: Path, *args: str, check: bool = True, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
     """Run a manage.py command in ``project`` (with ``env`` added to its environment)."""
+    return python(project, "manage.py", *args, check=check, env=env)
+
+
+def python(
+    cwd: Path, *args: str, check: bool = True, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run this Python with ``args`` in ``cwd``, its output captured."""
     return subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=project,
+        [sys.executable, *args],
+        cwd=cwd,
         env=project_env() | (env or {}),
         capture_output=True,
         text=True,

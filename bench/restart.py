@@ -76,7 +76,7 @@ from benchlib import (
     manage,
     median,
     print_table,
-    project_env,
+    python,
     start,
     stop_session,
     wait_until,
@@ -286,8 +286,8 @@ def raw_supervisord(workdir: Path) -> Contestant:
             raise SystemExit(f"bench: raw supervisord exited with status {launcher.returncode}")
 
     def restart() -> None:
-        ctl = [sys.executable, "-m", "supervisor.supervisorctl", "-c", str(conf)]
-        done = checked(run([*ctl, "restart", "web"], raw))
+        ctl = ["-m", "supervisor.supervisorctl", "-c", str(conf)]
+        done = checked(python(raw, *ctl, "restart", "web", check=False))
         if "web: started" not in done.stdout:
             raise SystemExit(f"bench: supervisorctl restart web: {done.stdout}{done.stderr}")
 
@@ -333,18 +333,6 @@ def gunicorn_alone(workdir: Path) -> Contestant:
 
     how = "kill -HUP, until the new workers answer"
     return Contestant(ALONE_NAME, project, port, how, start_it, restart, stop)
-
-
-def run(command: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        command,
-        cwd=cwd,
-        env=project_env(),
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=TIMEOUT,
-    )
 
 
 def checked(done: subprocess.CompletedProcess[str]) -> subprocess.CompletedProcess[str]:

@@ -32,7 +32,7 @@ from collections.abc import Callable
 from urllib.parse import urlsplit, urlunsplit
 
 from ..graph import Check
-from ..proctable import GROUP_FIELD, STATE_FIELD, every_process
+from ..proctable import is_alive
 from . import probes
 from .loop import MainLoop
 from .sockets import LISTEN_FD, open_listening
@@ -243,9 +243,4 @@ def _stop(pid: int, reaped: Reaped) -> None:
 
 def _running_members(group: int) -> list[int]:
     """Return the processes of ``group`` that have not exited (zombies have)."""
-    return [
-        pid
-        for pid, stat in every_process("stat")
-        if int((fields := stat.rpartition(b")")[2].split())[GROUP_FIELD]) == group
-        and fields[STATE_FIELD] != b"Z"
-    ]
+    return [pid for pid in probes.process_group(group) if is_alive(pid)]
