@@ -2,8 +2,9 @@
 
 gunicorn (two workers) serves a trivial Django view while a client sends
 about 100 requests a second and ``manage.py supervisor restart web`` runs
-three times: with ``listen=`` no request fails; with gunicorn binding the
-port itself (the control) some are refused. Then a unix socket, an address
+three times: with ``listen=`` no request fails, with gunicorn and with
+uvicorn (``--fd``); with gunicorn binding the port itself (the control)
+some are refused. Then a unix socket, an address
 another process holds at start, and two programs on one address.
 """
 
@@ -34,8 +35,15 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "settings")
 from django.core.wsgi import get_wsgi_application
 application = get_wsgi_application()
 """
+ASGI = """
+import os
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "settings")
+from django.core.asgi import get_asgi_application
+application = get_asgi_application()
+"""
 GREETING = b"hello from djsupervisor"  # what the project's view answers
 GUNICORN = "{{ PYTHON }} -m gunicorn wsgi --workers 2"
+UVICORN = "{{ PYTHON }} -m uvicorn asgi:application --fd {{ LISTEN_FD }}"
 RATE = 100  # requests a second while the restarts run
 RESTARTS = 3
 
@@ -44,6 +52,11 @@ def gunicorn_project(project: Project, web: str) -> None:
     """Have ``project`` serve its view with gunicorn, as the program section ``web`` says."""
     require(importlib.util.find_spec("gunicorn"), "gunicorn (pip install gunicorn)")
     project.write("wsgi.py", WSGI)
+    serve(project, web)
+
+
+def serve(project: Project, web: str) -> None:
+    """Start ``project`` (--daemonize) with the program section ``web``."""
     project.write("supervisord.conf", "[program:web]\n" + web)
     started = project.run("--daemonize")
     assert started.returncode == 0, started.stderr
@@ -152,6 +165,24 @@ def test_restarts_refuse_no_request_when_supervisord_holds_the_socket(project: P
     assert last != first
     # The last trial took over: its own check socket (fd 3) and the held one (fd 4).
     assert socket_environment(last) == {"LISTEN_FDS": "2", "LISTEN_PID": str(last)}
+
+
+def test_uvicorn_takes_the_held_socket_by_its_fd_and_refuses_no_request(
+    project: Project,
+) -> None:
+    # uvicorn serves one socket: the trial has its own, for the check, and
+    # is stopped once it passes; then the old process stops and a new one
+    # starts, while connections wait in the held socket's queue.
+    require(importlib.util.find_spec("uvicorn"), "uvicorn (pip install uvicorn)")
+    port = free_port()
+    project.write("asgi.py", ASGI)
+    serve(project, f"command={UVICORN}\nlisten=127.0.0.1:{port}\nready=http://127.0.0.1:{port}/\n")
+    first = web_pid(project)
+    assert socket_environment(first) == {"LISTEN_FDS": "1", "LISTEN_PID": str(first)}
+    sender = restart_under_load(project, tcp(port))
+    assert sender.failed == [], f"{len(sender.failed)} failed, e.g. {sender.failed[:3]}"
+    assert sender.succeeded > 100
+    assert web_pid(project) != first
 
 
 def test_restarts_refuse_requests_when_the_server_binds_itself(project: Project) -> None:
