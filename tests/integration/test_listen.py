@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 
 from ..needs import require
-from ..support import free_port
+from ..support import free_port, wait_for
 from .conftest import Project
 from .test_hardening import one_clear_error
 
@@ -137,11 +137,17 @@ def restart_under_load(project: Project, connect: Callable[[], http.client.HTTPC
 
 def web_pid(project: Project) -> int:
     """Return web's pid, as ``status`` shows it."""
+    pid = running_web_pid(project)
+    assert pid, project.run("status").stdout
+    return pid
+
+
+def running_web_pid(project: Project) -> int | None:
+    """Return web's pid if ``status`` shows it running (not restarting)."""
     project.processes()  # remembered, to be ended at teardown whatever happens
     status = project.run("status")
     found = re.search(r"^web\s+RUNNING\s+pid (\d+)", status.stdout, re.MULTILINE)
-    assert found, status.stdout + status.stderr
-    return int(found[1])
+    return int(found[1]) if found else None
 
 
 def socket_environment(pid: int) -> dict[str, str]:
@@ -220,6 +226,34 @@ def test_a_restart_into_broken_code_leaves_the_old_process_serving(project: Proj
     restarted = project.run("restart", "web")
     assert restarted.returncode == 0, restarted.stdout + restarted.stderr
     assert web_pid(project) != first
+
+
+def test_a_code_change_into_broken_code_keeps_the_old_process_serving(project: Project) -> None:
+    # The daily loop: DEBUG on, autoreload restarts web on a save. A save that
+    # breaks the code is tried first and not taken; the next save that mends
+    # it is.
+    port = free_port()
+    project.add_settings("DEBUG = True\n")
+    gunicorn_project(
+        project,
+        f"command={GUNICORN}\nlisten=127.0.0.1:{port}\nready=http://127.0.0.1:{port}/\n"
+        "ready_timeout=5\n",
+    )
+    wait_for(lambda: "watching " in project.run("tail", "autoreload").stdout, "autoreload")
+    first = web_pid(project)
+    with load(tcp(port)) as sender:
+        project.write("wsgi.py", WSGI + "\nthis is not Python(\n")
+        refused = "web not restarted: the new process did not pass its ready check"
+        wait_for(lambda: refused in project.logfile().read_text(), "the trial to fail")
+        assert web_pid(project) == first
+        project.write("wsgi.py", WSGI + "\n# mended\n")
+        wait_for(
+            lambda: running_web_pid(project) not in (None, first),
+            "web to restart on the mended code",
+        )
+    assert sender.failed == [], f"{len(sender.failed)} failed, e.g. {sender.failed[:3]}"
+    assert sender.succeeded > 50
+    assert get(tcp(port)) == (200, GREETING)
 
 
 def test_a_unix_socket_answers_across_a_restart_and_goes_at_shutdown(
