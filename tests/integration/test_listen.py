@@ -2,9 +2,9 @@
 
 gunicorn (two workers) serves a trivial Django view while a client sends
 about 100 requests a second and ``manage.py supervisor restart web`` runs
-three times: with ``listen=`` no request fails, with gunicorn and with
-uvicorn (``--fd``); with gunicorn binding the port itself (the control)
-some are refused. Then a unix socket, an address
+three times: with ``listen=`` no request fails with gunicorn, and none is
+refused with uvicorn (``--fd``); with gunicorn binding the port itself
+(the control) some are refused. Then a unix socket, an address
 another process holds at start, and two programs on one address.
 """
 
@@ -178,7 +178,11 @@ def test_uvicorn_takes_the_held_socket_by_its_fd_and_refuses_no_request(
 ) -> None:
     # uvicorn serves one socket: the trial has its own, for the check, and
     # is stopped once it passes; then the old process stops and a new one
-    # starts, while connections wait in the held socket's queue.
+    # starts, while connections wait in the held socket's queue. None is
+    # refused. But uvicorn, as it stops, closes the connections it has
+    # accepted and not yet read a request from (Server.shutdown): one that
+    # came in that instant ends unanswered (seen once in 1,760 requests over
+    # 25 restarts, with other tests running beside).
     require(importlib.util.find_spec("uvicorn"), "uvicorn (pip install uvicorn)")
     port = free_port()
     project.write("asgi.py", ASGI)
@@ -186,7 +190,9 @@ def test_uvicorn_takes_the_held_socket_by_its_fd_and_refuses_no_request(
     first = web_pid(project)
     assert socket_environment(first) == {"LISTEN_FDS": "1", "LISTEN_PID": str(first)}
     sender = restart_under_load(project, tcp(port))
-    assert sender.failed == [], f"{len(sender.failed)} failed, e.g. {sender.failed[:3]}"
+    unanswered = "RemoteDisconnected('Remote end closed connection without response')"
+    failed = [failure for failure in sender.failed if failure != unanswered]
+    assert failed == [], f"{len(failed)} failed, e.g. {failed[:3]}"
     assert sender.succeeded > 100
     assert web_pid(project) != first
 
