@@ -113,6 +113,7 @@ class Client:
             bool(answer["settled"]),
             [str(failure) for failure in answer.get("failures", [])],
             {str(name): str(outcome) for name, outcome in answer.get("outcomes", {}).items()},
+            [str(name) for name in answer.get("pending", [])],
         )
 
     def start_processes(self, names: Sequence[str]) -> list[str]:

@@ -18,7 +18,6 @@ from .conf import conf
 from .config.discovery import find_project_dir
 from .control.connection import find_running
 from .errors import DjsupervisorError, Fault
-from .protocol import ProcessState
 from .runtime import RuntimeDir
 from .tail import read_tail
 
@@ -61,7 +60,7 @@ def snapshot(cursor: str | None, now: float | None = None) -> dict[str, Any]:
     when = time.time() if now is None else now
     return {
         "running": True,
-        "processes": [_row(state, when) for state in states],
+        "processes": [state.as_json(when) for state in states],  # as status --json
         "cursor": tail.cursor,
         "reset": tail.reset,
         "output": {
@@ -74,32 +73,6 @@ def snapshot(cursor: str | None, now: float | None = None) -> dict[str, Any]:
             for name, output in tail.output.items()
         },
     }
-
-
-def _row(state: ProcessState, now: float) -> dict[str, Any]:
-    shows_pid = bool(state.pid)  # supervisord's is 0 unless it runs
-    return {
-        "name": state.namespec,
-        "process": state.name,
-        "state": state.statename,
-        "pid": state.pid if shows_pid else None,
-        "uptime": format_uptime(now - state.started) if shows_pid and state.started else "",
-        "ready": state.readiness,
-        # For a running process supervisord describes its pid and uptime,
-        # which have their own columns.
-        "description": "" if shows_pid else state.description,
-    }
-
-
-def format_uptime(seconds: float) -> str:
-    """Return a duration as supervisord shows uptimes: '0:01:02', '3 days, 4:05:06'."""
-    minutes, second = divmod(max(int(seconds), 0), 60)
-    hours, minute = divmod(minutes, 60)
-    days, hour = divmod(hours, 24)
-    clock = f"{hour}:{minute:02d}:{second:02d}"
-    if not days:
-        return clock
-    return f"{days} day{'s' if days > 1 else ''}, {clock}"
 
 
 def act(action: str, name: str) -> str:

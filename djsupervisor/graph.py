@@ -109,6 +109,14 @@ class Graph:
             found |= matching
         return found
 
+    def program_of_process(self) -> dict[str, str]:
+        """Return each process's program, by the process's name (as the journal names it)."""
+        return {
+            spec.rpartition(":")[2]: name
+            for name, program in self.programs.items()
+            for spec in program.processes
+        }
+
     def dependents(self, program: str) -> list[str]:
         """Return the programs that depend on ``program``."""
         return [name for name, p in self.programs.items() if program in dict(p.depends_on)]

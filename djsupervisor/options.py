@@ -1,11 +1,15 @@
-"""The command-line options of ``manage.py supervisor`` as one value object."""
+"""The command-line options of ``manage.py supervisor`` as one value object, and its commands'."""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import shlex
 from dataclasses import dataclass, fields
 from typing import Any
+
+from .errors import ConfigError
 
 AUTORELOAD = "autoreload"  # the program that watches the code
 # The options that name programs, with their short flags and help.
@@ -99,3 +103,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--noreload", action="store_true", help="Do not restart programs when code changes."
     )
+
+
+def parse_words(
+    parser: argparse.ArgumentParser, args: list[str], bad_value: str, usage: str
+) -> argparse.Namespace:
+    """Return a command's words ``args`` as ``parser`` reads them, or raise a one-line error.
+
+    ``bad_value`` is the error for a value argparse refuses; ``usage``
+    follows the name of an unknown option.
+    """
+    try:
+        # argparse's own message and usage would come before the error: it says more.
+        with contextlib.redirect_stderr(io.StringIO()):
+            # Names and options in any order: 'logs web -f worker'.
+            parsed, unknown = parser.parse_known_intermixed_args(args)
+    except SystemExit:
+        raise ConfigError(f"{parser.prog.split()[-1]}: {bad_value}") from None
+    if unknown:
+        raise ConfigError(f"{parser.prog.split()[-1]}: unknown option {unknown[0]!r}; {usage}")
+    return parsed

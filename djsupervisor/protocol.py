@@ -12,7 +12,7 @@ from __future__ import annotations
 import struct
 import time
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 # djsupervisor's own XML-RPC namespace in supervisord's config, and its factory
@@ -25,6 +25,9 @@ UNKNOWN_METHOD = 1  # no such method
 SHUTDOWN_STATE = 6  # supervisord is shutting down already
 BAD_NAME = 10  # no such process
 
+# The outcome of a process nobody started, for those waiting for it (``wait``).
+NOT_STARTED = "stopped, and nothing starts it"
+
 # How a restart's outcome begins when the new process failed its trial
 # (inside/trials.py) and the running one was left serving.
 NOT_RESTARTED = "not restarted"
@@ -35,6 +38,13 @@ UP = STOPPABLE | {"STOPPING"}  # a process that is not down yet
 FINISHED = frozenset({"EXITED", "FATAL"})  # crashed or done
 STARTABLE = frozenset({"STOPPED", *FINISHED})  # startProcess applies
 DOWN = STARTABLE | {"UNKNOWN"}  # supervisorctl's 'not running' for status
+
+
+# What the readiness column says of a running process with a ready check;
+# as a flag for scripts, where any other text (waiting, done, blocked...) or
+# none is no flag.
+READY, NOT_READY = "ready", "not ready"
+READY_FLAGS = {READY: True, NOT_READY: False}
 
 
 @dataclass(frozen=True)
@@ -73,6 +83,24 @@ class ProcessState:
         return cls(
             str(group), str(name), str(statename), str(description), str(readiness), pid, started
         )
+
+    def as_json(self, now: float) -> dict[str, Any]:
+        """Return what ``status --json`` and the admin page say of it (docs: scripting).
+
+        ``now`` is the time (seconds since the epoch) its uptime runs to.
+        """
+        running = bool(self.pid)  # supervisord's pid is 0 unless it runs
+        return {
+            "name": self.namespec,
+            "program": self.group,
+            "process": self.name,
+            "state": self.statename,
+            "pid": self.pid if running else None,
+            "uptime": max(int(now - self.started), 0) if running and self.started else None,
+            "ready": READY_FLAGS.get(self.readiness),
+            "readiness": self.readiness,
+            "description": self.description,
+        }
 
     def row(self) -> list[Any]:
         """Return the fields as ``djsupervisor.getProcessStates`` sends them."""
@@ -120,6 +148,7 @@ class Startup:
     settled: bool  # every process has started, or failed to
     failures: list[str]  # 'NAME: why', for each that failed or is blocked
     outcomes: dict[str, str]  # 'ok', or why it failed, by process name (settled ones)
+    pending: list[str] = field(default_factory=list)  # the names still on their way
 
 
 def states(supervisor: Supervisor) -> dict[str, str]:

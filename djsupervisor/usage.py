@@ -68,6 +68,21 @@ def _logs_arguments(parser: argparse.ArgumentParser) -> None:
     add_arguments(parser)
 
 
+def _status_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        help="Print a JSON array of the processes (name, program, state, pid, uptime, ready...).",
+    )
+    parser.add_argument("NAME", nargs="*", help="The processes to show (default: all).")
+
+
+def _wait_arguments(parser: argparse.ArgumentParser) -> None:
+    from .control.waiting import add_arguments
+
+    add_arguments(parser)
+
+
 def _export_arguments(parser: argparse.ArgumentParser) -> None:
     from .export.arguments import add_arguments
 
@@ -114,7 +129,7 @@ SUBCOMMANDS = (
     ),
     Subcommand(
         "logs",
-        "[-f] [-n N] [PROG ...]",
+        "[-f] [-n N] [--json] [PROG ...]",
         "Print the programs' output in time order, prefixed; -f follows it.",
         _logs_arguments,
         parses_words=True,
@@ -142,9 +157,17 @@ SUBCOMMANDS = (
     ),
     Subcommand(
         "status",
-        "[NAME ...]",
-        "Print each process's state, readiness and what it waits for.",
+        "[--json] [NAME ...]",
+        "Print each process's state, readiness and what it waits for; --json for scripts.",
+        _status_arguments,
         ctl="status",
+    ),
+    Subcommand(
+        "wait",
+        "[--timeout S] [NAME ...]",
+        "Wait until processes are ready, done or running; exit 1 saying what is not.",
+        _wait_arguments,
+        parses_words=True,
     ),
     Subcommand(
         "start",

@@ -7,20 +7,7 @@ from pathlib import Path
 import pytest
 from django.test import override_settings
 
-from djsupervisor.dashboard import START_COMMAND, ActionError, act, format_uptime, snapshot
-
-
-@pytest.mark.parametrize(
-    ("seconds", "shown"),
-    [
-        (0, "0:00:00"),
-        (62, "0:01:02"),
-        (3600 * 25 + 5, "1 day, 1:00:05"),
-        (86400 * 3, "3 days, 0:00:00"),
-    ],
-)
-def test_uptimes_read_like_supervisords(seconds: float, shown: str) -> None:
-    assert format_uptime(seconds) == shown
+from djsupervisor.dashboard import START_COMMAND, ActionError, act, snapshot
 
 
 def test_without_supervisord_the_page_says_how_to_start_it(short_dir: Path) -> None:

@@ -16,6 +16,7 @@ import pytest
 from djsupervisor.graph import Change, Check, Graph, Program, UnknownName
 from djsupervisor.inside.events import StateChange
 from djsupervisor.inside.orchestrator import Orchestrator
+from djsupervisor.protocol import NOT_STARTED
 
 
 @dataclass
@@ -283,6 +284,7 @@ def test_a_user_restart_goes_through_the_graph_and_is_on_its_way_until_restarted
     assert history.orchestrator.restart(["web"]) == ["worker", "web"]
     startup = history.orchestrator.table.startup(["web", "worker"])
     assert not startup["settled"]
+    assert startup["pending"] == ["web", "worker"]
     history.stops("worker")
     history.stops("web")
     history.runs("web")
@@ -293,6 +295,7 @@ def test_a_user_restart_goes_through_the_graph_and_is_on_its_way_until_restarted
         "settled": True,
         "failures": [],
         "outcomes": {"web": "ok", "worker": "ok"},
+        "pending": [],
     }
 
 
@@ -413,6 +416,24 @@ def test_update_starts_the_added_groups_only_and_a_stopped_program_stays_stopped
     history.orchestrator.groups_added(graph, ["extra"])
     assert history.control.taken() == ["start extra"]
     assert history.orchestrator.table.runs["worker"].state == "STOPPED"
+
+
+def test_a_process_stopped_by_someone_is_settled_for_those_waiting_for_it() -> None:
+    # 'wait web' after 'stop web' ends at once: nothing will start it.
+    history = History(Graph({"web": Program(processes=["web"])}))
+    history.orchestrator.supervisord_running()
+    history.runs("web")
+    assert history.orchestrator.table.startup(["web"])["outcomes"] == {"web": "ok"}
+    history.orchestrator.stop(["web"])
+    assert history.orchestrator.table.startup(["web"])["pending"] == ["web"]  # stopping
+    history.stops("web")
+    assert history.orchestrator.table.startup(["web"]) == {
+        "settled": True,
+        "failures": [f"web: {NOT_STARTED}"],
+        "outcomes": {"web": NOT_STARTED},
+        "pending": [],
+    }
+    assert history.orchestrator.table.startup([])["outcomes"] == {}  # nobody wants it
 
 
 def test_a_start_that_supervisord_refuses_is_a_failure_said_once_and_not_retried() -> None:

@@ -1,7 +1,12 @@
 from __future__ import annotations
 
+import json
+
+import pytest
+
 from djsupervisor.protocol import ProcessState
-from djsupervisor.terminal.status import format_statuses, select
+from djsupervisor.terminal.status import NOT_RUNNING, UNKNOWN, format_statuses, select, status
+from tests.fakes import FakeProcess, FakeSupervisord
 
 
 def info(group: str, name: str, state: str = "RUNNING") -> ProcessState:
@@ -49,3 +54,80 @@ def test_readiness_follows_in_a_column_of_its_own() -> None:
         "web                              STOPPED   Not started             waiting for db (ready)",
         "cron                             RUNNING   pid 2, uptime 0:00:03",
     ]
+
+
+def test_json_says_each_process_for_scripts() -> None:
+    now = 1000.0
+    processes = [
+        ProcessState("db", "db", "RUNNING", "pid 7, uptime 0:00:30", "ready", 7, 970),
+        ProcessState("web", "web", "STARTING", "", "not ready", 8, 999),
+        ProcessState("pool", "pool_0", "STOPPED", "Not started", "waiting for db (ready)"),
+        ProcessState("migrate", "migrate", "EXITED", "Dec 05 10:00 AM", "done"),
+    ]
+    assert [process.as_json(now) for process in processes] == [
+        {
+            "name": "db",
+            "program": "db",
+            "process": "db",
+            "state": "RUNNING",
+            "pid": 7,
+            "uptime": 30,
+            "ready": True,
+            "readiness": "ready",
+            "description": "pid 7, uptime 0:00:30",
+        },
+        {
+            "name": "web",
+            "program": "web",
+            "process": "web",
+            "state": "STARTING",
+            "pid": 8,
+            "uptime": 1,
+            "ready": False,
+            "readiness": "not ready",
+            "description": "",
+        },
+        {
+            "name": "pool:pool_0",
+            "program": "pool",
+            "process": "pool_0",
+            "state": "STOPPED",
+            "pid": None,
+            "uptime": None,
+            "ready": None,
+            "readiness": "waiting for db (ready)",
+            "description": "Not started",
+        },
+        {
+            "name": "migrate",
+            "program": "migrate",
+            "process": "migrate",
+            "state": "EXITED",
+            "pid": None,
+            "uptime": None,
+            "ready": None,
+            "readiness": "done",
+            "description": "Dec 05 10:00 AM",
+        },
+    ]
+
+
+@pytest.mark.parametrize(
+    ("names", "expected", "exit_status"),
+    [
+        ([], ["web", "worker"], NOT_RUNNING),
+        (["web"], ["web"], 0),
+        (["web", "nope"], ["web"], UNKNOWN),
+    ],
+)
+def test_json_status_prints_only_json_and_keeps_the_exit_status(
+    names: list[str], expected: list[str], exit_status: int
+) -> None:
+    supervisord = FakeSupervisord(
+        [FakeProcess("web", "web"), FakeProcess("worker", "worker", state="STOPPED")]
+    )
+    printed: list[str] = []
+    errors: list[str] = []
+    assert status(supervisord, names, printed.append, as_json=errors.append) == exit_status
+    assert [process["name"] for process in json.loads("".join(printed))] == expected
+    assert errors == (["nope: ERROR (no such process)"] if "nope" in names else [])

@@ -14,10 +14,11 @@ from dataclasses import dataclass
 
 from ..errors import ConfigError
 from ..graph import Graph, resolve_name
+from ..terminal.status import status
 from .connection import Running
 
 # supervisorctl commands, by where their process names are.
-MANY_NAMES = ("stop", "clear", "start", "restart", "status")
+MANY_NAMES = ("stop", "clear", "start", "restart", "status", "wait")
 NAMES_AFTER_FIRST = ("signal",)
 ONE_NAME = ("tail", "fg", "attach", "pid")
 
@@ -82,3 +83,11 @@ def expand_names(command: str, words: list[str], graph: Graph) -> list[str]:
             )
         expanded += namespecs
     return expanded
+
+
+def run_status(
+    running: Running, args: list[str], output: Callable[[str], None], errors: Callable[[str], None]
+) -> int:
+    """Run ``status [--json] ARGS`` on the ``running`` supervisord; return its exit status."""
+    names = expand_names("status", [word for word in args if word != "--json"], running.graph())
+    return status(running.client, names, output, as_json=errors if "--json" in args else None)

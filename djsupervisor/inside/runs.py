@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from ..graph import Check, Program
+from ..protocol import NOT_READY, NOT_STARTED, READY
 from . import probes
 from .loop import MainLoop
 
@@ -108,7 +109,7 @@ class Run:
         if self.done:
             return "done"
         if self.program.ready is not None and self.state in ("STARTING", "RUNNING"):
-            return "ready" if self.ready else "not ready"
+            return READY if self.ready else NOT_READY
         return ""
 
     def startup_outcome(self, now: float) -> str | None:
@@ -127,6 +128,8 @@ class Run:
             return "ok"
         if self.state == "FATAL":
             return "could not start"
+        if self.state == "STOPPED" and not self.wanted:
+            return NOT_STARTED  # stopped by someone, or never started: it will not start
         return None
 
 

@@ -106,7 +106,7 @@ class RunTable:
         """Return whether ``names`` (every wanted process if none) have started, or failed.
 
         The failures say which and why; the outcomes are 'ok' or the failure,
-        by name, for those settled.
+        by name, for those settled; the pending are those on their way.
         """
         if names:
             runs = [run for name in names for run in self.resolve(name)]
@@ -118,6 +118,7 @@ class RunTable:
             "settled": None not in outcomes.values(),
             "failures": [f"{n}: {o}" for n, o in outcomes.items() if o not in ("ok", None)],
             "outcomes": {n: o for n, o in outcomes.items() if o is not None},
+            "pending": [n for n, o in outcomes.items() if o is None],
         }
 
     def dependencies(self) -> dict[str, list[str]]:

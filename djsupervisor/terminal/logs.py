@@ -1,11 +1,13 @@
-"""``logs [-f] [-n N] [PROG ...]``: the programs' output from the journal, in time order."""
+"""``logs [-f] [-n N] [--json] [PROG ...]``: the programs' output from the journal, in order."""
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from collections.abc import Callable, Collection
+from functools import partial
 from pathlib import Path
 from typing import Protocol
 
@@ -13,13 +15,16 @@ from ..clock import Clock
 from ..errors import ConfigError
 from ..graph import read_graph
 from ..journal import read_on
-from ..protocol import records
+from ..options import parse_words
+from ..protocol import CHANNELS, records
 from ..runtime import RuntimeDir
 from .formatting import Formatter, Stream, use_color
 
 DEFAULT_LINES = 20
 FOLLOW_INTERVAL = 0.1  # seconds between looks at a journal being followed
-Line = tuple[float, str, str]  # (time, process name, text)
+Line = tuple[float, str, int, str]  # (time, process name, channel, text)
+Render = Callable[[Line], str]  # one line as it is printed, its newline included
+STREAMS = {channel: name for name, channel in CHANNELS.items()}
 
 
 class Output(Protocol):
@@ -44,6 +49,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help=f"How many lines to print first (default: {DEFAULT_LINES}).",
     )
     parser.add_argument(
+        "--json",
+        action="store_true",
+        help="Print one JSON object per line: time, program, process, stream, line.",
+    )
+    parser.add_argument(
         "programs", nargs="*", metavar="PROG", help="The programs to show (default: all)."
     )
 
@@ -52,13 +62,12 @@ def parse(args: list[str]) -> argparse.Namespace:
     """Return the options of ``logs``, or raise naming what is wrong with them."""
     parser = argparse.ArgumentParser(prog="manage.py supervisor logs", add_help=False)
     add_arguments(parser)
-    try:
-        parsed, unknown = parser.parse_known_args(args)
-    except SystemExit:
-        raise ConfigError("logs: -n takes a number of lines, e.g. 'logs -n 100 web'") from None
-    if unknown:
-        raise ConfigError(f"logs: unknown option {unknown[0]!r}; use -f, -n N and program names")
-    return parsed
+    return parse_words(
+        parser,
+        args,
+        "-n takes a number of lines, e.g. 'logs -n 100 web'",
+        "use -f, -n N, --json and program names",
+    )
 
 
 def run_logs(runtime: RuntimeDir, args: list[str], timestamps: bool, out: Output) -> None:
@@ -75,11 +84,34 @@ def run_logs(runtime: RuntimeDir, args: list[str], timestamps: bool, out: Output
             f"logs: nothing logged yet ({runtime.journal} does not exist); start the "
             "programs with 'python manage.py supervisor'"
         )
+    if parsed.json:
+        render_for = partial(json_lines, programs=graph.program_of_process())
+    else:
+        render_for = partial(text_lines, timestamps=timestamps)
+    show(runtime.journal, processes, parsed.lines, parsed.follow, render_for, out)
 
-    def formatter(names: Collection[str]) -> Formatter:
-        return Formatter(names, use_color(sys.stdout), timestamps)
 
-    show(runtime.journal, processes, parsed.lines, parsed.follow, formatter, out)
+def text_lines(names: Collection[str], timestamps: bool) -> Render:
+    """Return how lines of the processes ``names`` print: prefixed, aligned, colored on a tty."""
+    formatter = Formatter(names, use_color(sys.stdout), timestamps)
+    return lambda line: formatter.line(line[1], line[3], line[0])
+
+
+def json_lines(names: Collection[str], programs: dict[str, str]) -> Render:
+    """Return how lines print as JSON objects (docs: scripting); ``programs`` by process name."""
+
+    def render(line: Line) -> str:
+        when, name, channel, text = line
+        entry = {
+            "time": when,
+            "program": programs.get(name, name),
+            "process": name,
+            "stream": STREAMS.get(channel, str(channel)),
+            "line": text,
+        }
+        return json.dumps(entry, ensure_ascii=False) + "\n"
+
+    return render
 
 
 def show(
@@ -87,26 +119,29 @@ def show(
     processes: Collection[str] | None,
     lines: int,
     follow: bool,
-    formatter: Callable[[Collection[str]], Formatter],
+    render_for: Callable[[Collection[str]], Render],
     out: Output,
     clock: Clock = time,
 ) -> None:
-    """Print the last ``lines`` lines of ``processes`` (all if None); with ``follow``, the rest."""
+    """Print the last ``lines`` lines of ``processes`` (all if None); with ``follow``, the rest.
+
+    ``render_for`` returns how to print the lines of the processes it is given.
+    """
     found = read_on(journal, None)
     assembler = Assembler(processes)
     shown = assembler.feed(found.data)[-lines:] if lines > 0 else []
-    names = {name for _, name, _ in shown} | set(processes or ())
-    format_ = formatter(names)
-    _print(out, "".join(format_.line(name, text, when) for when, name, text in shown))
+    names = {line[1] for line in shown} | set(processes or ())
+    render = render_for(names)
+    _print(out, "".join(map(render, shown)))
     if follow:
-        _follow(journal, found.cursor, assembler, format_, out, clock)
+        _follow(journal, found.cursor, assembler, render, out, clock)
 
 
 def _follow(
     journal: Path,
     cursor: str,
     assembler: Assembler,
-    formatter: Formatter,
+    render: Render,
     out: Output,
     clock: Clock,
 ) -> None:
@@ -118,8 +153,7 @@ def _follow(
         if not found.data:
             out.flush()  # fails once the reader has gone (| head), even with nothing new to say
             continue
-        lines = assembler.feed(found.data)
-        _print(out, "".join(formatter.line(n, line, when) for when, n, line in lines))
+        _print(out, "".join(map(render, assembler.feed(found.data))))
 
 
 def _print(out: Output, text: str) -> None:
@@ -141,5 +175,5 @@ class Assembler:
             if self.processes is not None and name not in self.processes:
                 continue
             stream = self.streams.setdefault((name, channel), Stream())
-            lines += [(when, name, line) for line in stream.feed(chunk)]
+            lines += [(when, name, channel, line) for line in stream.feed(chunk)]
         return lines

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import sys
+from functools import partial
 from typing import TYPE_CHECKING, Any, TextIO, cast
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser, OutputWrapper
@@ -119,13 +120,14 @@ class Command(BaseCommand):
             return self.logs(options, rest)
         if command == "export":
             return self.export(options, rest)
+        if command == "wait":
+            return self.wait(options, rest)
         running = self.find_running(options)
         if command == "status":
-            from ...control.ctl import expand_names
-            from ...terminal.status import status
+            from ...control.ctl import run_status
 
-            names = expand_names(command, rest, running.graph())
-            return status(running.client, names, self.stdout.write)
+            return run_status(running, rest, self.stdout.write, self.stderr.write)
+
         if command == "shutdown" and not rest:
             from ...control.shutdown import shutdown
 
@@ -213,6 +215,12 @@ class Command(BaseCommand):
         timestamps = conf.SUPERVISOR_CONSOLE_TIMESTAMPS
         run_logs(self.runtime_dir(options), args, timestamps, self.stdout)
         return 0
+
+    def wait(self, options: Options, args: list[str]) -> int:
+        """Wait until processes are up (``wait``); say what is not."""
+        from ...control.waiting import run_wait
+
+        return run_wait(partial(self.find_running, options), args, self.stderr.write)
 
     def export(self, options: Options, args: list[str]) -> int:
         """Write the programs in another platform's format (``export``)."""
