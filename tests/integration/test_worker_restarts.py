@@ -35,6 +35,7 @@ pytestmark = pytest.mark.integration
 TASKS = 200
 WORK = 10.0  # seconds the worker needs for all the tasks: longer than the restarts take
 RESTARTS = 5  # by `restart`; one more by a code change
+MIN_RESTARTS = 3  # under load, on a machine so slow that the tasks end before the others
 RECORDER = (
     LINEAGE
     + """
@@ -129,6 +130,11 @@ def stopping_seen(
     raise AssertionError(f"{worker} did not restart; supervisord reports {project.processes()}")
 
 
+def ended(tasks: dict[str, list[Run]]) -> int:
+    """Return how many of ``tasks`` have ended."""
+    return sum(any(r.what == "end" for r in lines) for lines in tasks.values())
+
+
 def wait_done(project: Project, idle: float = 5.0) -> None:
     """Wait until every task has ended, or nothing has run for ``idle`` seconds (a task is lost)."""
     last, changed = "", time.monotonic()
@@ -157,15 +163,22 @@ def test_restarts_under_load_lose_no_task_and_run_none_twice(project: Project, n
 
     pids, in_flight = [pid], 0
     for restart in range(RESTARTS + 1):
-        # Restart once the current process has started a task of its own.
+        # Restart once the current process has started a task of its own; on
+        # a machine slow enough that the tasks are all done first, the
+        # restarts left would find nothing to lose.
         try:
             wait_for(
-                lambda: ran_by(pids[-1], runs(project)), f"{worker} ({pids[-1]}) to run a task"
+                lambda: ran_by(pids[-1], runs(project)) or ended(runs(project)) == TASKS,
+                f"{worker} ({pids[-1]}) to run a task",
             )
         except TimeoutError as exc:
-            ended = sum(any(r.what == "end" for r in lines) for lines in runs(project).values())
             log = project.run("tail", worker, "stderr").stdout
-            raise AssertionError(f"{exc} ({ended} tasks ended); its log:\n{log}") from None
+            raise AssertionError(
+                f"{exc} ({ended(runs(project))} tasks ended); its log:\n{log}"
+            ) from None
+        if not ran_by(pids[-1], runs(project)):
+            assert restart >= MIN_RESTARTS, f"all {TASKS} tasks ended after {restart} restarts"
+            break
         if restart < RESTARTS:
             process = subprocess.Popen(
                 project.command("restart", worker),
@@ -200,7 +213,7 @@ def test_restarts_under_load_lose_no_task_and_run_none_twice(project: Project, n
         (n for n, lines in tasks.items() if [r.what for r in lines] != ["start", "end"]), key=int
     )
     print(
-        f"{name}: {TASKS} tasks, {RESTARTS + 1} restarts ({in_flight} with a task in flight), "
+        f"{name}: {TASKS} tasks, {len(pids) - 1} restarts ({in_flight} with a task in flight), "
         f"{len(lost)} lost, {len(twice)} run twice or cut, {time.monotonic() - began:.1f} s"
     )
     if name == "django_tasks" and lost and not twice and not any(n in tasks for n in lost):
@@ -214,8 +227,8 @@ def test_restarts_under_load_lose_no_task_and_run_none_twice(project: Project, n
     assert not twice, f"{len(twice)} tasks ran more than once or were cut: " + "; ".join(
         f"{n}: {[r.what for r in tasks[n]]}" for n in twice[:10]
     )
-    assert len(set(pids)) == RESTARTS + 2, f"{worker}'s pids across the restarts: {pids}"
+    assert len(set(pids)) == len(pids), f"{worker}'s pids across the restarts: {pids}"
     assert in_flight >= 1, "no restart stopped the worker while it ran a task"
     log = project.logfile().read_text()
-    assert log.count(f"stopped: {worker} (exit status 0)") >= RESTARTS + 1, log
+    assert log.count(f"stopped: {worker} (exit status 0)") >= len(pids) - 1, log
     assert "SIGKILL" not in log, log
