@@ -18,6 +18,7 @@ from .conf import conf
 from .config.discovery import find_project_dir
 from .control.connection import find_running
 from .errors import DjsupervisorError, Fault
+from .graph import read_graph
 from .runtime import RuntimeDir
 from .tail import read_tail
 
@@ -56,11 +57,12 @@ def snapshot(cursor: str | None, now: float | None = None) -> dict[str, Any]:
         # OSError: the runtime directory is another user's (the web process
         # runs as someone else than supervisord).
         return {"running": False, "problem": str(exc), "start": START_COMMAND}
+    programs = read_graph(supervisord.runtime.graph).program_of_process()
     tail = read_tail(supervisord.runtime.journal, cursor)
     when = time.time() if now is None else now
     return {
         "running": True,
-        "processes": [state.as_json(when) for state in states],  # as status --json
+        "processes": [state.as_json(when, programs) for state in states],  # as status --json
         "cursor": tail.cursor,
         "reset": tail.reset,
         "output": {

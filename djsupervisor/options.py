@@ -110,16 +110,21 @@ def parse_words(
 ) -> argparse.Namespace:
     """Return a command's words ``args`` as ``parser`` reads them, or raise a one-line error.
 
-    ``bad_value`` is the error for a value argparse refuses; ``usage``
-    follows the name of an unknown option.
+    ``bad_value`` is the error for a value argparse refuses (a number that is
+    not); other errors are argparse's, followed by ``usage``, as an unknown option is.
     """
+    command = parser.prog.split()[-1]
+    said = io.StringIO()
     try:
-        # argparse's own message and usage would come before the error: it says more.
-        with contextlib.redirect_stderr(io.StringIO()):
+        # argparse's own message and usage would come before the error: it says it once.
+        with contextlib.redirect_stderr(said):
             # Names and options in any order: 'logs web -f worker'.
             parsed, unknown = parser.parse_known_intermixed_args(args)
     except SystemExit:
-        raise ConfigError(f"{parser.prog.split()[-1]}: {bad_value}") from None
+        message = said.getvalue().strip().splitlines()[-1].partition("error: ")[2]
+        if "invalid" in message:
+            raise ConfigError(f"{command}: {bad_value}") from None
+        raise ConfigError(f"{command}: {message}; {usage}") from None
     if unknown:
-        raise ConfigError(f"{parser.prog.split()[-1]}: unknown option {unknown[0]!r}; {usage}")
+        raise ConfigError(f"{command}: unknown option {unknown[0]!r}; {usage}")
     return parsed

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import struct
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -84,15 +84,17 @@ class ProcessState:
             str(group), str(name), str(statename), str(description), str(readiness), pid, started
         )
 
-    def as_json(self, now: float) -> dict[str, Any]:
+    def as_json(self, now: float, programs: Mapping[str, str]) -> dict[str, Any]:
         """Return what ``status --json`` and the admin page say of it (docs: scripting).
 
-        ``now`` is the time (seconds since the epoch) its uptime runs to.
+        ``now`` is the time (seconds since the epoch) its uptime runs to;
+        ``programs`` names each process's program, by the process's name
+        (``Graph.program_of_process``): a group's members are programs of their own.
         """
         running = bool(self.pid)  # supervisord's pid is 0 unless it runs
         return {
             "name": self.namespec,
-            "program": self.group,
+            "program": programs.get(self.name, self.group),
             "process": self.name,
             "state": self.statename,
             "pid": self.pid if running else None,

@@ -433,7 +433,19 @@ def test_a_process_stopped_by_someone_is_settled_for_those_waiting_for_it() -> N
         "outcomes": {"web": NOT_STARTED},
         "pending": [],
     }
-    assert history.orchestrator.table.startup([])["outcomes"] == {}  # nobody wants it
+    # 'wait' with no names: web is an autostart program, and stopped.
+    assert history.orchestrator.table.startup([])["outcomes"] == {"web": NOT_STARTED}
+    history.orchestrator.start(["web"])
+    assert history.orchestrator.table.startup([])["pending"] == ["web"]
+
+
+def test_an_exited_process_stopped_by_someone_is_settled_too() -> None:
+    history = History(Graph({"web": Program(processes=["web"])}))
+    history.orchestrator.supervisord_running()
+    history.runs("web")
+    history.finishes("web")  # exited as expected: nothing restarts it
+    history.orchestrator.stop(["web"])
+    assert history.orchestrator.table.startup(["web"])["outcomes"] == {"web": NOT_STARTED}
 
 
 def test_a_start_that_supervisord_refuses_is_a_failure_said_once_and_not_retried() -> None:

@@ -64,7 +64,8 @@ def test_json_says_each_process_for_scripts() -> None:
         ProcessState("pool", "pool_0", "STOPPED", "Not started", "waiting for db (ready)"),
         ProcessState("migrate", "migrate", "EXITED", "Dec 05 10:00 AM", "done"),
     ]
-    assert [process.as_json(now) for process in processes] == [
+    programs = {"pool_0": "pool"}  # by process name: a group's members are programs
+    assert [process.as_json(now, programs) for process in processes] == [
         {
             "name": "db",
             "program": "db",
@@ -128,6 +129,7 @@ def test_json_status_prints_only_json_and_keeps_the_exit_status(
     )
     printed: list[str] = []
     errors: list[str] = []
-    assert status(supervisord, names, printed.append, as_json=errors.append) == exit_status
+    programs = {"web": "web", "worker": "worker"}
+    assert status(supervisord, names, printed.append, errors.append, programs) == exit_status
     assert [process["name"] for process in json.loads("".join(printed))] == expected
     assert errors == (["nope: ERROR (no such process)"] if "nope" in names else [])

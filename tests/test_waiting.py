@@ -56,11 +56,20 @@ def test_it_names_what_is_not_up_in_time_and_how_it_is() -> None:
     assert 5.0 <= clock.now < 5.1
 
 
-def test_a_failure_ends_the_wait_at_once() -> None:
-    supervisord = Starting({"db": 0.5}, failed={"web": "blocked: db could not start"})
+def test_a_failure_ends_the_wait_at_once_whatever_the_others_do() -> None:
+    supervisord = Starting({"db": 300}, failed={"web": "blocked: migrate could not start"})
     clock = FakeClock(supervisord)
-    assert wait(supervisord, ["web"], 60, clock) == ["web: blocked: db could not start"]
+    assert wait(supervisord, ["db", "web"], 60, clock) == ["web: blocked: migrate could not start"]
     assert clock.now == 0
+
+
+def test_the_timeout_counts_from_the_start_of_the_wait() -> None:
+    supervisord = Starting({"db": 300})
+    clock = FakeClock(supervisord)
+    assert wait(supervisord, [], 5, clock, waited=4) == [
+        "db: not up after 5 s (STARTING not ready)"
+    ]
+    assert 1 <= clock.now < 1.1
 
 
 def test_an_unknown_name_is_one_clear_error() -> None:
@@ -78,6 +87,8 @@ def test_its_words() -> None:
         (["--timeout", "0"], "wait: --timeout must be a positive number of seconds, not 0"),
         (["--timeout", "nan"], "wait: --timeout must be a positive number of seconds, not nan"),
         (["-f"], "wait: unknown option '-f'; use --timeout S and process names"),
+        (["--time", "5"], "wait: unknown option '--time'; use --timeout S and process names"),
+        (["--timeout"], "wait: argument --timeout: expected one argument; use --timeout S"),
     ]:
         with pytest.raises(ConfigError, match=f"^{error}"):
             parse(words)

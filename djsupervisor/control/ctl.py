@@ -18,7 +18,7 @@ from ..terminal.status import status
 from .connection import Running
 
 # supervisorctl commands, by where their process names are.
-MANY_NAMES = ("stop", "clear", "start", "restart", "status", "wait")
+MANY_NAMES = ("stop", "clear", "start", "restart", "status")
 NAMES_AFTER_FIRST = ("signal",)
 ONE_NAME = ("tail", "fg", "attach", "pid")
 
@@ -89,5 +89,8 @@ def run_status(
     running: Running, args: list[str], output: Callable[[str], None], errors: Callable[[str], None]
 ) -> int:
     """Run ``status [--json] ARGS`` on the ``running`` supervisord; return its exit status."""
-    names = expand_names("status", [word for word in args if word != "--json"], running.graph())
-    return status(running.client, names, output, as_json=errors if "--json" in args else None)
+    graph = running.graph()
+    names = expand_names("status", [word for word in args if word != "--json"], graph)
+    if "--json" not in args:
+        return status(running.client, names, output)
+    return status(running.client, names, output, errors, graph.program_of_process())

@@ -141,15 +141,13 @@ def wait_until_started(
     names: Sequence[str],
     alive: Callable[[], bool],
     clock: Clock = time,
-    timeout: float = SETTLE_TIMEOUT,
 ) -> Startup:
     """Wait until the processes ``names`` (every wanted one if none) have started, or failed.
 
     Started means running (and ready, where there is a check) or, for a
-    one-shot, done; failed includes blocked by a failed dependency. After
-    ``timeout`` seconds, return how it is going.
+    one-shot, done; failed includes blocked by a failed dependency.
     """
-    deadline = clock.monotonic() + timeout
+    deadline = clock.monotonic() + SETTLE_TIMEOUT
     while True:
         startup = supervisor.startup(names)
         if startup.settled or not alive() or clock.monotonic() > deadline:

@@ -17,8 +17,7 @@ from ..errors import ConfigError, Fault, NotRunningError
 from ..options import parse_words
 from ..protocol import BAD_NAME, Supervisor
 from .connection import Running
-from .ctl import expand_names
-from .launch import wait_until_started
+from .launch import SETTLE_POLL_INTERVAL
 
 DEFAULT_TIMEOUT = 60.0  # seconds
 REACH_INTERVAL = 0.1  # seconds between looks for a supervisord that is not up yet
@@ -43,7 +42,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def parse(args: list[str]) -> argparse.Namespace:
     """Return the options of ``wait``, or raise naming what is wrong with them."""
-    parser = argparse.ArgumentParser(prog="manage.py supervisor wait", add_help=False)
+    parser = argparse.ArgumentParser(
+        prog="manage.py supervisor wait", add_help=False, allow_abbrev=False
+    )
     add_arguments(parser)
     parsed = parse_words(
         parser,
@@ -83,25 +84,31 @@ def wait(
     clock: Clock = time,
     waited: float = 0.0,
 ) -> list[str]:
-    """Wait until ``names`` (every process that should run if none) are up.
+    """Wait until ``names`` (every process of an autostart program if none) are up.
 
     Give up ``timeout`` seconds after the wait began, ``waited`` seconds ago.
     Return what stands in the way, one line per process: empty when all are up.
+    A failure ends the wait at once, whatever the others are doing.
     """
-    left = max(timeout - waited, 0.0)
+    deadline = clock.monotonic() + timeout - waited
     try:
-        startup = wait_until_started(supervisor, names, lambda: True, clock, left)
+        while True:
+            startup = supervisor.startup(names)
+            if startup.settled or startup.failures or clock.monotonic() >= deadline:
+                break
+            clock.sleep(SETTLE_POLL_INTERVAL)
     except Fault as fault:
         if fault.code != BAD_NAME:
             raise
         raise ConfigError(f"wait: no such process: {fault.text.partition(': ')[2]}") from None
-    problems = list(startup.failures)
-    if startup.pending:
-        shown = {state.namespec: state for state in supervisor.process_states()}
-        for name in startup.pending:
-            state = shown.get(name)
-            now = f"{state.statename} {state.readiness}".strip() if state else "gone"
-            problems.append(f"{name}: not up after {timeout:g} s ({now})")
+    if startup.failures:
+        return list(startup.failures)
+    shown = {state.namespec: state for state in supervisor.process_states()}
+    problems = []
+    for name in startup.pending:
+        state = shown.get(name)
+        now = f"{state.statename} {state.readiness}".strip() if state else "gone"
+        problems.append(f"{name}: not up after {timeout:g} s ({now})")
     return problems
 
 
@@ -110,8 +117,8 @@ def run_wait(find: Callable[[], Running], args: list[str], say: Callable[[str], 
     parsed = parse(args)
     began = time.monotonic()
     running = reach(find, parsed.timeout)
-    names = expand_names("wait", parsed.names, running.graph())
-    problems = wait(running.client, names, parsed.timeout, waited=time.monotonic() - began)
+    # supervisord reads the names, a program's included, as start's.
+    problems = wait(running.client, parsed.names, parsed.timeout, waited=time.monotonic() - began)
     for problem in problems:
         say(problem)
     return 1 if problems else 0

@@ -79,10 +79,10 @@ class DjsupervisorNamespaceRPCInterface:
         return {name: group.config.priority for name, group in groups.items()}
 
     def getStartup(self, names: list[str]) -> dict[str, Any]:  # camelCase, as XML-RPC names go
-        """Tell whether processes (all that should run, if none named) have started, or failed to.
+        """Tell whether processes (the autostart ones and those wanted, if none named) have started.
 
         @param array names  Process names, 'group:*', program names or 'all'; or none
-        @return struct result  settled (a boolean), failures (strings) and outcomes (by name)
+        @return struct result  settled (a boolean), failures (strings), outcomes (by name), pending
         """
         return self._names(self._orchestrator.table.startup, names)
 

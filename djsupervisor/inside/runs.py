@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from ..graph import Check, Program
-from ..protocol import NOT_READY, NOT_STARTED, READY
+from ..protocol import NOT_READY, NOT_STARTED, READY, STARTABLE
 from . import probes
 from .loop import MainLoop
 
@@ -128,7 +128,7 @@ class Run:
             return "ok"
         if self.state == "FATAL":
             return "could not start"
-        if self.state == "STOPPED" and not self.wanted:
+        if self.state in STARTABLE and not self.wanted:
             return NOT_STARTED  # stopped by someone, or never started: it will not start
         return None
 

@@ -103,7 +103,10 @@ class RunTable:
         return run.readiness(self.clock.monotonic()) if run else ""
 
     def startup(self, names: list[str]) -> dict[str, Any]:
-        """Return whether ``names`` (every wanted process if none) have started, or failed.
+        """Return whether ``names`` have started, or failed.
+
+        No names: every process of an autostart program, and every other one
+        wanted running (started, or depended on).
 
         The failures say which and why; the outcomes are 'ok' or the failure,
         by name, for those settled; the pending are those on their way.
@@ -111,7 +114,7 @@ class RunTable:
         if names:
             runs = [run for name in names for run in self.resolve(name)]
         else:
-            runs = [run for run in self.runs.values() if run.wanted]
+            runs = [run for run in self.runs.values() if run.wanted or run.program.autostart]
         now = self.clock.monotonic()
         outcomes = {run.namespec: run.startup_outcome(now) for run in runs}
         return {

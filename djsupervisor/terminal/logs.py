@@ -60,7 +60,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def parse(args: list[str]) -> argparse.Namespace:
     """Return the options of ``logs``, or raise naming what is wrong with them."""
-    parser = argparse.ArgumentParser(prog="manage.py supervisor logs", add_help=False)
+    parser = argparse.ArgumentParser(
+        prog="manage.py supervisor logs", add_help=False, allow_abbrev=False
+    )
     add_arguments(parser)
     return parse_words(
         parser,

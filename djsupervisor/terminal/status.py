@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from ..graph import UnknownName, resolve_name
 from ..protocol import DOWN, ProcessState, Supervisor
@@ -27,20 +27,22 @@ def status(
     supervisor: Supervisor,
     names: Sequence[str],
     output: Callable[[str], None],
-    as_json: Callable[[str], None] | None = None,
+    errors: Callable[[str], None] | None = None,
+    programs: Mapping[str, str] | None = None,
 ) -> int:
     """Print the status of the processes ``names`` (all if none) and return the exit status.
 
-    With ``as_json`` (where the errors go), print a JSON array instead of
-    the columns (docs: scripting); the exit status is the same.
+    Unknown names are said to ``errors`` (``output`` if None), as supervisorctl
+    says them. With ``programs`` (each process's program, by its name), print a
+    JSON array instead of the columns (docs: scripting); the exit status is the same.
     """
     processes = supervisor.process_states()
     matching, unknown = select(processes, names)
     for message in unknown:
-        (as_json or output)(message)
-    if as_json:
+        (errors or output)(message)
+    if programs is not None:
         now = time.time()
-        output(json.dumps([process.as_json(now) for process in matching], indent=2))
+        output(json.dumps([process.as_json(now, programs) for process in matching], indent=2))
     else:
         for line in format_statuses(matching):
             output(line)

@@ -193,6 +193,7 @@ def test_uvicorn_takes_the_held_socket_by_its_fd_and_refuses_no_request(
     unanswered = "RemoteDisconnected('Remote end closed connection without response')"
     failed = [failure for failure in sender.failed if failure != unanswered]
     assert failed == [], f"{len(failed)} failed, e.g. {failed[:3]}"
+    assert len(sender.failed) <= 1, sender.failed  # the instant of one stop, at most
     assert sender.succeeded > 100
     assert web_pid(project) != first
 
