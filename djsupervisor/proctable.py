@@ -30,7 +30,9 @@ POLL_INTERVAL = 0.02  # seconds between looks at processes being stopped
 STATE_FIELD = 0
 PARENT_FIELD = 1
 GROUP_FIELD = 2
+USER_TIME_FIELD, SYSTEM_TIME_FIELD = 11, 12  # clock ticks spent
 START_TIME_FIELD = 19  # clock ticks after boot
+RESIDENT_FIELD = 21  # pages
 
 
 def read_pid(pidfile: Path) -> int | None:
@@ -93,6 +95,26 @@ def parents() -> dict[int, int]:
         pid: int(stat.rpartition(b")")[2].split()[PARENT_FIELD])
         for pid, stat in every_process("stat")
     }
+
+
+@dataclass
+class Usage:
+    """What a process group has used: CPU time and resident memory, summed over its members."""
+
+    cpu_ticks: int = 0  # user and system time, in clock ticks (os.sysconf("SC_CLK_TCK"))
+    resident: int = 0  # bytes
+
+
+def group_usage() -> dict[int, Usage]:
+    """Return the usage of every process group, by its id (a program's pid: it leads its group)."""
+    page = os.sysconf("SC_PAGE_SIZE")
+    groups: dict[int, Usage] = {}
+    for _, stat in every_process("stat"):
+        fields = stat.rpartition(b")")[2].split()
+        usage = groups.setdefault(int(fields[GROUP_FIELD]), Usage())
+        usage.cpu_ticks += int(fields[USER_TIME_FIELD]) + int(fields[SYSTEM_TIME_FIELD])
+        usage.resident += int(fields[RESIDENT_FIELD]) * page
+    return groups
 
 
 def with_environment(variable: str, value: str) -> list[ProcessId]:

@@ -128,6 +128,11 @@ class Command(BaseCommand):
 
             return run_status(running, rest, self.stdout.write, self.stderr.write)
 
+        if command == "top" and not rest:
+            from ...terminal.top import Watch, run_top
+
+            run_top(Watch(running.client, self.runtime_dir(options).journal), running.client)
+            return 0
         if command == "shutdown" and not rest:
             from ...control.shutdown import shutdown
 
