@@ -5,8 +5,12 @@ from __future__ import annotations
 import json
 import time
 
+import pytest
+
 from ..support import free_port, wait_for
 from .conftest import Project
+
+pytestmark = pytest.mark.integration
 
 # A server that listens after DELAY seconds: its ready=tcp check passes then.
 SLOW_SERVER = (
