@@ -33,6 +33,7 @@ def test_the_table_has_a_column_each_and_the_last_line_takes_the_rest() -> None:
         "0:01:02",
         "12.3",
         "50.0M",
+        "0",
         "ready",
         "GET",
         "/",
