@@ -39,7 +39,7 @@ def test_the_table_has_a_column_each_and_the_last_line_takes_the_rest() -> None:
         "/",
         "200",
     ]
-    assert pool.split()[:3] == ["pool:pool_0", "STOPPED", "waiting"]
+    assert pool.split()[:4] == ["pool:pool_0", "STOPPED", "0", "waiting"]
     assert heading.index("STATE") == web.index("RUNNING") == pool.index("STOPPED")
     assert all(len(line) <= 40 for line in lay_out(rows, now=162, width=40))
 
