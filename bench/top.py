@@ -9,7 +9,8 @@ them (50) printing 20 lines a second. Three figures:
 
 * a redraw: what ``top`` does each refresh without curses (every process's
   state from supervisord, the journal read on, every process group's usage
-  from /proc, the table laid out), timed ``--redraws`` times in this process;
+  from /proc, the table laid out), timed ``--redraws`` times, a second apart
+  as ``top`` refreshes, in this process;
 * the view's own CPU: ``manage.py supervisor top`` runs in a tmux session
   for ``--seconds``; its CPU time (from /proc) over that time, as a share of
   one core;
@@ -65,7 +66,7 @@ def redraw_times(project: Path, redraws: int) -> list[float]:
     from djsupervisor.conf import conf
     from djsupervisor.control.connection import find_running
     from djsupervisor.runtime import RuntimeDir
-    from djsupervisor.terminal.top import Watch, lay_out
+    from djsupervisor.terminal.top import REFRESH, Watch, lay_out
 
     runtime = RuntimeDir.for_project(project, conf.SUPERVISOR_RUNTIME_DIR)
     watch = Watch(find_running(runtime).client, runtime.journal)
@@ -75,7 +76,7 @@ def redraw_times(project: Path, redraws: int) -> list[float]:
         started = time.perf_counter()
         lay_out(watch.look(), time.time(), 200)
         times.append(time.perf_counter() - started)
-        time.sleep(0.1)
+        time.sleep(REFRESH)  # as top waits: the journal has a second of lines to read each time
     return times
 
 
@@ -117,7 +118,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--programs", type=int, default=200, help="programs (200)")
     parser.add_argument("--talkers", type=int, default=50, help="of them printing 20 lines/s (50)")
-    parser.add_argument("--redraws", type=int, default=100, help="refreshes timed (100)")
+    parser.add_argument("--redraws", type=int, default=40, help="refreshes timed, 1 s apart (40)")
     parser.add_argument("--seconds", type=float, default=20, help="seconds top runs in tmux (20)")
     parser.add_argument(
         "--runs", type=int, default=10, help="runs of status and status --json (10)"

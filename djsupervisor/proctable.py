@@ -16,7 +16,7 @@ import os
 import signal
 import sys
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -105,16 +105,35 @@ class Usage:
     resident: int = 0  # bytes
 
 
-def group_usage() -> dict[int, Usage]:
-    """Return the usage of every process group, by its id (a program's pid: it leads its group)."""
-    page = os.sysconf("SC_PAGE_SIZE")
-    groups: dict[int, Usage] = {}
-    for _, stat in every_process("stat"):
-        fields = stat.rpartition(b")")[2].split()
-        usage = groups.setdefault(int(fields[GROUP_FIELD]), Usage())
-        usage.cpu_ticks += int(fields[USER_TIME_FIELD]) + int(fields[SYSTEM_TIME_FIELD])
-        usage.resident += int(fields[RESIDENT_FIELD]) * page
-    return groups
+class GroupUsage:
+    """Read what process groups use, again and again (``top``), reading as little as it can.
+
+    A process stays in its group: once read as another group's, it is not
+    read again while it lives (most of the machine's, on a busy one).
+    """
+
+    def __init__(self) -> None:
+        self.page = os.sysconf("SC_PAGE_SIZE")
+        self.elsewhere: set[int] = set()  # processes of groups nobody asked for
+
+    def read(self, groups: Collection[int]) -> dict[int, Usage]:
+        """Return the usage of the process groups ``groups``, by group id."""
+        wanted = set(groups)
+        found: dict[int, Usage] = {}
+        alive = {int(name) for name in os.listdir(PROC) if name.isdigit()}
+        self.elsewhere &= alive
+        for pid in alive - self.elsewhere:
+            fields = _stat(pid)
+            if not fields:
+                continue
+            group = int(fields[GROUP_FIELD])
+            if group not in wanted:
+                self.elsewhere.add(pid)
+                continue
+            usage = found.setdefault(group, Usage())
+            usage.cpu_ticks += int(fields[USER_TIME_FIELD]) + int(fields[SYSTEM_TIME_FIELD])
+            usage.resident += int(fields[RESIDENT_FIELD]) * self.page
+        return found
 
 
 def with_environment(variable: str, value: str) -> list[ProcessId]:

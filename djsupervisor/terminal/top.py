@@ -15,6 +15,7 @@ import os
 import sys
 import time
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -22,7 +23,7 @@ from typing import Protocol
 from ..clock import Clock
 from ..errors import ConfigError, DjsupervisorError
 from ..journal import read_on
-from ..proctable import group_usage
+from ..proctable import GroupUsage
 from ..protocol import ProcessState, Supervisor
 from .logs import Assembler
 
@@ -56,12 +57,16 @@ class Watch:
     lines: dict[str, collections.deque[str]] = field(default_factory=dict)
     assembler: Assembler = field(default_factory=lambda: Assembler(None))
     ticks: dict[int, tuple[float, int]] = field(default_factory=dict)  # by pid: (when, CPU ticks)
+    usage: GroupUsage = field(default_factory=GroupUsage)
 
     def look(self) -> list[Row]:
         """Return every process, its usage since the last look and its last line."""
-        states = self.supervisor.process_states()
-        self._read_output()
-        usage = group_usage()
+        # supervisord answers while the journal is read: a look takes the longer, not both.
+        with ThreadPoolExecutor(max_workers=1) as asking:
+            asked = asking.submit(self.supervisor.process_states)
+            self._read_output()
+            states = asked.result()
+        usage = self.usage.read([state.pid for state in states if state.pid])
         now = self.clock.monotonic()
         tick = os.sysconf("SC_CLK_TCK")
         rows = []
