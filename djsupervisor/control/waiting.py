@@ -17,10 +17,12 @@ from ..errors import ConfigError, Fault, NotRunningError
 from ..options import parse_words
 from ..protocol import BAD_NAME, Supervisor
 from .connection import Running
-from .launch import SETTLE_POLL_INTERVAL
 
 DEFAULT_TIMEOUT = 60.0  # seconds
 REACH_INTERVAL = 0.1  # seconds between looks for a supervisord that is not up yet
+# A script waits for seconds, a minute: asking supervisord ten times a
+# second is soon enough, and costs it next to nothing over a long wait.
+WAIT_INTERVAL = 0.1  # seconds between questions
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -96,7 +98,7 @@ def wait(
             startup = supervisor.startup(names)
             if startup.settled or startup.failures or clock.monotonic() >= deadline:
                 break
-            clock.sleep(SETTLE_POLL_INTERVAL)
+            clock.sleep(WAIT_INTERVAL)
     except Fault as fault:
         if fault.code != BAD_NAME:
             raise

@@ -21,6 +21,7 @@ import os
 import subprocess
 import time
 from dataclasses import dataclass
+from functools import partial
 
 import django
 import pytest
@@ -35,6 +36,7 @@ pytestmark = pytest.mark.integration
 TASKS = 200
 WORK = 10.0  # seconds the worker needs for all the tasks: longer than the restarts take
 RESTARTS = 5  # by `restart`; one more by a code change
+OWN_TASK, DRAINED = "own task", "drained"  # what a restart waits for, and its way out
 MIN_RESTARTS = 3  # under load, on a machine so slow that the tasks end before the others
 RECORDER = (
     LINEAGE
@@ -135,6 +137,14 @@ def ended(tasks: dict[str, list[Run]]) -> int:
     return sum(any(r.what == "end" for r in lines) for lines in tasks.values())
 
 
+def own_task_or_drained(project: Project, pid: int) -> str | None:
+    """Return OWN_TASK once process ``pid`` has run a task, DRAINED once every task has ended."""
+    tasks = runs(project)  # read once: 200 files
+    if ran_by(pid, tasks):
+        return OWN_TASK
+    return DRAINED if ended(tasks) == TASKS else None
+
+
 def wait_done(project: Project, idle: float = 5.0) -> None:
     """Wait until every task has ended, or nothing has run for ``idle`` seconds (a task is lost)."""
     last, changed = "", time.monotonic()
@@ -167,8 +177,8 @@ def test_restarts_under_load_lose_no_task_and_run_none_twice(project: Project, n
         # a machine slow enough that the tasks are all done first, the
         # restarts left would find nothing to lose.
         try:
-            wait_for(
-                lambda: ran_by(pids[-1], runs(project)) or ended(runs(project)) == TASKS,
+            seen = wait_for(
+                partial(own_task_or_drained, project, pids[-1]),
                 f"{worker} ({pids[-1]}) to run a task",
             )
         except TimeoutError as exc:
@@ -176,7 +186,7 @@ def test_restarts_under_load_lose_no_task_and_run_none_twice(project: Project, n
             raise AssertionError(
                 f"{exc} ({ended(runs(project))} tasks ended); its log:\n{log}"
             ) from None
-        if not ran_by(pids[-1], runs(project)):
+        if seen == DRAINED:
             assert restart >= MIN_RESTARTS, f"all {TASKS} tasks ended after {restart} restarts"
             break
         if restart < RESTARTS:
