@@ -145,6 +145,11 @@ def run_top(watch: Watch, actor: Actor) -> None:
         raise ConfigError("top needs a terminal; in scripts, use 'status --json' or 'logs --json'")
     if os.environ.get("TERM", "dumb") in ("", "dumb", "unknown"):
         raise ConfigError(f"top cannot draw on TERM={os.environ.get('TERM', '')!r}; use 'status'")
+    # The terminal's size as the kernel has it, at the start and as it is
+    # resized: curses would take LINES/COLUMNS instead, which a shell or tmux
+    # may have exported at another size.
+    for variable in ("LINES", "COLUMNS"):
+        os.environ.pop(variable, None)
     try:
         curses.wrapper(lambda screen: View(screen, watch, actor).run())
     except curses.error as exc:
