@@ -57,7 +57,7 @@ def percentile(values: list[float], percent: float) -> float:
 
 def redraw_times(project: Path, redraws: int) -> list[float]:
     """Time ``top``'s refresh without curses, in this process, against the project's supervisord."""
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "settings")
+    os.environ["DJANGO_SETTINGS_MODULE"] = "settings"  # the project's, whatever ran the bench
     sys.path.insert(0, str(project))
     os.chdir(project)
     import django
@@ -82,22 +82,23 @@ def redraw_times(project: Path, redraws: int) -> list[float]:
 
 def view_cpu(project: Path, seconds: float) -> float:
     """Run ``top`` in tmux for ``seconds``; return its CPU use, in percent of one core."""
-    session = f"djs-bench-top-{os.getpid()}"
-    env = " ".join(f"{k}={shlex.quote(v)}" for k, v in project_env().items())
+    # A tmux server of its own (no configuration file): the user's shell and settings stay out.
+    server = ["tmux", "-L", f"djs-bench-top-{os.getpid()}", "-f", "/dev/null"]
+    env = " ".join(f"{k}={shlex.quote(v)}" for k, v in project_env().items() if k != "TERM")
     top = f"{shlex.quote(sys.executable)} manage.py supervisor top"
-    command = f"cd {shlex.quote(str(project))} && env {env} {top}"
+    # exec: the pane's process is top itself, whatever shell runs the line; env -i: the
+    # project's environment only (tmux would add its server's), with the pane's terminal.
+    command = f'cd {shlex.quote(str(project))} && exec env -i TERM="$TERM" {env} {top}'
     subprocess.run(
-        ["tmux", "new-session", "-d", "-s", session, "-x", "200", "-y", "60", command], check=True
+        [*server, "new-session", "-d", "-x", "200", "-y", "60", "sh", "-c", command], check=True
     )
     try:
         pane = subprocess.run(
-            ["tmux", "list-panes", "-t", session, "-F", "#{pane_pid}"],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.split()[0]
-        pid = int(pane)
-        wait_until(lambda: "manage.py" in Path(f"/proc/{pid}/cmdline").read_text(), "top to start")
+            [*server, "list-panes", "-F", "#{pane_pid}"], capture_output=True, text=True, check=True
+        )
+        pid = int(pane.stdout.split()[0])
+        command_line = Path(f"/proc/{pid}/cmdline")
+        wait_until(lambda: command_line.read_bytes().endswith(b"\0top\0"), "top to start")
         time.sleep(3)  # past its start and its first read of the journal
 
         def ticks() -> int:
@@ -109,9 +110,7 @@ def view_cpu(project: Path, seconds: float) -> float:
         used = (ticks() - before) / os.sysconf("SC_CLK_TCK")
         return 100 * used / (time.monotonic() - began)
     finally:
-        subprocess.run(["tmux", "send-keys", "-t", session, "q"], check=False)
-        time.sleep(0.5)
-        subprocess.run(["tmux", "kill-session", "-t", session], check=False)
+        subprocess.run([*server, "kill-server"], check=False)
 
 
 def main() -> None:

@@ -30,7 +30,7 @@ POLL_INTERVAL = 0.02  # seconds between looks at processes being stopped
 STATE_FIELD = 0
 PARENT_FIELD = 1
 GROUP_FIELD = 2
-USER_TIME_FIELD, SYSTEM_TIME_FIELD = 11, 12  # clock ticks spent
+CPU_TIME_FIELDS = (11, 12, 13, 14)  # user, system, reaped children's user and system: ticks
 START_TIME_FIELD = 19  # clock ticks after boot
 RESIDENT_FIELD = 21  # pages
 
@@ -101,37 +101,43 @@ def parents() -> dict[int, int]:
 class Usage:
     """What a process group has used: CPU time and resident memory, summed over its members."""
 
-    cpu_ticks: int = 0  # user and system time, in clock ticks (os.sysconf("SC_CLK_TCK"))
-    resident: int = 0  # bytes
+    # User and system time in clock ticks (os.sysconf("SC_CLK_TCK")), with that
+    # of the children each member has reaped: a worker that exits leaves its
+    # time to its master, so the sum only grows.
+    cpu_ticks: int = 0
+    resident: int = 0  # bytes, the sum of the members' (shared pages count in each)
 
 
 class GroupUsage:
     """Read what process groups use, again and again (``top``), reading as little as it can.
 
-    A process stays in its group: once read as another group's, it is not
-    read again while it lives (most of the machine's, on a busy one).
+    Each process's group is remembered while it lives: one in a group
+    nobody asked for (most of the machine's, on a busy one) is not read
+    again unless its group is asked for.
     """
 
     def __init__(self) -> None:
         self.page = os.sysconf("SC_PAGE_SIZE")
-        self.elsewhere: set[int] = set()  # processes of groups nobody asked for
+        self.group_of: dict[int, int] = {}  # by pid, for every live process read
 
     def read(self, groups: Collection[int]) -> dict[int, Usage]:
         """Return the usage of the process groups ``groups``, by group id."""
         wanted = set(groups)
         found: dict[int, Usage] = {}
         alive = {int(name) for name in os.listdir(PROC) if name.isdigit()}
-        self.elsewhere &= alive
-        for pid in alive - self.elsewhere:
+        self.group_of = {pid: group for pid, group in self.group_of.items() if pid in alive}
+        for pid in alive:
+            known = self.group_of.get(pid)
+            if known is not None and known not in wanted:
+                continue  # another group's: groups rarely change
             fields = _stat(pid)
             if not fields:
                 continue
-            group = int(fields[GROUP_FIELD])
+            group = self.group_of[pid] = int(fields[GROUP_FIELD])
             if group not in wanted:
-                self.elsewhere.add(pid)
                 continue
             usage = found.setdefault(group, Usage())
-            usage.cpu_ticks += int(fields[USER_TIME_FIELD]) + int(fields[SYSTEM_TIME_FIELD])
+            usage.cpu_ticks += sum(int(fields[n]) for n in CPU_TIME_FIELDS)
             usage.resident += int(fields[RESIDENT_FIELD]) * self.page
         return found
 

@@ -58,7 +58,7 @@ class ProcessState:
     readiness: str = ""  # 'ready', 'waiting for db (ready)', ... where there is something to say
     pid: int = 0  # 0 unless it runs
     started: int = 0  # when it last started (seconds since the epoch), 0 if never
-    restarts: int = 0  # starts since its first, in this supervisord (crashes, code changes, users)
+    restarts: int = 0  # starts after its first (docs: scripting); 0 again after reload/update
 
     @property
     def namespec(self) -> str:

@@ -14,6 +14,7 @@ import curses
 import os
 import sys
 import time
+import unicodedata
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -24,16 +25,23 @@ from ..clock import Clock
 from ..errors import ConfigError, DjsupervisorError
 from ..journal import read_on
 from ..proctable import GroupUsage
-from ..protocol import ProcessState, Supervisor
+from ..protocol import ProcessState
 from .logs import Assembler
 
-REFRESH = 1.0  # seconds between looks when no key is pressed
+REFRESH = 1.0  # seconds between looks at supervisord, /proc and the journal
+MESSAGE_TIME = 3.0  # seconds an action's message stays before the keys' help is back
+UNANSWERED_LIMIT = 10.0  # seconds top waits for supervisord to answer again (a reload)
 FOLLOWED_LINES = 1000  # lines kept per process for following it
 KEYS = "up/down select  s start  x stop  r restart  enter follow  q quit"
 FOLLOW_KEYS = "enter or q: back to the list"
 HEADINGS = ("NAME", "STATE", "PID", "UPTIME", "CPU%", "MEM", "RESTARTS", "READY", "LAST LINE")
-WIDTHS = (0, 9, 8, 10, 6, 8, 8, 0)  # 0: as wide as the longest; the last line takes the rest
+# 0: as wide as the longest (READY at most READY_WIDTH); the last line takes the rest.
+WIDTHS = (0, 9, 8, 11, 6, 8, 8, 0)
+READY_WIDTH = 30  # characters: a long failure leaves room for the last line
 MEBIBYTE = 1024 * 1024
+ENTER_KEYS = (10, 13, curses.KEY_ENTER)  # line feed, carriage return, keypad enter
+ESCAPE_KEY = 27
+ACTION_KEYS = {ord("s"): "start", ord("x"): "stop", ord("r"): "restart"}
 
 
 @dataclass
@@ -46,17 +54,24 @@ class Row:
     last: str  # the last line it wrote
 
 
+class States(Protocol):
+    """Where the processes' states come from: the client."""
+
+    def process_states(self) -> list[ProcessState]: ...
+
+
 @dataclass
 class Watch:
     """What the view shows, looked at again on each refresh."""
 
-    supervisor: Supervisor
+    supervisor: States
     journal: Path
     clock: Clock = time
     cursor: str | None = None
     lines: dict[str, collections.deque[str]] = field(default_factory=dict)
     assembler: Assembler = field(default_factory=lambda: Assembler(None))
-    ticks: dict[int, tuple[float, int]] = field(default_factory=dict)  # by pid: (when, CPU ticks)
+    # By (pid, start): when each process was last looked at, and its CPU ticks then.
+    ticks: dict[tuple[int, int], tuple[float, int]] = field(default_factory=dict)
     usage: GroupUsage = field(default_factory=GroupUsage)
 
     def look(self) -> list[Row]:
@@ -70,15 +85,17 @@ class Watch:
         now = self.clock.monotonic()
         tick = os.sysconf("SC_CLK_TCK")
         rows = []
-        ticks: dict[int, tuple[float, int]] = {}
+        ticks: dict[tuple[int, int], tuple[float, int]] = {}
         for state in states:
             used = usage.get(state.pid) if state.pid else None
             cpu = None
             if used is not None:
-                ticks[state.pid] = (now, used.cpu_ticks)
-                if state.pid in self.ticks:
-                    then, before = self.ticks[state.pid]
-                    cpu = 100 * (used.cpu_ticks - before) / tick / max(now - then, 1e-3)
+                key = (state.pid, state.started)
+                ticks[key] = (now, used.cpu_ticks)
+                if key in self.ticks and now > self.ticks[key][0]:
+                    then, before = self.ticks[key]
+                    # Not below 0: a member reaped outside the group takes its time along.
+                    cpu = max(100 * (used.cpu_ticks - before) / tick / (now - then), 0.0)
             followed = self.lines.get(state.name)
             last = followed[-1] if followed else ""
             rows.append(Row(state, cpu, used.resident if used else None, last))
@@ -97,7 +114,7 @@ class Watch:
 
 
 def format_uptime(seconds: int) -> str:
-    """Return a duration as supervisord shows uptimes: '0:01:02', '3 days, 4:05:06'."""
+    """Return a duration as supervisord shows uptimes, days shortened: '0:01:02', '3d 4:05:06'."""
     minutes, second = divmod(max(seconds, 0), 60)
     hours, minute = divmod(minutes, 60)
     days, hour = divmod(hours, 24)
@@ -123,14 +140,35 @@ def cells(row: Row, now: float) -> list[str]:
 
 
 def lay_out(rows: Sequence[Row], now: float, width: int) -> list[str]:
-    """Return the heading and one line per row, in columns, cut to ``width``."""
-    table = [list(HEADINGS), *(cells(row, now) for row in rows)]
+    """Return the heading and one line per row, in columns, cut to ``width`` columns."""
+    table = [list(HEADINGS), *([printable(cell) for cell in cells(row, now)] for row in rows)]
     widths = [w or max(len(line[n]) for line in table) for n, w in enumerate(WIDTHS)]
+    widths[HEADINGS.index("READY")] = min(widths[HEADINGS.index("READY")], READY_WIDTH)
     laid = []
     for line in table:
         text = "  ".join(cell[:w].ljust(w) for cell, w in zip(line, widths, strict=False))
-        laid.append(f"{text}  {line[-1]}"[:width])
+        laid.append(fit(f"{text}  {line[-1]}", width))
     return laid
+
+
+def printable(text: str) -> str:
+    """Return ``text`` as one screen line: tabs as spaces, other control characters as '?'."""
+    text = text.expandtabs(4)
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else "?" for c in text)
+
+
+def fit(text: str, width: int) -> str:
+    """Return the start of ``text`` that takes at most ``width`` columns (wide characters two)."""
+    if text.isascii():
+        return text[:width]
+    used = 0
+    for end, character in enumerate(text):
+        used += 2 if unicodedata.east_asian_width(character) in "WF" else 1
+        if used > width:
+            return text[:end]
+    return text
 
 
 class Actor(Protocol):
@@ -163,65 +201,102 @@ class View:
         self.screen = screen
         self.watch = watch
         self.actor = actor
+        self.rows: list[Row] = []
         self.selected = 0
+        self.chosen: str | None = None  # the selected process's namespec: it keeps the selection
         self.following: str | None = None  # the process name whose output is shown
         self.message = ""
+        self.message_until = 0.0  # monotonic time the message gives way to the keys' help
+        self.looked = -REFRESH  # monotonic time of the last look
+        self.unanswered_since: float | None = None  # monotonic time supervisord stopped answering
 
     def run(self) -> None:
-        curses.use_default_colors()
+        """Look and draw once a second, and act on each key, until 'q'."""
         with contextlib.suppress(curses.error):  # a terminal that cannot hide it shows it
             curses.curs_set(0)
-        self.screen.timeout(int(REFRESH * 1000))
+        clock = self.watch.clock
         while True:
-            rows = self.watch.look()
-            self.draw(rows)
-            key = self.screen.getch()
-            if not self.handle(key, rows):
+            if clock.monotonic() - self.looked >= REFRESH:
+                self.look()
+            self.draw()
+            wait = REFRESH - (clock.monotonic() - self.looked)
+            self.screen.timeout(max(int(wait * 1000), 0))
+            if not self.handle(self.screen.getch()):
                 return
 
-    def handle(self, key: int, rows: list[Row]) -> bool:
-        """Act on ``key``; return False to leave."""
+    def look(self) -> None:
+        """Look again; where supervisord does not answer, say so, and give up after a while."""
+        now = self.watch.clock.monotonic()
+        self.looked = now
+        try:
+            self.rows = self.watch.look()
+        except DjsupervisorError as exc:
+            if self.unanswered_since is None:
+                self.unanswered_since = now
+            if now - self.unanswered_since > UNANSWERED_LIMIT:
+                raise
+            self.tell(f"supervisord does not answer ({exc}); q quits")
+            return
+        self.unanswered_since = None
+        names = [row.state.namespec for row in self.rows]
+        if self.chosen in names:
+            self.selected = names.index(self.chosen)
+        self.select(self.selected)
+
+    def select(self, index: int) -> None:
+        self.selected = max(0, min(index, len(self.rows) - 1))
+        self.chosen = self.rows[self.selected].state.namespec if self.rows else None
+
+    def tell(self, message: str) -> None:
+        self.message = message
+        self.message_until = self.watch.clock.monotonic() + MESSAGE_TIME
+
+    def handle(self, key: int) -> bool:
+        """Act on ``key`` (-1: none came in time); return False to leave."""
         if self.following is not None:
-            if key in (ord("q"), 27, 10, 13, curses.KEY_ENTER):
+            if key in (ord("q"), ESCAPE_KEY, *ENTER_KEYS):
                 self.following = None
             return True
         if key == ord("q"):
             return False
         if key in (curses.KEY_DOWN, ord("j")):
-            self.selected = min(self.selected + 1, len(rows) - 1)
+            self.select(self.selected + 1)
         elif key in (curses.KEY_UP, ord("k")):
-            self.selected = max(self.selected - 1, 0)
-        elif rows and key in (10, 13, curses.KEY_ENTER):
-            self.following = rows[self.selected].state.name
-        elif rows and key in (ord("s"), ord("x"), ord("r")):
-            action = {ord("s"): "start", ord("x"): "stop", ord("r"): "restart"}[key]
-            name = rows[self.selected].state.namespec
+            self.select(self.selected - 1)
+        elif self.rows and key in ENTER_KEYS:
+            self.following = self.rows[self.selected].state.name
+        elif self.rows and key in ACTION_KEYS:
+            action, name = ACTION_KEYS[key], self.rows[self.selected].state.namespec
             try:
                 self.actor.act(action, name)
-                self.message = f"{name}: {action} asked"
+                self.tell(f"{name}: {action} asked")
             except DjsupervisorError as exc:
-                self.message = str(exc)
+                self.tell(str(exc))
+            self.looked = -REFRESH  # look at once: the row follows what was asked
         return True
 
-    def draw(self, rows: list[Row]) -> None:
+    def draw(self) -> None:
+        """Draw the list, or the followed process's last lines, to the screen's size."""
         height, width = self.screen.getmaxyx()
         self.screen.erase()
         if self.following is not None:
-            lines = self.watch.followed(self.following)[-(height - 2) :]
+            lines = self.watch.followed(self.following)[-max(height - 1, 1) :]
             self._line(0, f"{self.following}: its output ({FOLLOW_KEYS})", curses.A_REVERSE, width)
-            for number, text in enumerate(lines, start=1):
-                self._line(number, text, curses.A_NORMAL, width)
+            for number, text in enumerate(lines[: height - 1], start=1):
+                self._line(number, printable(text), curses.A_NORMAL, width)
         else:
-            self.selected = min(self.selected, max(len(rows) - 1, 0))
-            laid = lay_out(rows, time.time(), width)
+            laid = lay_out(self.rows, time.time(), width)  # uptimes from start stamps
             self._line(0, laid[0], curses.A_BOLD, width)
-            first = max(0, self.selected - (height - 4))  # keep the selected row in sight
-            for number, text in enumerate(laid[1 + first : height - 2 + first], start=1):
+            shown = max(height - 2, 0)  # rows between the heading and the keys' line
+            first = max(0, self.selected - shown + 1)  # keep the selected row in sight
+            for number, text in enumerate(laid[1 + first : 1 + first + shown], start=1):
                 chosen = number - 1 + first == self.selected
                 self._line(number, text, curses.A_REVERSE if chosen else curses.A_NORMAL, width)
+            if self.watch.clock.monotonic() >= self.message_until:
+                self.message = ""
             self._line(height - 1, self.message or KEYS, curses.A_DIM, width)
         self.screen.refresh()
 
     def _line(self, y: int, text: str, attribute: int, width: int) -> None:
         with contextlib.suppress(curses.error):  # shrunk meanwhile: whole at the next refresh
-            self.screen.addnstr(y, 0, text, width - 1, attribute)
+            self.screen.addstr(y, 0, fit(text, width - 1), attribute)
