@@ -124,6 +124,15 @@ class Client:
         """Stop ``names`` without waiting; a restart under way is cancelled."""
         return [str(name) for name in self.call("djsupervisor.stopProcesses", list(names))]
 
+    def act(self, action: str, name: str) -> None:
+        """Start, stop or restart process ``name`` without waiting (the admin page, ``top``)."""
+        methods = {
+            "start": self.start_processes,
+            "stop": self.stop_processes,
+            "restart": self.restart_processes,
+        }
+        methods[action]([name])
+
     def restart_processes(self, names: Sequence[str]) -> list[str]:
         """Stop ``names`` and start them again once stopped, without waiting for either."""
         return [str(name) for name in self.call("djsupervisor.restartProcesses", list(names))]

@@ -81,14 +81,8 @@ def act(action: str, name: str) -> str:
     """Start, stop or restart the process ``name`` without waiting; return what happens."""
     if action not in ACTIONS:
         raise ActionError(f"unknown action {action!r}; use {', '.join(ACTIONS)}")
-    client = Supervisord.find().client
     try:
-        if action == "start":
-            client.start_processes([name])
-        elif action == "restart":
-            client.restart_processes([name])
-        else:
-            client.stop_processes([name])
+        Supervisord.find().client.act(action, name)
     except Fault as fault:
         raise ActionError(f"{name}: {fault.text}") from None
     return f"{name}: {ACTIONS[action]}"

@@ -16,7 +16,7 @@ import os
 import signal
 import sys
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,7 +30,9 @@ POLL_INTERVAL = 0.02  # seconds between looks at processes being stopped
 STATE_FIELD = 0
 PARENT_FIELD = 1
 GROUP_FIELD = 2
+CPU_TIME_FIELDS = (11, 12, 13, 14)  # user, system, reaped children's user and system: ticks
 START_TIME_FIELD = 19  # clock ticks after boot
+RESIDENT_FIELD = 21  # pages
 
 
 def read_pid(pidfile: Path) -> int | None:
@@ -93,6 +95,51 @@ def parents() -> dict[int, int]:
         pid: int(stat.rpartition(b")")[2].split()[PARENT_FIELD])
         for pid, stat in every_process("stat")
     }
+
+
+@dataclass
+class Usage:
+    """What a process group has used: CPU time and resident memory, summed over its members."""
+
+    # User and system time in clock ticks (os.sysconf("SC_CLK_TCK")), with that
+    # of the children each member has reaped: a worker that exits leaves its
+    # time to its master, so the sum only grows.
+    cpu_ticks: int = 0
+    resident: int = 0  # bytes, the sum of the members' (shared pages count in each)
+
+
+class GroupUsage:
+    """Read what process groups use, again and again (``top``), reading as little as it can.
+
+    Each process's group is remembered while it lives: one in a group
+    nobody asked for (most of the machine's, on a busy one) is not read
+    again unless its group is asked for.
+    """
+
+    def __init__(self) -> None:
+        self.page = os.sysconf("SC_PAGE_SIZE")
+        self.group_of: dict[int, int] = {}  # by pid, for every live process read
+
+    def read(self, groups: Collection[int]) -> dict[int, Usage]:
+        """Return the usage of the process groups ``groups``, by group id."""
+        wanted = set(groups)
+        found: dict[int, Usage] = {}
+        alive = {int(name) for name in os.listdir(PROC) if name.isdigit()}
+        self.group_of = {pid: group for pid, group in self.group_of.items() if pid in alive}
+        for pid in alive:
+            known = self.group_of.get(pid)
+            if known is not None and known not in wanted:
+                continue  # another group's: groups rarely change
+            fields = _stat(pid)
+            if not fields:
+                continue
+            group = self.group_of[pid] = int(fields[GROUP_FIELD])
+            if group not in wanted:
+                continue
+            usage = found.setdefault(group, Usage())
+            usage.cpu_ticks += sum(int(fields[n]) for n in CPU_TIME_FIELDS)
+            usage.resident += int(fields[RESIDENT_FIELD]) * self.page
+        return found
 
 
 def with_environment(variable: str, value: str) -> list[ProcessId]:

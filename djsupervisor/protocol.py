@@ -58,6 +58,7 @@ class ProcessState:
     readiness: str = ""  # 'ready', 'waiting for db (ready)', ... where there is something to say
     pid: int = 0  # 0 unless it runs
     started: int = 0  # when it last started (seconds since the epoch), 0 if never
+    restarts: int = 0  # starts after its first (docs: scripting); 0 again after reload/update
 
     @property
     def namespec(self) -> str:
@@ -79,10 +80,9 @@ class ProcessState:
     def from_row(cls, row: Sequence[Any]) -> ProcessState:
         """Return the state ``djsupervisor.getProcessStates`` sent as ``row``."""
         group, name, statename, description, readiness, *numbers = row
-        pid, started = (int(number) for number in numbers) if numbers else (0, 0)
-        return cls(
-            str(group), str(name), str(statename), str(description), str(readiness), pid, started
-        )
+        pid, started, restarts = [*(int(number) for number in numbers), 0, 0, 0][:3]
+        texts = (str(group), str(name), str(statename), str(description), str(readiness))
+        return cls(*texts, pid, started, restarts)
 
     def as_json(self, now: float, programs: Mapping[str, str]) -> dict[str, Any]:
         """Return what ``status --json`` and the admin page say of it (docs: scripting).
@@ -101,6 +101,7 @@ class ProcessState:
             "uptime": max(int(now - self.started), 0) if running and self.started else None,
             "ready": READY_FLAGS.get(self.readiness),
             "readiness": self.readiness,
+            "restarts": self.restarts,
             "description": self.description,
         }
 
@@ -114,6 +115,7 @@ class ProcessState:
             self.readiness,
             self.pid,
             self.started,
+            self.restarts,
         ]
 
 

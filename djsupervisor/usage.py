@@ -163,6 +163,11 @@ SUBCOMMANDS = (
         ctl="status",
     ),
     Subcommand(
+        "top",
+        "",
+        "Show every process live on one screen; keys start, stop, restart, follow one.",
+    ),
+    Subcommand(
         "wait",
         "[--timeout S] [NAME ...]",
         "Wait until processes are ready, done or running; exit 1 saying what is not.",

@@ -710,3 +710,21 @@ def test_a_trial_that_does_not_serve_the_held_socket_ends_as_it_passes() -> None
 
     assert history.control.trials["web"].cancelled  # before the restart: clients wait instead
     assert history.control.taken() == ["try web", "stop worker"]
+
+
+def test_restarts_count_every_start_after_the_first_until_the_program_changes() -> None:
+    history = History(chain_graph())
+    history.launch_chain()
+    table = history.orchestrator.table
+    assert [table.restarts(name) for name in ("migrate", "web", "worker")] == [0, 0, 0]
+    history.announce("worker", "EXITED", expected=False, status=1)
+    history.control.advance(1)
+    history.runs("worker")  # after the crash
+    history.orchestrator.restart(["worker"])
+    history.stops("worker")
+    history.runs("worker")  # asked for
+    history.orchestrator.start(["migrate"])
+    history.finishes("migrate")  # a one-shot run again
+    assert [table.restarts(name) for name in ("migrate", "web", "worker")] == [1, 0, 2]
+    history.orchestrator.groups_added(chain_graph(), ["worker"])  # update, the program changed
+    assert table.restarts("worker") == 0

@@ -75,6 +75,7 @@ def test_json_says_each_process_for_scripts() -> None:
             "uptime": 30,
             "ready": True,
             "readiness": "ready",
+            "restarts": 0,
             "description": "pid 7, uptime 0:00:30",
         },
         {
@@ -86,6 +87,7 @@ def test_json_says_each_process_for_scripts() -> None:
             "uptime": 1,
             "ready": False,
             "readiness": "not ready",
+            "restarts": 0,
             "description": "",
         },
         {
@@ -97,6 +99,7 @@ def test_json_says_each_process_for_scripts() -> None:
             "uptime": None,
             "ready": None,
             "readiness": "waiting for db (ready)",
+            "restarts": 0,
             "description": "Not started",
         },
         {
@@ -108,6 +111,7 @@ def test_json_says_each_process_for_scripts() -> None:
             "uptime": None,
             "ready": None,
             "readiness": "done",
+            "restarts": 0,
             "description": "Dec 05 10:00 AM",
         },
     ]

@@ -58,16 +58,18 @@ class DjsupervisorNamespaceRPCInterface:
             raise RPCError(Faults.BAD_NAME, str(exc)) from None
 
     def getProcessStates(self) -> list[list[Any]]:  # camelCase, as XML-RPC names go
-        """Get the group, name, state, description, readiness, pid and start of every process.
+        """Get the group, name, state, description, readiness, pid, start and restarts of each.
 
-        @return array result  Arrays of [group, name, statename, description, readiness, pid, start]
+        @return array result  Arrays of [group, name, statename, description, readiness, pid,
+            start, restarts]
         """
         self._bridge.refresh()
+        table = self._orchestrator.table
         rows = []
         for info in self._supervisor.getAllProcessInfo():
             state = ProcessState.from_info(info)
-            readiness = self._orchestrator.table.readiness(state.namespec)
-            rows.append(replace(state, readiness=readiness).row())
+            readiness, restarts = table.readiness(state.namespec), table.restarts(state.namespec)
+            rows.append(replace(state, readiness=readiness, restarts=restarts).row())
         return rows
 
     def getGroupPriorities(self) -> dict[str, int]:  # camelCase, as XML-RPC names go

@@ -32,6 +32,7 @@ class Run:
     program_name: str
     program: Program
     wanted: bool = False  # someone wants it running: autostart, a start, a dependent
+    starts: int = 0  # times it entered STARTING (a trial that took over counts as one)
     start_requested: bool = False  # start it even if it has exited or failed
     restart_pending: bool = False  # to be stopped (after its dependents) and started again
     state: str = "STOPPED"

@@ -102,6 +102,11 @@ class RunTable:
         run = self.runs.get(namespec)
         return run.readiness(self.clock.monotonic()) if run else ""
 
+    def restarts(self, namespec: str) -> int:
+        """Return how many times ``namespec`` has started again since its first start."""
+        run = self.runs.get(namespec)
+        return max(run.starts - 1, 0) if run else 0
+
     def startup(self, names: list[str]) -> dict[str, Any]:
         """Return whether ``names`` have started, or failed.
 

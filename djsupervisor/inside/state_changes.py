@@ -35,6 +35,7 @@ class StateChanges(Readiness):
 
     def _starting(self, run: Run, change: StateChange) -> None:
         run.wanted = True
+        run.starts += 1
         run.started_at = self.clock.monotonic()
         run.ready = run.done = False
         run.failure = run.blocked_by = run.waiting_for = None

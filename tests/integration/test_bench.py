@@ -48,6 +48,22 @@ BENCH_TIMEOUT = 300  # seconds
         ),
         ("startup", ["--runs", "1"], ["supervisord -n (raw)", "honcho start", "Django twice"]),
         (
+            "top",
+            [
+                "--programs",
+                "4",
+                "--talkers",
+                "2",
+                "--redraws",
+                "2",
+                "--seconds",
+                "1",
+                "--runs",
+                "1",
+            ],
+            ["redraw, p95", "the view's CPU", "status --json / status"],
+        ),
+        (
             "scale",
             ["--apps", "2", "--programs", "2", "--runs", "1"],
             ["render and merge the config", "start until all 4 RUNNING", "status"],

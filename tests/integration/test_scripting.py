@@ -30,6 +30,7 @@ FIELDS = {
     "uptime",
     "ready",
     "readiness",
+    "restarts",
     "description",
 }
 

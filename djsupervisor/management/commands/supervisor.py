@@ -128,6 +128,8 @@ class Command(BaseCommand):
 
             return run_status(running, rest, self.stdout.write, self.stderr.write)
 
+        if command == "top":
+            return self.top(options, running, rest)
         if command == "shutdown" and not rest:
             from ...control.shutdown import shutdown
 
@@ -172,6 +174,20 @@ class Command(BaseCommand):
             f"supervisord is running (pid {pid}); see 'manage.py supervisor status', "
             "stop it with 'manage.py supervisor shutdown'"
         )
+        return 0
+
+    def top(self, options: Options, running: Running, args: list[str]) -> int:
+        """Show every process live until 'q' (docs: top)."""
+        if args:
+            raise CommandError("top takes no arguments")
+        try:
+            from ...terminal.top import Watch, run_top
+        except ModuleNotFoundError:  # a Python built without ncurses
+            raise CommandError(
+                "top needs Python's curses module, which this Python was built without; "
+                "use 'status' or 'logs -f'"
+            ) from None
+        run_top(Watch(running.client, self.runtime_dir(options).journal), running.client)
         return 0
 
     def build_and_run(self, options: Options, command: str, args: list[str]) -> int:
