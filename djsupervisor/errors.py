@@ -120,6 +120,12 @@ class ListenError(ConfigError):
     check_id = "djsupervisor.E017"
 
 
+class ScheduleError(ConfigError):
+    """A program's ``schedule`` is malformed or never comes."""
+
+    check_id = "djsupervisor.E018"
+
+
 class NoConfigError(ConfigError):
     """Neither the project nor any installed app has a config file."""
 

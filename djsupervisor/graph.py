@@ -49,6 +49,7 @@ class Program:
     reload_patterns: list[str] = field(default_factory=list)  # the changes that reload it
     reload_templates: bool = False  # a change in a template directory reloads it too
     listen: str | None = None  # the address of the socket supervisord holds for it (listen=)
+    schedule: str | None = None  # when it runs, as schedules.parse_schedule reads it (schedule=)
 
     def reloads_on(self, change: Change) -> bool:
         """Tell whether the changed file ``change`` reloads this program."""

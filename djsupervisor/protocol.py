@@ -59,6 +59,8 @@ class ProcessState:
     pid: int = 0  # 0 unless it runs
     started: int = 0  # when it last started (seconds since the epoch), 0 if never
     restarts: int = 0  # starts after its first (docs: scripting); 0 again after reload/update
+    # A scheduled program's runs (inside/runs.py ScheduledRuns.as_struct); empty for others.
+    schedule: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def namespec(self) -> str:
@@ -79,10 +81,11 @@ class ProcessState:
     @classmethod
     def from_row(cls, row: Sequence[Any]) -> ProcessState:
         """Return the state ``djsupervisor.getProcessStates`` sent as ``row``."""
-        group, name, statename, description, readiness, *numbers = row
+        group, name, statename, description, readiness, *rest = row
+        numbers, schedules = rest[:3], rest[3:]
         pid, started, restarts = [*(int(number) for number in numbers), 0, 0, 0][:3]
         texts = (str(group), str(name), str(statename), str(description), str(readiness))
-        return cls(*texts, pid, started, restarts)
+        return cls(*texts, pid, started, restarts, dict(schedules[0]) if schedules else {})
 
     def as_json(self, now: float, programs: Mapping[str, str]) -> dict[str, Any]:
         """Return what ``status --json`` and the admin page say of it (docs: scripting).
@@ -103,6 +106,15 @@ class ProcessState:
             "readiness": self.readiness,
             "restarts": self.restarts,
             "description": self.description,
+            "schedule": self._schedule_json(),
+        }
+
+    def _schedule_json(self) -> dict[str, Any] | None:
+        if not self.schedule:
+            return None
+        fields = ("schedule", "next", "last_start", "last_result", "runs", "failures", "skipped")
+        return {key: self.schedule.get(key) for key in fields} | {
+            "stopped": bool(self.schedule.get("stopped"))
         }
 
     def row(self) -> list[Any]:
@@ -116,6 +128,7 @@ class ProcessState:
             self.pid,
             self.started,
             self.restarts,
+            dict(self.schedule),
         ]
 
 

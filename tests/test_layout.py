@@ -19,7 +19,10 @@ import djsupervisor.inside
 PACKAGE = Path(djsupervisor.__file__).parent
 # What the code inside supervisord may use of djsupervisor: the shared
 # vocabulary and values, all standard library.
-SHARED = {"protocol", "journal", "proctable", "runtime", "graph", "patterns", "clock", "errors"}
+SHARED = {
+    *("protocol", "journal", "proctable", "runtime", "graph", "patterns", "clock", "errors"),
+    "schedules",
+}
 
 
 def test_the_code_inside_supervisord_loads_no_django() -> None:

@@ -69,6 +69,9 @@ class Recorder:
     def call_later(self, delay: float, task: Callable[[], None]) -> None:
         self.timers.append((self.now + delay, task))
 
+    def note(self, namespec: str, text: str) -> None:
+        self.calls.append(f"note {namespec}: {text}")
+
     def trial(self, namespec: str, on_end: Callable[[str | None], None]) -> FakeTrial:
         self.calls.append(f"try {namespec}")
         self.trials[namespec] = FakeTrial(on_end)

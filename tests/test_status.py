@@ -77,6 +77,7 @@ def test_json_says_each_process_for_scripts() -> None:
             "readiness": "ready",
             "restarts": 0,
             "description": "pid 7, uptime 0:00:30",
+            "schedule": None,
         },
         {
             "name": "web",
@@ -89,6 +90,7 @@ def test_json_says_each_process_for_scripts() -> None:
             "readiness": "not ready",
             "restarts": 0,
             "description": "",
+            "schedule": None,
         },
         {
             "name": "pool:pool_0",
@@ -101,6 +103,7 @@ def test_json_says_each_process_for_scripts() -> None:
             "readiness": "waiting for db (ready)",
             "restarts": 0,
             "description": "Not started",
+            "schedule": None,
         },
         {
             "name": "migrate",
@@ -113,6 +116,7 @@ def test_json_says_each_process_for_scripts() -> None:
             "readiness": "done",
             "restarts": 0,
             "description": "Dec 05 10:00 AM",
+            "schedule": None,
         },
     ]
 

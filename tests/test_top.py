@@ -5,12 +5,12 @@ from __future__ import annotations
 import curses
 import os
 from dataclasses import dataclass, field
-from typing import cast
 from pathlib import Path
+from typing import cast
 
 from djsupervisor.inside.journal_writer import Journal
-from djsupervisor.protocol import STDERR, STDOUT, ProcessState, record
 from djsupervisor.proctable import GroupUsage
+from djsupervisor.protocol import STDERR, STDOUT, ProcessState, record
 from djsupervisor.terminal.top import (
     HEADINGS,
     Row,
@@ -104,7 +104,7 @@ def test_what_programs_write_is_drawn_on_its_own_line_and_width() -> None:
     )
     up = ProcessState("web", "web", "RUNNING", "", pid=7, started=1)
     rows = [Row(failed, None, None, "boom"), Row(up, None, None, "GET /")]
-    heading, job, web = lay_out(rows, now=86400 * 12 + 1, width=200)
+    heading, _, web = lay_out(rows, now=86400 * 12 + 1, width=200)
     assert "12d 0:00:00" in web  # ten days and more fit their column
     assert len(heading) - heading.index("LAST LINE") < 200 - 60  # a failure leaves room
 

@@ -41,17 +41,21 @@ def build_graph(merged: Merged, debug: bool) -> Graph:
     for section, name in process_sections(sections):
         options = merged.options.get(name, ProgramOptions())
         where = program_origin(merged, section, name)
+        scheduled = options.schedule is not None
         graph.programs[name] = Program(
-            autostart=_autostart(sections[section].get("autostart", "true"), merged, section),
+            # A scheduled program starts when it is due, as a one-shot.
+            autostart=_autostart(sections[section].get("autostart", "true"), merged, section)
+            and not scheduled,
             autorestart=parse_autorestart(
                 sections[section].get("autorestart", "unexpected"), where
             ),
-            oneshot=options.oneshot,
+            oneshot=options.oneshot or scheduled,
             restart_backoff=options.restart_backoff,
             ready=options.ready,
             ready_timeout=options.ready_timeout,
             depends_on=list(options.depends_on),
             listen=options.listen,
+            schedule=str(options.schedule) if scheduled else None,
         )
     _check_dependencies(graph, merged)
     _check_listen(graph, merged)
@@ -210,8 +214,8 @@ def _find_cycle(graph: Graph) -> list[str]:
 
 def _adjust(section: dict[str, str], program: Program) -> None:
     """Leave to the orchestrator what it does instead of supervisord."""
-    if program.depends_on:
-        section["autostart"] = "false"  # started once its dependencies are met
+    if program.depends_on or program.schedule:
+        section["autostart"] = "false"  # started once its dependencies are met, or when due
     if program.oneshot:
         # Done however soon it exits (startsecs would call an early exit a
         # failure to start), and never started again automatically.

@@ -21,9 +21,10 @@ from urllib.parse import urlsplit
 
 from supervisor.datatypes import boolean, signal_number
 
-from ..errors import DependencyError, ListenError, OptionError, ReadinessError
+from ..errors import DependencyError, ListenError, OptionError, ReadinessError, ScheduleError
 from ..graph import DEFAULT_READY_TIMEOUT, Check
 from ..patterns import split
+from ..schedules import Schedule, ScheduleSyntaxError, parse_schedule
 
 OWN_BOOLEANS = ("exclude", "autoreload", "oneshot", "restart_backoff")
 OWN_OPTIONS = (
@@ -31,6 +32,7 @@ OWN_OPTIONS = (
     *("autoreload_signal", "autoreload_patterns", "ready", "ready_timeout", "depends_on"),
     "environment_file",
     "listen",
+    "schedule",
 )
 CONDITIONS = ("started", "ready", "done")
 DEFAULT_CONDITION = "started"
@@ -52,6 +54,7 @@ class ProgramOptions:
     depends_on: tuple[tuple[str, str], ...] = ()  # (program, condition)
     environment_file: tuple[Path, ...] = ()
     listen: str | None = None  # 'HOST:PORT' or 'unix:/PATH': the socket supervisord holds
+    schedule: Schedule | None = None  # run at these times, as a one-shot (docs: scheduling)
     # As written, booleans and the signal in one spelling ('true', 'HUP'): for display.
     written: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
 
@@ -99,7 +102,15 @@ def read_options(written: Mapping[str, str], name: str, where: str) -> ProgramOp
         environment_file=tuple(paths(written.get("environment_file", ""))),
         autoreload_patterns=_patterns(written, name),
         listen=parse_listen(written["listen"], where) if "listen" in written else None,
+        schedule=_schedule(written["schedule"], where) if "schedule" in written else None,
     )
+
+
+def _schedule(value: str, where: str) -> Schedule:
+    try:
+        return parse_schedule(value)
+    except ScheduleSyntaxError as exc:
+        raise ScheduleError(f"{where}: schedule={value!r} {exc}") from None
 
 
 def read_boolean(value: str, option: str, where: str) -> bool:

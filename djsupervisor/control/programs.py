@@ -71,7 +71,9 @@ def stop(running: Running, names: Sequence[str], output: Output, clock: Clock = 
     if not names:
         output("Error: stop requires a process name")
         return FAILED
-    up_before = {name for name, state in states(client).items() if state in UP}
+    before = client.process_states()
+    up_before = {state.namespec for state in before if state.statename in UP}
+    scheduled = {state.namespec for state in before if state.schedule}
     stopped = _ask(client.stop_processes, names, output)
     if stopped is None:
         return FAILED
@@ -81,7 +83,10 @@ def stop(running: Running, names: Sequence[str], output: Output, clock: Clock = 
             raise StopError(f"{', '.join(up)} still running after {STOP_TIMEOUT:.0f} s")
         clock.sleep(POLL_INTERVAL)
     for name in stopped:
-        output(f"{name}: stopped" if name in up_before else f"{name}: ERROR (not running)")
+        if name in scheduled:
+            output(f"{name}: stopped; no run until started")  # its schedule is paused
+        else:
+            output(f"{name}: stopped" if name in up_before else f"{name}: ERROR (not running)")
     return 0
 
 

@@ -29,7 +29,9 @@ from supervisor.states import getProcessStateDescription
 from supervisor.xmlrpc import Faults, RPCError
 
 from ..graph import Check, Graph, read_graph
+from ..protocol import NOTICE, record
 from .events import StateChange
+from .journal_writer import Journal
 from .loop import MainLoop
 from .orchestrator import Orchestrator
 from .runs import Probe, Prober, environment_of, owners_of
@@ -54,8 +56,10 @@ class Bridge:
         graph_path: Path | None,
         loop: MainLoop,
         say: Callable[[str], None],
+        journal: Journal | None = None,
     ) -> None:
         self.supervisord = supervisord
+        self.journal = journal  # where notes among the programs' output go
         self.rpc = SupervisorNamespaceRPCInterface(supervisord)
         self.graph_path = graph_path
         self.graph_stamp: tuple[int, int] | None = None  # of the graph file last read
@@ -91,8 +95,7 @@ class Bridge:
         supervisord adds or removes no group, and only the file tells.
         """
         if self.graph_path is not None and _stamp(self.graph_path) != self.graph_stamp:
-            self.orchestrator.table.load(self.read_graph())
-            self.orchestrator.evaluate()
+            self.orchestrator.graph_changed(self.read_graph())
 
     def close(self) -> None:
         """Stop orchestrating: supervisord is stopping (or reloading)."""
@@ -191,6 +194,11 @@ class Bridge:
 
     def call_later(self, delay: float, task: Callable[[], None]) -> None:
         self.loop.call_later(delay, task)
+
+    def note(self, namespec: str, text: str) -> None:
+        if self.journal is not None:
+            name = namespec.rpartition(":")[2]  # the journal names processes as supervisord does
+            self.journal.write(record(NOTICE, name, f"{text}\n".encode()))
 
     def trial(self, namespec: str, on_end: Callable[[str | None], None]) -> Trial:
         process = self.process(namespec)

@@ -44,6 +44,9 @@ class Control(Protocol):
     def call_later(self, delay: float, task: Callable[[], None]) -> None:
         """Run ``task`` in supervisord's loop ``delay`` seconds from now."""
 
+    def note(self, namespec: str, text: str) -> None:
+        """Write a line of djsupervisor's among the process's output in the journal (``logs``)."""
+
     def trial(self, namespec: str, on_end: Callable[[str | None], None]) -> TrialRun:
         """Try the process's command on a socket of its own (trials.py); OSError if it cannot.
 

@@ -25,18 +25,24 @@ from ..protocol import FINISHED, STOPPABLE, UP
 from .events import Control
 from .runs import Run
 from .runtable import RunTable
-from .trying import Trying
+from .scheduling import Scheduling
 
 
-class Orchestrator(Trying):
+class Orchestrator(Scheduling):
     """Start, stop and restart the processes of one supervisord by their graph."""
 
     def __init__(
-        self, graph: Graph, control: Control, say: Callable[[str], None], clock: Clock = time
+        self,
+        graph: Graph,
+        control: Control,
+        say: Callable[[str], None],
+        clock: Clock = time,
+        wall: Callable[[], float] = time.time,
     ) -> None:
         self.control = control
         self.say = say
         self.clock = clock
+        self.wall = wall
         self.table = RunTable(graph, clock)
         self.stopping = False  # supervisord is shutting down: start nothing
         self.evaluating = self.dirty = False  # see evaluate()
@@ -44,7 +50,8 @@ class Orchestrator(Trying):
     # What supervisord says of itself.
 
     def supervisord_running(self) -> None:
-        """Start the autostart programs: supervisord has just started (or reloaded)."""
+        """Start the autostart programs, plan the scheduled ones: supervisord has just started."""
+        self.schedule()
         self.want_autostart(self.table.runs.values())
 
     def groups_added(self, graph: Graph, groups: Iterable[str]) -> None:
@@ -55,7 +62,14 @@ class Orchestrator(Trying):
         """
         added = set(groups)
         self.table.load(graph, fresh=added)
+        self.schedule()
         self.want_autostart(run for run in self.table.runs.values() if run.group in added)
+
+    def graph_changed(self, graph: Graph) -> None:
+        """Take the graph ``update`` rewrote without changing a process group (own options)."""
+        self.table.load(graph)
+        self.schedule()
+        self.evaluate()
 
     def groups_removed(self, graph: Graph, groups: Iterable[str]) -> None:
         removed = set(groups)
@@ -63,6 +77,7 @@ class Orchestrator(Trying):
             if run.group in removed:
                 self.stop_probe(run)
         self.table.load(graph, fresh=removed)
+        self.schedule()
         self.evaluate()
 
     def close(self) -> None:
@@ -83,6 +98,7 @@ class Orchestrator(Trying):
     def start(self, names: Iterable[str]) -> list[str]:
         """Start the processes ``names`` after what they depend on (the ``start`` command)."""
         targets = [run for name in names for run in self.table.resolve(name)]
+        self.resume_schedules(targets)
         for run in targets:
             run.trial_failure = None
             self.table.want(run, requested=True)
@@ -101,6 +117,7 @@ class Orchestrator(Trying):
     def stop(self, names: Iterable[str]) -> list[str]:
         """Stop the processes ``names`` that run, without waiting; cancel a restart under way."""
         targets = [run for name in names for run in self.table.resolve(name)]
+        self.pause_schedules(targets)
         for run in targets:
             self.drop_trial(run)
             run.restart_pending = run.wanted = run.start_requested = False
@@ -129,8 +146,8 @@ class Orchestrator(Trying):
         restart, signalled = [], []
         for run in self.table.runs.values():
             program = run.program
-            if not any(program.reloads_on(change) for change in changes):
-                continue
+            if program.schedule or not any(program.reloads_on(change) for change in changes):
+                continue  # a scheduled program's next run takes the new code
             if program.reload_signal and run.state in ("STARTING", "RUNNING"):
                 signalled.append(run.namespec)
                 self.control.signal(run.namespec, program.reload_signal)
@@ -233,6 +250,7 @@ class Orchestrator(Trying):
         else:
             run.start_requested = False
             run.failure = None
+            self.run_starts(run)
             why_not = self.control.start(run.namespec)
             if why_not is None:
                 run.state = "STARTING"  # supervisord says so too, in a moment

@@ -58,18 +58,22 @@ class DjsupervisorNamespaceRPCInterface:
             raise RPCError(Faults.BAD_NAME, str(exc)) from None
 
     def getProcessStates(self) -> list[list[Any]]:  # camelCase, as XML-RPC names go
-        """Get the group, name, state, description, readiness, pid, start and restarts of each.
+        """Get the group, name, state, description, readiness, pid, start, restarts, schedule.
 
         @return array result  Arrays of [group, name, statename, description, readiness, pid,
-            start, restarts]
+            start, restarts, schedule (a struct, empty unless it has a schedule)]
         """
         self._bridge.refresh()
         table = self._orchestrator.table
         rows = []
         for info in self._supervisor.getAllProcessInfo():
             state = ProcessState.from_info(info)
+            run = table.runs.get(state.namespec)
+            scheduled = run.scheduled.as_struct() if run and run.scheduled else {}
             readiness, restarts = table.readiness(state.namespec), table.restarts(state.namespec)
-            rows.append(replace(state, readiness=readiness, restarts=restarts).row())
+            rows.append(
+                replace(state, readiness=readiness, restarts=restarts, schedule=scheduled).row()
+            )
         return rows
 
     def getGroupPriorities(self) -> dict[str, int]:  # camelCase, as XML-RPC names go
@@ -194,5 +198,5 @@ def make_rpcinterface(supervisord: Any, **config: str) -> DjsupervisorNamespaceR
             logger.info(f"djsupervisor: {text}")
 
     graph = Path(config["graph"]) if config.get("graph") else None
-    _bridge = Bridge(supervisord, graph, _loop, say)
+    _bridge = Bridge(supervisord, graph, _loop, say, _journal)
     return DjsupervisorNamespaceRPCInterface(supervisord, _bridge)

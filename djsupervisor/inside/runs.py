@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from ..graph import Check, Program
-from ..protocol import NOT_READY, NOT_STARTED, READY, STARTABLE
+from ..protocol import NOT_READY, NOT_STARTED, READY, STARTABLE, UP
+from ..schedules import Schedule
 from . import probes
 from .loop import MainLoop
 
@@ -22,6 +24,57 @@ BACKOFF_FIRST = 1.0  # seconds before restarting a program that crashed once
 BACKOFF_MAX = 60.0  # seconds: the longest wait, however often it crashed
 BACKOFF_RESET = 60.0  # seconds up after which a crash is not part of a crash loop
 QUICK_CRASHES = 5  # in debug mode, crashes in a row before waiting for a code change
+
+
+@dataclass
+class ScheduledRuns:
+    """What a scheduled process has done and will do (times in seconds since the epoch)."""
+
+    schedule: Schedule
+    anchor: float  # when supervisord took the schedule: 'every' counts from there
+    due: float | None = None  # its next run; None while stopped
+    due_started: float | None = None  # the due time of the run starting, if the schedule began it
+    timer: int = 0  # the number of the timer that counts: a later one replaces earlier ones
+    stopped: bool = False  # stopped by someone: no run until started
+    runs: int = 0
+    failures: int = 0
+    skipped: int = 0  # due while the previous run was still going
+    last_start: float | None = None
+    last_result: str = ""  # 'ok', or how the last run failed
+
+    def describe(self, waiting_for: str | None) -> str:
+        """Return what ``status`` shows of it: the next run, the last, the failures."""
+        parts = [f"waiting for {waiting_for}"] if waiting_for else []
+        if self.stopped:
+            parts.append("stopped: no run until started")
+        elif self.due is not None:
+            parts.append(f"next run {moment(self.due)}")
+        if self.last_start is not None:
+            result = self.last_result or "running"
+            parts.append(f"last run {moment(self.last_start)}: {result}")
+        if self.failures:
+            parts.append(f"{self.failures} of {self.runs} failed")
+        if self.skipped:
+            parts.append(f"{self.skipped} skipped")
+        return "; ".join(parts)
+
+    def as_struct(self) -> dict[str, Any]:
+        """Return it for XML-RPC, which has no None: a time not known is left out."""
+        times = {"next": self.due, "last_start": self.last_start}
+        return {
+            "schedule": str(self.schedule),
+            **{key: value for key, value in times.items() if value is not None},
+            "last_result": self.last_result,
+            "runs": self.runs,
+            "failures": self.failures,
+            "skipped": self.skipped,
+            "stopped": self.stopped,
+        }
+
+
+def moment(when: float) -> str:
+    """Return a time as ``status`` shows it: local, to the second."""
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(when))
 
 
 @dataclass
@@ -50,6 +103,7 @@ class Run:
     trial_passed: bool = False  # the trial serves until the restart is over
     trial_failure: str | None = None  # why the last trial failed: it was not restarted
     log_pending: str = ""  # an unfinished line, for a log check
+    scheduled: ScheduledRuns | None = None  # a program with schedule= (scheduling.py)
     told: set[str] = field(default_factory=set)  # notices said once
 
     @property
@@ -98,6 +152,8 @@ class Run:
             return "restarting"
         if self.blocked_by:
             return f"blocked: {self.blocked_by}"
+        if self.scheduled is not None:
+            return self.scheduled.describe(self.waiting_for)
         if self.failure:
             return self.failure
         if self.awaiting_change:
@@ -114,7 +170,17 @@ class Run:
         return ""
 
     def startup_outcome(self, now: float) -> str | None:
-        """Return 'ok', a failure to report, or None while it is still on its way."""
+        """Return 'ok', a failure to report, or None while it is still on its way.
+
+        A scheduled process is on its way while a run is: then, as its last
+        run went, or 'ok' before any.
+        """
+        if self.scheduled is not None:
+            if self.restart_pending or self.start_requested or self.state in UP:
+                return None
+            if self.scheduled.stopped:
+                return NOT_STARTED
+            return "ok" if self.scheduled.last_result in ("", "ok") else self.scheduled.last_result
         if self.restart_pending or (self.trial is not None and not self.trial_passed):
             return None
         if self.trial_failure:

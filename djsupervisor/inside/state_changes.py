@@ -49,7 +49,8 @@ class StateChanges(Readiness):
             run.probe = self.control.probe(
                 run.namespec, check, partial(self.mark_ready, run, run.started_at)
             )
-        if check is not None or run.program.oneshot:
+        # A scheduled run takes what it takes: one still going when the next is due skips that one.
+        if check is not None or (run.program.oneshot and run.program.schedule is None):
             self.control.call_later(
                 run.program.ready_timeout, partial(self.ready_timed_out, run, run.started_at)
             )
