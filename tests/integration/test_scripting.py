@@ -32,6 +32,7 @@ FIELDS = {
     "readiness",
     "restarts",
     "description",
+    "schedule",
 }
 
 

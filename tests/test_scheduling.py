@@ -1,0 +1,150 @@
+"""Scheduled programs in the orchestrator: each run when due, never two at once, on after failures.
+
+Histories as in test_orchestrator.py (tests/histories.py): the test moves
+the clock, the timers fall due, and the test plays supervisord's part.
+"""
+
+from __future__ import annotations
+
+from djsupervisor.graph import Change, Graph, Program
+from djsupervisor.inside.runs import ScheduledRuns, moment
+from djsupervisor.protocol import NOT_STARTED
+from tests.histories import WALL_START, History
+
+
+def scheduled(schedule: str = "every 2s", depends_on: str | None = None) -> Graph:
+    """Return a graph with a scheduled program, 'job', and a web server it may depend on."""
+    job = Program(
+        processes=["job"],
+        oneshot=True,
+        autostart=False,
+        schedule=schedule,
+        depends_on=[(depends_on, "started")] if depends_on else [],
+        reload=True,
+        reload_patterns=["*.py"],
+    )
+    return Graph(
+        {"job": job, "web": Program(processes=["web"], reload=True, reload_patterns=["*.py"])}
+    )
+
+
+def at(seconds: float) -> str:
+    """Return how status and notes show the time ``seconds`` into the history."""
+    return moment(WALL_START + seconds)
+
+
+def runs_of(history: History) -> ScheduledRuns:
+    runs = history.orchestrator.table.runs["job"].scheduled
+    assert runs is not None
+    return runs
+
+
+def test_each_run_starts_when_due_not_at_launch() -> None:
+    history = History(scheduled())
+    history.orchestrator.supervisord_running()
+    assert history.control.taken() == ["start web"]
+    history.control.advance(1.9)
+    assert history.control.taken() == []
+    history.control.advance(0.1)
+    assert history.control.taken() == [f"note job: run 1 starts (due {at(2)})", "start job"]
+    history.finishes("job")
+    history.control.advance(2)
+    assert history.control.taken() == [f"note job: run 2 starts (due {at(4)})", "start job"]
+    history.finishes("job")
+    assert (runs_of(history).runs, runs_of(history).failures) == (2, 0)
+    assert history.readiness("job") == f"next run {at(6)}; last run {at(4)}: ok"
+
+
+def test_a_run_still_going_when_the_next_is_due_is_not_started_twice() -> None:
+    history = History(scheduled())
+    history.orchestrator.supervisord_running()
+    history.control.advance(2)
+    history.runs("job")  # and runs on, past two due times
+    history.control.taken()
+    history.control.advance(4.5)
+    assert history.control.taken() == []
+    assert runs_of(history).skipped == 2
+    assert history.said == [
+        f"job: the run due at {at(4)} is skipped: the one started at {at(2)} is still going"
+    ]  # once
+    history.announce("job", "EXITED")
+    history.control.advance(1.5)  # the next due time
+    assert history.control.taken()[-1] == "start job"
+    assert history.readiness("job").endswith("; 2 skipped")
+
+
+def test_a_failed_run_is_counted_and_said_and_the_schedule_goes_on() -> None:
+    history = History(scheduled())
+    history.orchestrator.supervisord_running()
+    history.control.advance(2)
+    history.finishes("job", status=1)
+    assert history.said == ["job exited with status 1"]
+    assert history.readiness("job") == (
+        f"next run {at(4)}; last run {at(2)}: exited with status 1; 1 of 1 failed"
+    )
+    assert history.orchestrator.table.startup(["job"])["failures"] == ["job: exited with status 1"]
+    history.control.taken()
+    history.control.advance(2)
+    assert history.control.taken()[-1] == "start job"
+    history.finishes("job")
+    assert history.orchestrator.table.startup(["job"])["outcomes"] == {"job": "ok"}
+    assert history.readiness("job").endswith(": ok; 1 of 2 failed")
+
+
+def test_start_runs_a_nightly_job_now_and_again_when_asked_again() -> None:
+    history = History(scheduled("0 3 * * *"))
+    history.orchestrator.supervisord_running()
+    history.control.taken()
+    for run in (1, 2):
+        assert history.orchestrator.start(["job"]) == ["job"]
+        assert history.control.taken() == [f"note job: run {run} starts (asked for)", "start job"]
+        assert history.orchestrator.table.startup(["job"])["pending"] == ["job"]
+        history.finishes("job")
+    assert runs_of(history).due == runs_of(history).schedule.next_after(WALL_START, WALL_START)
+
+
+def test_stop_pauses_the_schedule_until_start_which_runs_it_now() -> None:
+    history = History(scheduled())
+    history.orchestrator.supervisord_running()
+    history.control.taken()
+    history.orchestrator.stop(["job"])
+    history.control.advance(10)
+    assert history.control.taken() == []
+    assert history.readiness("job") == "stopped: no run until started"
+    assert history.orchestrator.table.startup(["job"])["outcomes"] == {"job": NOT_STARTED}
+    history.orchestrator.start(["job"])
+    assert history.control.taken()[-1] == "start job"
+    history.finishes("job")
+    history.control.advance(2)  # on its schedule again, from its anchor
+    assert history.control.taken()[-1] == "start job"
+
+
+def test_a_run_waits_for_what_it_depends_on() -> None:
+    history = History(scheduled(depends_on="web"))
+    history.orchestrator.supervisord_running()
+    history.control.taken()
+    history.orchestrator.stop(["web"])
+    history.stops("web")
+    history.control.taken()
+    history.control.advance(2)
+    assert history.control.taken() == ["start web"]  # wanted again, for the job
+    assert history.readiness("job").startswith("waiting for web (started); next run")
+    history.runs("web")
+    assert history.control.taken() == [f"note job: run 1 starts (due {at(2)})", "start job"]
+
+
+def test_a_code_change_does_not_run_it_and_an_update_replans_it() -> None:
+    history = History(scheduled())
+    history.orchestrator.supervisord_running()
+    history.runs("web")
+    history.control.taken()
+    assert history.orchestrator.code_changed([Change("views.py")]) == ["web"]
+    history.stops("web")
+    history.runs("web")
+    assert "start job" not in history.control.taken()
+    history.control.advance(1)
+    history.orchestrator.graph_changed(scheduled("every 10s"))
+    history.control.advance(9.5)
+    assert history.control.taken() == []  # the old timer at 2 s is moot
+    history.control.advance(0.5)
+    assert history.control.taken() == [f"note job: run 1 starts (due {at(11)})", "start job"]
