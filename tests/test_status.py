@@ -141,3 +141,22 @@ def test_json_status_prints_only_json_and_keeps_the_exit_status(
     assert status(supervisord, names, printed.append, errors.append, programs) == exit_status
     assert [process["name"] for process in json.loads("".join(printed))] == expected
     assert errors == (["nope: ERROR (no such process)"] if "nope" in names else [])
+
+
+def test_a_scheduled_process_says_its_runs_in_json_as_sent_over_xml_rpc() -> None:
+    sent = {"schedule": "every 2s", "next": 1004.0, "runs": 0, "failures": 0, "skipped": 0}
+    sent |= {"last_result": "", "stopped": False}  # no last_start before the first run
+    row = ProcessState("job", "job", "STOPPED", "Not started", "next run ...", schedule=sent).row()
+    state = ProcessState.from_row(row)
+    assert state.as_json(1000.0, {})["schedule"] == {
+        "schedule": "every 2s",
+        "next": 1004.0,
+        "last_start": None,
+        "last_result": "",
+        "runs": 0,
+        "failures": 0,
+        "skipped": 0,
+        "stopped": False,
+    }
+    older = ProcessState.from_row(row[:8])  # a supervisord from before schedules
+    assert older.as_json(1000.0, {})["schedule"] is None
