@@ -113,7 +113,13 @@ def make_plugin(session: Session) -> Callable[..., DefaultControllerPlugin]:
             self._fresh(super().do_reread, arg)
 
         def do_update(self, arg: str) -> None:
-            self._fresh(super().do_update, arg)
+            self._fresh(self._update, arg)
+
+        def _update(self, arg: str) -> None:
+            super().do_update(arg)
+            # supervisord takes a graph rewritten without a group changing (a
+            # schedule, a dependency) at djsupervisor's next call: call now.
+            session.running.client.process_states()
 
         def do_reload(self, arg: str) -> None:
             self._fresh(self._reload, arg)

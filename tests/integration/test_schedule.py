@@ -8,6 +8,7 @@ import time
 
 import pytest
 
+from ..support import wait_for
 from .conftest import Project
 
 pytestmark = pytest.mark.integration
@@ -92,3 +93,12 @@ def test_a_malformed_schedule_is_a_check_error_and_nothing_starts(project: Proje
     assert refused.returncode == 1
     assert len(refused.stderr.strip().splitlines()) == 1
     assert project.config_or_none() is None  # nothing written, nothing started
+
+
+def test_update_takes_a_changed_schedule_at_once(project: Project) -> None:
+    job = STAMPING.format(seconds=0, name="job")
+    project.write("supervisord.conf", f"[program:job]\ncommand={job}\nschedule=every 1h\n")
+    assert project.run("-d").returncode == 0
+    project.write("supervisord.conf", f"[program:job]\ncommand={job}\nschedule=every 1s\n")
+    assert project.run("update").returncode == 0  # no group changed: only the schedule
+    wait_for(lambda: stamps(project, "job", "start") or None, "a run by the new schedule")
