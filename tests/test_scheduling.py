@@ -148,3 +148,14 @@ def test_a_code_change_does_not_run_it_and_an_update_replans_it() -> None:
     assert history.control.taken() == []  # the old timer at 2 s is moot
     history.control.advance(0.5)
     assert history.control.taken() == [f"note job: run 1 starts (due {at(11)})", "start job"]
+
+
+def test_waiting_for_every_process_leaves_the_scheduled_ones_out() -> None:
+    history = History(scheduled())
+    history.orchestrator.supervisord_running()
+    history.runs("web")
+    history.control.advance(2)
+    history.runs("job")  # a run under way
+    startup = history.orchestrator.table.startup([])
+    assert (startup["settled"], startup["outcomes"]) == (True, {"web": "ok"})
+    assert history.orchestrator.table.startup(["job"])["pending"] == ["job"]

@@ -111,7 +111,8 @@ class RunTable:
         """Return whether ``names`` have started, or failed.
 
         No names: every process of an autostart program, and every other one
-        wanted running (started, or depended on).
+        wanted running (started, or depended on), but the scheduled ones,
+        which run when they are due.
 
         The failures say which and why; the outcomes are 'ok' or the failure,
         by name, for those settled; the pending are those on their way.
@@ -119,7 +120,11 @@ class RunTable:
         if names:
             runs = [run for name in names for run in self.resolve(name)]
         else:
-            runs = [run for run in self.runs.values() if run.wanted or run.program.autostart]
+            runs = [
+                run
+                for run in self.runs.values()
+                if (run.wanted or run.program.autostart) and run.scheduled is None
+            ]
         now = self.clock.monotonic()
         outcomes = {run.namespec: run.startup_outcome(now) for run in runs}
         return {
