@@ -76,6 +76,9 @@ class Target:
     # No --workdir for a Procfile: paths in the project are written relative
     # (to the Procfile's folder, where honcho and foreman run each line).
     relative: bool = False
+    # The time zone cron schedules are read in (the project's TIME_ZONE, which
+    # Django makes the export's own), where it has a name: 'Europe/Riga'.
+    zone: str | None = None
 
     @property
     def output_there(self) -> str:
@@ -158,3 +161,27 @@ def common_warnings(export: Export, service: Service, fmt: str) -> None:
 
 # supervisord's autorestart, as systemd's Restart= and Compose's restart: say it.
 RESTART = {"unexpected": "on-failure", "true": "always", "false": "no"}
+
+
+def unscheduled(export: Export, services: list[Service], fmt: str, hint: str) -> list[Service]:
+    """Return the services but the scheduled ones, which ``fmt`` has no scheduler to run: say so."""
+    for service in services:
+        if service.schedule:
+            export.cannot(
+                service,
+                f"schedule={service.schedule}",
+                fmt,
+                "it is left out: run it with a systemd timer or a Kubernetes CronJob (export "
+                f"systemd or kubernetes) or {hint}",
+            )
+    return [service for service in services if not service.schedule]
+
+
+def unnamed_zone(export: Export, service: Service, target: Target, fmt: str, whose: str) -> None:
+    """Warn that ``fmt`` reads a cron schedule in ``whose`` zone: this machine's has no name."""
+    if service.schedule and service.schedule.cron and not target.zone:
+        export.warnings.append(
+            f"program {service.name!r}: schedule={service.schedule} is read in this machine's "
+            f"time zone, which has no name: {fmt} reads it in {whose}; set TIME_ZONE in the "
+            "settings"
+        )

@@ -5,7 +5,16 @@ from __future__ import annotations
 import os
 import re
 
-from .common import RESTART, SECRET_MODE, Export, Target, common_warnings, env_lines, platform_names
+from .common import (
+    RESTART,
+    SECRET_MODE,
+    Export,
+    Target,
+    common_warnings,
+    env_lines,
+    platform_names,
+    unscheduled,
+)
 from .containers import (
     container_warnings,
     exposed_listener,
@@ -26,6 +35,9 @@ COMPOSE_CONDITIONS = {
 def compose(services: list[Service], target: Target) -> Export:
     export = Export()
     entries = []
+    services = unscheduled(
+        export, services, "Compose", "the host's crontab running it in the image (docker run --rm)"
+    )
     by_name = {service.name: service for service in services}
     volumes = sqlite_volumes(export, target)
     names = platform_names(
@@ -67,6 +79,7 @@ def compose(services: list[Service], target: Target) -> Export:
                         _compose_condition(export, service, by_name[dependency], condition),
                     )
                     for dependency, condition in service.depends_on
+                    if _in_compose(export, service, dependency, condition, by_name)
                 ],
             }
         )
@@ -89,6 +102,21 @@ def _compose_build(export: Export, services: list[Service], target: Target) -> d
         "context": os.path.relpath(target.build, target.output),
         "dockerfile": os.path.relpath(os.path.join(target.output, "Dockerfile"), target.build),
     }
+
+
+def _in_compose(
+    export: Export, service: Service, dependency: str, condition: str, by_name: dict[str, Service]
+) -> bool:
+    """Tell whether the dependency is a Compose service; say it is not (it runs on a schedule)."""
+    if dependency in by_name:
+        return True
+    export.cannot(
+        service,
+        f"depends_on={dependency}:{condition}",
+        "Compose",
+        f"{dependency} runs on a schedule, which Compose has not: it is left out",
+    )
+    return False
 
 
 def _compose_condition(

@@ -1,7 +1,8 @@
-"""Kubernetes manifests: a Deployment or Job per program, a Service for each that listens."""
+"""Kubernetes manifests: a Deployment, Job or CronJob per program, a Service for each listening."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import shlex
@@ -16,6 +17,7 @@ from .common import (
     Target,
     common_warnings,
     platform_names,
+    unnamed_zone,
 )
 from .containers import (
     Listener,
@@ -27,6 +29,7 @@ from .containers import (
     sqlite_volumes,
 )
 from .model import Service
+from .timers import EVERY_ZONE, as_cron
 
 # listen=: a pod being replaced or scaled down leaves its Service's endpoints
 # first; its preStop hook waits this long for the routing to follow before
@@ -37,6 +40,9 @@ GRACE_MARGIN = 2  # seconds
 # A rollout that starts each new pod before one old pod stops: never fewer
 # ready pods than the replicas wanted, as supervisord's held socket keeps it.
 ROLLING_UPDATE = {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1}}
+# A CronJob's name: the controller names each Job it makes NAME-<minutes since
+# the epoch>, within a label's 63 characters.
+CRONJOB_NAME_ROOM = 52  # characters
 WAIT_PERIOD = 2  # seconds between an init container's looks at what its pod waits for
 # Then it fails saying what it waited for: the pod shows Init:Error with that
 # in its log (kubectl logs POD -c NAME), not Init:0/1 for ever, and Kubernetes
@@ -62,7 +68,7 @@ MIGRATIONS_WAIT = (
 
 
 def kubernetes(services: list[Service], target: Target) -> Export:
-    """Return the manifests: a Secret, a Job or Deployment, a Service for each program."""
+    """Return the manifests: a Secret, a Job, CronJob or Deployment, a Service for each program."""
     export = Export()
     entries: list[dict[str, Any]] = []
     names = platform_names(
@@ -89,6 +95,7 @@ def kubernetes(services: list[Service], target: Target) -> Export:
     for service in services:
         common_warnings(export, service, "Kubernetes")
         container_warnings(export, service, "Kubernetes")
+        unnamed_zone(export, service, target, "Kubernetes", "the cluster's (UTC mostly)")
         export.cannot_any(
             service,
             "Kubernetes",
@@ -100,7 +107,11 @@ def kubernetes(services: list[Service], target: Target) -> Export:
                     "a Deployment's pods are always restarted",
                 ),
                 ("user", service.user and not service.user.isdigit(), "runAsUser takes a number"),
-                ("autostart=false", not service.autostart and service.oneshot, "a Job runs"),
+                (
+                    "autostart=false",
+                    not service.autostart and service.oneshot and not service.schedule,
+                    "a Job runs",
+                ),
                 ("numprocs", service.numprocs > 1 and service.oneshot, "a Job runs one pod"),
             ],
         )
@@ -152,10 +163,25 @@ def kubernetes(services: list[Service], target: Target) -> Export:
                 "failureThreshold": probe_retries(service),
             }
         containers[service.name] = container
+        cron = as_cron(service.schedule) if service.schedule else None
+        if service.schedule and cron is None:
+            export.cannot(
+                service,
+                f"schedule={service.schedule}",
+                "Kubernetes",
+                "a CronJob's cron line has no such period (minutes that divide an hour, hours "
+                "that divide a day): it has no CronJob",
+            )
+            continue
+        if cron:
+            resource = _cronjob_name(export, service, resource)
         entries.append(
             {
                 "service": service,
                 "resource": resource,
+                "schedule": cron or "",
+                # every counts seconds: its cron line is read in UTC, which never jumps.
+                "zone": EVERY_ZONE if service.schedule and service.schedule.every else target.zone,
                 "secret": secret,
                 "container": [container],
                 "port": listens.port if listens else 0,
@@ -171,8 +197,11 @@ def kubernetes(services: list[Service], target: Target) -> Export:
                 ],
             }
         )
+    scheduled = {service.name for service in services if service.schedule}
     for entry in entries:
-        entry["init"] = _waits(export, entry["service"], containers, ports, names, target)
+        entry["init"] = _waits(
+            export, entry["service"], containers, ports, names, scheduled, target
+        )
     context = {"services": entries, "target": target, "claims": claims}
     # Its Secrets hold the environment files' values: readable by its owner only.
     mode = SECRET_MODE if any(s.secrets for s in services) else FILE_MODE
@@ -194,6 +223,7 @@ def _waits(
     containers: dict[str, dict[str, Any]],
     ports: dict[str, Listener | None],
     names: dict[str, str],
+    scheduled: set[str],
     target: Target,
 ) -> list[dict[str, Any]]:
     """Return the init containers that hold the service's pods until its dependencies are met.
@@ -232,12 +262,32 @@ def _waits(
             )
         else:
             hint = (
-                "its Job runs at the same time as this pod"
+                "it runs on its schedule"
+                if dependency in scheduled
+                else "its Job runs at the same time as this pod"
                 if one_shot
                 else "it has no Service to wait for"
             )
             export.cannot(service, f"depends_on={dependency}:{condition}", "Kubernetes", hint)
     return waits
+
+
+def _cronjob_name(export: Export, service: Service, resource: str) -> str:
+    """Return ``resource`` cut to a CronJob's length, with a suffix from the program's name.
+
+    The warning says its final name, instead of the one it had before.
+    """
+    if len(resource) <= CRONJOB_NAME_ROOM:
+        return resource
+    digest = hashlib.sha256(service.name.encode()).hexdigest()[:6]
+    name = f"{resource[: CRONJOB_NAME_ROOM - len(digest) - 1].rstrip('-')}-{digest}"
+    said = f"program {service.name!r} is named "
+    export.warnings = [warning for warning in export.warnings if not warning.startswith(said)]
+    export.warnings.append(
+        f"{said}{name!r} in Kubernetes: names take lower case letters, digits and '-', a "
+        f"CronJob's {CRONJOB_NAME_ROOM} at most"
+    )
+    return name
 
 
 def _unique(name: str, taken: set[str]) -> str:

@@ -16,6 +16,7 @@ from ..config.merge import process_sections
 from ..config.program_env import expansions
 from ..config.program_options import read_boolean, signal_name
 from ..graph import Check
+from ..schedules import Schedule
 
 DEFAULT_STOPWAITSECS = 10  # supervisord's
 # Stands for the process number in a systemd template unit's command: put
@@ -66,6 +67,7 @@ class Service:
     from_environ: list[str] = field(default_factory=list)  # variables set from %(ENV_X)s
     # listen=: the socket supervisord holds across restarts ('HOST:PORT' or 'unix:/PATH')
     listen: str | None = None
+    schedule: Schedule | None = None  # schedule=: run at these times, as a one-shot
 
     @property
     def listen_port(self) -> tuple[str, int] | None:
@@ -166,6 +168,7 @@ def _service(config: Config, section: str, name: str, project_dir: str) -> Servi
         },
         uses_environ="%(ENV_" in raw,
         listen=moved(program.listen) if program.listen else None,
+        schedule=config.merged.options[name].schedule if name in config.merged.options else None,
     )
 
 

@@ -9,7 +9,15 @@ from pathlib import PurePosixPath
 
 from ..errors import ConfigError
 from ..inside.sockets import LISTEN_FD
-from .common import SECRET_MODE, Export, Target, common_warnings, env_lines, platform_names
+from .common import (
+    SECRET_MODE,
+    Export,
+    Target,
+    common_warnings,
+    env_lines,
+    platform_names,
+    unscheduled,
+)
 from .model import DEFAULT_STOPWAITSECS, Service
 from .servers import port_words, without_descriptor
 
@@ -20,6 +28,9 @@ PROCFILE_PORT_STEP = 100
 
 def procfile(services: list[Service], target: Target) -> Export:
     export = Export()
+    services = unscheduled(
+        export, services, "a Procfile", "the platform's scheduler (Heroku Scheduler, a crontab)"
+    )
     names = platform_names(
         export,
         services,

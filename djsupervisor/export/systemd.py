@@ -1,4 +1,8 @@
-"""systemd units: one service per program (a template for several processes), a target for all."""
+"""systemd units: one service per program (a template for several processes), a target for all.
+
+A scheduled program's service is started by a timer of its name, which the
+target wants instead of the service.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +10,19 @@ import math
 import re
 import shlex
 
-from .common import RESTART, SECRET_MODE, Export, Target, common_warnings, env_lines, platform_names
+from ..schedules import describe_period
+from .common import (
+    RESTART,
+    SECRET_MODE,
+    Export,
+    Target,
+    common_warnings,
+    env_lines,
+    platform_names,
+    unnamed_zone,
+)
 from .model import Service
+from .timers import on_calendar
 
 
 def systemd(services: list[Service], target: Target) -> Export:
@@ -28,8 +43,14 @@ def systemd(services: list[Service], target: Target) -> Export:
         else [f"{prefixes[s.name]}.service"]
         for s in services
     }
+    timers = {
+        s.name: [unit.removesuffix(".service") + ".timer" for unit in units[s.name]]
+        for s in services
+        if s.schedule
+    }
     for service in services:
         common_warnings(export, service, "systemd")
+        unnamed_zone(export, service, target, "systemd", "the server's")
         template = templated[service.name]
         unit = prefixes[service.name]
         env_file = f"{unit}.env" if service.secrets else ""
@@ -72,13 +93,40 @@ def systemd(services: list[Service], target: Target) -> Export:
         )
         if socket:
             export.add(socket, "systemd/program.socket", {**context, **_socket(service, unit)})
+        if service.schedule:
+            export.add(
+                f"{unit}@.timer" if template else f"{unit}.timer",
+                "systemd/program.timer",
+                {**context, **_timer(service, target)},
+            )
         if env_file:
             export.add(env_file, "env", {"text": env_lines(service.secrets)}, SECRET_MODE)
-    wanted = [name for service in services if service.autostart for name in units[service.name]]
+    wanted = [
+        name
+        for service in services
+        for name in timers.get(service.name, units[service.name] if service.autostart else [])
+    ]
     export.add(
         f"{target.name}.target", "systemd/project.target", {"target": target, "units": wanted}
     )
     return export
+
+
+def _timer(service: Service, target: Target) -> dict[str, object]:
+    """Return what a timer unit says: when it starts its service.
+
+    cron: OnCalendar= in the project's time zone. every: one period after
+    the timer starts, then one after each run's start. A run still going
+    when the next is due is not started twice: a timer does not start an
+    active service.
+    """
+    schedule = service.schedule
+    assert schedule is not None
+    if schedule.cron is not None:
+        calendar = on_calendar(schedule, target.zone)
+        return {"calendar": calendar, "every": "", "accuracy": SYSTEMD_CALENDAR_ACCURACY}
+    every = describe_period(schedule.every or 0)
+    return {"calendar": [], "every": every, "accuracy": SYSTEMD_PERIOD_ACCURACY}
 
 
 def _socket(service: Service, unit: str) -> dict[str, str]:
@@ -94,6 +142,13 @@ def _socket(service: Service, unit: str) -> dict[str, str]:
     }
 
 
+# How late a timer may elapse (AccuracySec=; systemd's default is a minute, to
+# wake the machine less often). A cron run then starts within a second of its
+# time, as under djsupervisor (within 0.25 s). An every timer counts each
+# period from the last start, and systemd elapses as late as the window lets
+# it: a wider one would add itself to every period (every 2s would be 3 s apart).
+SYSTEMD_CALENDAR_ACCURACY = "1s"
+SYSTEMD_PERIOD_ACCURACY = "1ms"
 # Signals systemd counts as a clean exit anyway; another stop signal the
 # program dies of is said with SuccessExitStatus=, as supervisord counts a stop.
 SYSTEMD_CLEAN_SIGNALS = frozenset({"TERM", "INT", "HUP", "PIPE"})

@@ -26,6 +26,7 @@ from ..config.environment import read_environments
 from ..config.render import Host
 from ..errors import ConfigError
 from ..options import Options
+from ..schedules import zone_name
 from .common import Target
 from .containers import CONTAINER_FORMATS, for_containers
 from .formats import FORMATS
@@ -57,6 +58,7 @@ def export(options: Options, parsed: argparse.Namespace) -> tuple[list[Path], li
         str(output),
         project_dir=str(config.project_dir),
         relative=parsed.format == "procfile" and not parsed.workdir,
+        zone=zone_name(),
     )
     if container:
         target = for_containers(

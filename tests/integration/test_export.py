@@ -21,6 +21,7 @@ pytestmark = pytest.mark.integration
 FORMATS = ("procfile", "systemd", "compose", "kubernetes")
 SECRET = "never-inline-7f3a"
 DEPLOY = REPO / "deploy" / "systemd"
+SYSTEMD_UNITS = (".service", ".timer", ".target")  # what systemd-analyze verify reads
 PLACEHOLDER_DIR = "/srv/mysite"  # where deploy/'s units say the example project is
 PLACEHOLDER_PYTHON = f"{PLACEHOLDER_DIR}/.venv/bin/python"
 
@@ -55,13 +56,18 @@ stopasgroup=false
 command=sh -c 'sleep 1000 && echo $HOME'
 depends_on=worker
 autostart=false
+
+[program:report]
+command={{ PYTHON }} manage.py report
+schedule=0 9 1,15 * mon
+depends_on=migrate:done
 """
 
 
 def validate(fmt: str, output: Path) -> None:
     """Check the files of ``fmt`` with the real tool."""
     if fmt == "systemd":
-        units = sorted(str(p) for p in output.iterdir() if p.suffix in (".service", ".target"))
+        units = sorted(str(p) for p in output.iterdir() if p.suffix in SYSTEMD_UNITS)
         tool = ["systemd-analyze", "verify", "--man=false", *units]
     elif fmt == "compose":
         tool = ["docker-compose", "-f", str(output / "compose.yaml"), "config", "-q"]
@@ -92,6 +98,15 @@ def test_every_mapped_option_exports_valid_files(project: Project, fmt: str) -> 
     assert "Traceback" not in done.stderr
     validate(fmt, output)
     assert_secret_only_in_env_files(fmt, output)
+    # The scheduled program: a timer and a CronJob; a warning where there is no scheduler.
+    if fmt == "systemd":
+        timer = (output / f"{project.path.name}-report.timer").read_text()
+        assert "\nOnCalendar=*-*-01,15 09:00:00 " in timer
+        assert "\nOnCalendar=Mon *-*-* 09:00:00 " in timer
+    elif fmt == "kubernetes":
+        assert "\nkind: CronJob\n" in (output / "kubernetes.yaml").read_text()
+    else:
+        assert "program 'report': schedule=0 9 1,15 * MON cannot be expressed" in done.stderr
 
 
 def assert_secret_only_in_env_files(fmt: str, output: Path) -> None:

@@ -55,6 +55,17 @@ REQUIREMENTS = "--no-index\n--find-links wheels\ndjsupervisor[example]\n"
 DOCKERIGNORE = "deploy\nproduction.env\n.env\n.git\ndata/*.sqlite3\n"
 PRODUCTION = "DJANGO_DEBUG=0\nDJANGO_SECRET_KEY=k8s-test-not-a-secret-3f9a\n"
 VARIABLE = re.compile(r"\$\$|\$\(([A-Za-z_][A-Za-z0-9_.-]*)\)")
+# A program on a schedule: a CronJob, whose pod the test runs as if it were due.
+CLEANUP = (
+    "\n[program:cleanup]\ncommand={{ PYTHON }} manage.py clearsessions\n"
+    "schedule=@daily\ndepends_on=migrate:done\n"
+)
+# Where each kind of workload holds the template of its pods.
+POD_TEMPLATES = {
+    "Job": ("spec", "template"),
+    "Deployment": ("spec", "template"),
+    "CronJob": ("spec", "jobTemplate", "spec", "template"),
+}
 
 
 def expand(text: str, env: dict[str, str]) -> str:
@@ -81,6 +92,16 @@ class Cluster:
 
     def objects(self, kind: str) -> dict[str, dict[str, Any]]:
         return {d["metadata"]["name"]: d for d in self.documents if d["kind"] == kind}
+
+    def pod_templates(self) -> dict[str, dict[str, Any]]:
+        """Return the template of each workload's pods, by the workload's name."""
+        found = {}
+        for kind, path in POD_TEMPLATES.items():
+            for name, obj in self.objects(kind).items():
+                for key in path:
+                    obj = obj[key]
+                found[name] = obj
+        return found
 
     def env(self, container: dict[str, Any]) -> dict[str, str]:
         """Return the container's environment: its Secrets' values, then its own env."""
@@ -174,6 +195,8 @@ def ready_in(probe: dict[str, Any], container: str, network: str) -> None:
 def cluster(project: Project, base_image: str, wheels: Path) -> Iterator[Cluster]:
     """Export the example as Kubernetes (production, no --image), build its image; clean up."""
     copy_example(project.path)
+    conf = project.path / "supervisord.conf"
+    conf.write_text(conf.read_text() + CLEANUP)
     shutil.copytree(wheels, project.path / "wheels")
     project.write("requirements.txt", REQUIREMENTS)
     project.write(".dockerignore", DOCKERIGNORE)
@@ -206,16 +229,12 @@ def test_every_pod_runs_its_probes_pass_and_the_example_works(cluster: Cluster) 
         s["spec"]["selector"]["program"]: name for name, s in cluster.objects("Service").items()
     }
     assert services == {f"{cluster.name}-web": f"{cluster.name}-web"}  # selects web's pods
-    pods = {
-        name: obj["spec"]["template"]["spec"]
-        for kind in ("Job", "Deployment")
-        for name, obj in cluster.objects(kind).items()
-    }
-    programs = {
-        name: obj["spec"]["template"]["metadata"]["labels"]["program"]
-        for kind in ("Job", "Deployment")
-        for name, obj in cluster.objects(kind).items()
-    }
+    templates = cluster.pod_templates()
+    pods = {name: template["spec"] for name, template in templates.items()}
+    programs = {name: found["metadata"]["labels"]["program"] for name, found in templates.items()}
+    cronjob = cluster.objects("CronJob")[f"{cluster.name}-cleanup"]["spec"]
+    assert (cronjob["schedule"], cronjob["timeZone"]) == ("0 0 * * *", "UTC")  # TIME_ZONE
+    assert cronjob["concurrencyPolicy"] == "Forbid"
     ran: dict[str, Any] = {}
     # kubectl apply -f: every pod starts at once; their init containers order them.
     threads = [
@@ -234,6 +253,11 @@ def test_every_pod_runs_its_probes_pass_and_the_example_works(cluster: Cluster) 
     web = ran[f"{cluster.name}-web/web"]
     # web started once the Job's migrations were applied (its init container waited).
     assert started(web) > finished(job)
+    # The CronJob's pod, run as when it is due: its command runs in the image, once
+    # the migrations it waits for are applied.
+    cleanup = ran[f"{cluster.name}-cleanup/cleanup"]
+    assert run("docker", "wait", cleanup, timeout=START).stdout.strip() == "0", logs(cleanup)
+    assert started(cleanup) > finished(job)
 
     for name, spec in pods.items():
         (main,) = spec["containers"]

@@ -9,6 +9,7 @@ from wheels built on this machine (the container cannot reach the index).
 
 from __future__ import annotations
 
+import itertools
 import json
 import stat
 import time
@@ -37,6 +38,11 @@ __all__ = ["docker_daemon", "systemd_image", "wheels"]  # the fixtures this modu
 WORKDIR = "/srv/mysite"  # where the project is on the server (--workdir)
 PYTHON = f"{WORKDIR}/.venv/bin/python"  # and its interpreter (--python)
 UNITS = ("mysite-migrate.service", "mysite-web.service", "mysite-db_worker.service")
+# A program on a schedule: its timer starts it every 2 s from the target's start.
+TICK = "\n[program:tick]\ncommand=echo tick\nschedule=every 2s\n"
+TICK_PERIOD = 2.0  # seconds
+TICK_RUNS = 3  # runs seen, two gaps measured (and any run before them)
+TICK_GAPS = (1.5, 2.6)  # seconds between two runs' lines: the issue's bounds for djsupervisor
 START = 180.0  # seconds: migrate, then web until its check passes, then the worker
 USER = "nobody"  # the programs' user= (their units' User=)
 WORKER_GRACE = 60  # seconds: the db_worker preset's stopwaitsecs, its TimeoutStopSec=
@@ -73,7 +79,7 @@ def deployed(
     # Not root: every program runs as the server's nobody (systemd's User=),
     # which owns the SQLite database's directory.
     conf = project.path / "supervisord.conf"
-    conf.write_text(conf.read_text() + f"\n[program:__overrides__]\nuser={USER}\n")
+    conf.write_text(conf.read_text() + TICK + f"\n[program:__overrides__]\nuser={USER}\n")
     production = project.path.parent / "production.env"
     production.write_text(PRODUCTION)
     project.env["DJANGO_DEBUG"] = "0"
@@ -98,7 +104,7 @@ def deployed(
         # The units; their environment files came with the project, where
         # EnvironmentFile= says: deploy/systemd below --workdir.
         for path in output.iterdir():
-            if path.suffix in (".service", ".target"):
+            if path.suffix in (".service", ".timer", ".target"):
                 container.copy(path, "/etc/systemd/system/")
         container.exec("systemctl", "daemon-reload")
         yield container, output, exported.stderr
@@ -131,6 +137,17 @@ def test_the_units_serve_the_example_in_order_and_stop(
     served = container.exec(PYTHON, "-c", CLIENT, check=False, timeout=120)
     assert served.returncode == 0, served.stdout + served.stderr + journal(container)
     assert json.loads(served.stdout)["return_value"]["words"] == 3
+
+    # The timer the target started runs tick every 2 s: one run at a time, each to its end.
+    def ticked() -> list[int] | None:
+        found = lines(container, "mysite-tick.service", "tick")
+        return found if len(found) >= TICK_RUNS else None
+
+    ticks = wait_for(ticked, f"{TICK_RUNS} runs of tick", timeout=TICK_PERIOD * TICK_RUNS + 30)
+    gaps = [(b - a) / 1e6 for a, b in itertools.pairwise(ticks)]
+    assert all(TICK_GAPS[0] < gap < TICK_GAPS[1] for gap in gaps), gaps
+    tick = container.show("mysite-tick.service", "Result", "ExecMainStatus")
+    assert tick == {"Result": "success", "ExecMainStatus": "0"}, journal(container)
     # In order: migrate ran to completion before web started; the worker
     # started once web served (its ready check passed), not merely started.
     migrate = monotonic(container, "mysite-migrate.service", "ExecMainExitTimestamp")
@@ -155,6 +172,8 @@ def test_the_units_serve_the_example_in_order_and_stop(
 
     shown = wait_for(stopped, "the units to stop", timeout=WORKER_GRACE + 30)
     stopped_in = time.monotonic() - started
+    # The timer stops with the target (PartOf=): no run after the project stopped.
+    assert container.show("mysite-tick.timer", "ActiveState") == {"ActiveState": "inactive"}
     # Each stopped on its signal within its grace period: none timed out or was killed.
     assert all(s == {"ActiveState": "inactive", "Result": "success"} for s in shown.values()), shown
     assert stopped_in < WORKER_GRACE, f"the units took {stopped_in:.0f} s to stop"
@@ -173,12 +192,24 @@ def monotonic(container: SystemdContainer, unit: str, timestamp: str) -> int:
 
 def first_line(container: SystemdContainer, unit: str, text: str) -> int:
     """Return when the unit first wrote a line holding ``text`` (monotonic, microseconds)."""
+    found = lines(container, unit, text)
+    if not found:
+        pytest.fail(f"{unit} never wrote {text!r}:\n{journal(container)}", pytrace=False)
+    return found[0]
+
+
+def lines(container: SystemdContainer, unit: str, text: str) -> list[int]:
+    """Return when the unit wrote each line holding ``text`` (monotonic, microseconds).
+
+    Its processes' lines, not systemd's about it ('Starting mysite-tick.service').
+    """
     said = container.exec("journalctl", "-u", unit, "-o", "json", "--no-pager").stdout
-    for line in said.splitlines():
-        entry = json.loads(line)
-        if text in str(entry.get("MESSAGE", "")):
-            return int(entry["__MONOTONIC_TIMESTAMP"])
-    pytest.fail(f"{unit} never wrote {text!r}:\n{journal(container)}", pytrace=False)
+    entries = [json.loads(line) for line in said.splitlines()]
+    return [
+        int(entry["__MONOTONIC_TIMESTAMP"])
+        for entry in entries
+        if entry.get("_SYSTEMD_UNIT") == unit and text in str(entry.get("MESSAGE", ""))
+    ]
 
 
 def journal(container: SystemdContainer) -> str:
