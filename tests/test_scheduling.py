@@ -159,3 +159,13 @@ def test_waiting_for_every_process_leaves_the_scheduled_ones_out() -> None:
     startup = history.orchestrator.table.startup([])
     assert (startup["settled"], startup["outcomes"]) == (True, {"web": "ok"})
     assert history.orchestrator.table.startup(["job"])["pending"] == ["job"]
+
+
+def test_a_program_removed_by_update_runs_no_more() -> None:
+    history = History(scheduled())
+    history.orchestrator.supervisord_running()
+    history.control.taken()
+    web_only = Graph({"web": scheduled().programs["web"]})
+    history.orchestrator.groups_removed(web_only, ["job"])
+    history.control.advance(10)
+    assert history.control.taken() == []

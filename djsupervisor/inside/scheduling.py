@@ -79,8 +79,9 @@ class Scheduling(Trying):
 
     def _come(self, run: Run, scheduled: ScheduledRuns, timer: int) -> None:
         """Start the run due now, or skip it if the last one still goes; plan the next."""
-        if self.stopping or run.scheduled is not scheduled or scheduled.timer != timer:
-            return  # stopped, replaced or re-planned since
+        current = self.table.runs.get(run.namespec) is run and run.scheduled is scheduled
+        if self.stopping or not current or scheduled.timer != timer:
+            return  # stopped, removed, replaced or re-planned since
         due = scheduled.due
         assert due is not None
         if self.wall() < due - EARLY:
