@@ -169,3 +169,4 @@ def test_a_program_removed_by_update_runs_no_more() -> None:
     history.orchestrator.groups_removed(web_only, ["job"])
     history.control.advance(10)
     assert history.control.taken() == []
+    assert history.control.timers == []  # its timer came once, and set no other
