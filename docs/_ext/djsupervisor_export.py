@@ -25,7 +25,7 @@ from sphinx.util.docutils import SphinxDirective
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLE = REPO / "example_project"
 SERVER_DIR = "/srv/mysite"  # where the pages say the example project is deployed
-LANGUAGES = {".yaml": "yaml", ".service": "ini", ".target": "ini"}
+LANGUAGES = {".yaml": "yaml", ".service": "ini", ".target": "ini", ".timer": "ini"}
 
 
 def exported(fmt: str) -> dict[str, str]:
