@@ -66,6 +66,14 @@ class ProcessState:
     def namespec(self) -> str:
         return namespec(self.group, self.name)
 
+    @property
+    def resting(self) -> bool:
+        """Tell whether it is down as it should be: a one-shot done, a schedule between runs."""
+        if self.readiness == "done":
+            return True
+        went_well = self.schedule.get("last_result") in ("", "ok")
+        return bool(self.schedule) and not self.schedule.get("stopped") and went_well
+
     @classmethod
     def from_info(cls, info: dict[str, Any]) -> ProcessState:
         """Return the state in ``supervisor.getAllProcessInfo``'s ``info``."""

@@ -170,3 +170,13 @@ def test_a_program_removed_by_update_runs_no_more() -> None:
     history.control.advance(10)
     assert history.control.taken() == []
     assert history.control.timers == []  # its timer came once, and set no other
+
+
+def test_its_runs_are_no_restarts() -> None:
+    history = History(scheduled())
+    history.orchestrator.supervisord_running()
+    for _ in range(3):
+        history.control.advance(2)
+        history.finishes("job")
+    assert history.orchestrator.table.restarts("job") == 0
+    assert runs_of(history).runs == 3

@@ -160,3 +160,23 @@ def test_a_scheduled_process_says_its_runs_in_json_as_sent_over_xml_rpc() -> Non
     }
     older = ProcessState.from_row(row[:8])  # a supervisord from before schedules
     assert older.as_json(1000.0, {})["schedule"] is None
+
+
+@pytest.mark.parametrize(
+    ("schedule", "resting"),
+    [
+        ({"last_result": "", "stopped": False}, True),  # before its first run
+        ({"last_result": "ok", "stopped": False}, True),
+        ({"last_result": "exited with status 1", "stopped": False}, False),
+        ({"last_result": "ok", "stopped": True}, False),  # stopped by someone
+        ({}, False),  # no schedule: an exited program is down
+    ],
+)
+def test_a_scheduled_process_between_good_runs_is_no_reason_for_status_to_fail(
+    schedule: dict[str, object], resting: bool
+) -> None:
+    job = ProcessState("job", "job", "EXITED", "Dec 05 03:00 AM", schedule=schedule)
+    assert job.resting is resting
+    supervisord = FakeSupervisord([FakeProcess("web", "web")])
+    supervisord.process_states = lambda: [job]  # type: ignore[method-assign]
+    assert status(supervisord, [], lambda line: None) == (0 if resting else NOT_RUNNING)

@@ -103,9 +103,12 @@ class RunTable:
         return run.readiness(self.clock.monotonic()) if run else ""
 
     def restarts(self, namespec: str) -> int:
-        """Return how many times ``namespec`` has started again since its first start."""
+        """Return how many times ``namespec`` has started again since its first start.
+
+        A scheduled process's runs are counted by its schedule, not as restarts.
+        """
         run = self.runs.get(namespec)
-        return max(run.starts - 1, 0) if run else 0
+        return max(run.starts - 1, 0) if run and run.scheduled is None else 0
 
     def startup(self, names: list[str]) -> dict[str, Any]:
         """Return whether ``names`` have started, or failed.

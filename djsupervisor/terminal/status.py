@@ -47,8 +47,8 @@ def status(
         for line in format_statuses(matching):
             output(line)
     # As in supervisorctl, a stopped process outweighs an unknown name; a
-    # one-shot that is done is as it should be.
-    if any(p.statename in DOWN and p.readiness != "done" for p in matching):
+    # one-shot that is done, or a scheduled one between runs, is as it should be.
+    if any(p.statename in DOWN and not p.resting for p in matching):
         return NOT_RUNNING
     return UNKNOWN if unknown else 0
 
