@@ -33,6 +33,8 @@ MACROS = {
     "@hourly": "0 * * * *",
 }
 UNITS = {"s": 1, "m": 60, "h": 3600}  # seconds each
+LONGEST_PERIOD = 366 * 24 * 3600  # seconds: a longer 'every' is a cron schedule's job
+DIGITS = re.compile(r"[0-9]+")  # not str.isdigit: it takes other scripts' digits too
 EVERY = re.compile(r"every\s+(?P<count>\S+?)\s*(?P<unit>[a-z]*)", re.IGNORECASE)
 FIELDS = ("minute", "hour", "day-of-month", "month", "day-of-week")
 RANGES = ((0, 59), (0, 23), (1, 31), (1, 12), (0, 7))  # day-of-week 7 is Sunday, as 0
@@ -71,8 +73,10 @@ class Schedule:
             return anchor + (math.floor((when - anchor) / self.every) + 1) * self.every
         from cronsim import CronSim
 
-        start = datetime.fromtimestamp(when, local_zone())
-        return next(CronSim(self.cron or "", start)).timestamp()
+        # cronsim reads a fixed time in the hour an autumn change repeats as
+        # its first pass: from the second pass, that is behind; the next one on.
+        due = CronSim(self.cron or "", datetime.fromtimestamp(when, local_zone()))
+        return next(moment.timestamp() for moment in due if moment.timestamp() > when)
 
     def field_values(self) -> list[list[int]]:
         """Return the values each of the five cron fields takes, in order (day-of-week 0-6)."""
@@ -88,11 +92,14 @@ def parse_schedule(text: str) -> Schedule:
     every = EVERY.fullmatch(written)
     if every:
         count, unit = every["count"], every["unit"].lower()
-        if not count.isdigit() or unit not in UNITS:
+        if not DIGITS.fullmatch(count) or unit not in UNITS:
             raise ScheduleSyntaxError(f"is not a period; use {FORMS}")
-        if int(count) == 0:
+        seconds = int(count) * UNITS[unit]
+        if seconds == 0:
             raise ScheduleSyntaxError("never comes: the period must be at least 1s")
-        return Schedule(every=int(count) * UNITS[unit])
+        if seconds > LONGEST_PERIOD:
+            raise ScheduleSyntaxError("is longer than a year; use five cron fields")
+        return Schedule(every=seconds)
     cron = MACROS.get(written.lower(), written)
     fields = cron.split()
     if len(fields) != len(FIELDS):
@@ -181,7 +188,7 @@ def _number(text: str, name: str, field: str) -> int:
     names = NAMES.get(name, [])
     if text.upper() in names:
         return names.index(text.upper()) + (1 if name == "month" else 0)
-    if not text.isdigit():
+    if not DIGITS.fullmatch(text):
         raise ScheduleSyntaxError(f"has {text!r} in its {name} field ({field!r})")
     return int(text)
 

@@ -50,6 +50,7 @@ class Recorder:
     probes: dict[str, FakeProbe] = field(default_factory=dict)
     refuse: dict[str, str] = field(default_factory=dict)  # namespec -> why a start fails
     trials: dict[str, FakeTrial] = field(default_factory=dict)
+    wall_offset: float = 0.0  # seconds the wall clock was stepped by (NTP, a restored VM)
 
     def start(self, namespec: str) -> str | None:
         self.calls.append(f"start {namespec}")
@@ -80,7 +81,7 @@ class Recorder:
         return self.now
 
     def wall(self) -> float:
-        return WALL_START + self.now
+        return WALL_START + self.now + self.wall_offset
 
     def sleep(self, seconds: float) -> None:
         self.advance(seconds)

@@ -101,7 +101,11 @@ def test_cron_is_systemds_calendar_events(cron: str, zone: str | None, events: l
     ],
 )
 def test_every_is_a_cron_line_where_cron_keeps_its_rhythm(every: str, cron: str | None) -> None:
-    assert as_cron(parse_schedule(every)) == cron
+    if cron is None:
+        with pytest.raises(ValueError, match="a CronJob's cron line has no such period"):
+            as_cron(parse_schedule(every))
+    else:
+        assert as_cron(parse_schedule(every)) == cron
 
 
 def systemd_elapses(events: list[str], base: float) -> list[float]:
@@ -291,7 +295,7 @@ def test_a_scheduled_program_is_a_cronjob() -> None:
     objects, warnings = manifests([migrate, report])
     assert {kind for kind, name in objects if name == "mysite-report"} == {"CronJob"}
     spec = objects["CronJob", "mysite-report"]["spec"]
-    assert spec["schedule"] == "0 9 1,15 * MON"  # cron as it is
+    assert spec["schedule"] == "0 9 1,15 * 1"  # cron, days of the week as robfig/cron reads them
     assert spec["timeZone"] == "Europe/Riga"  # the project's TIME_ZONE
     assert spec["concurrencyPolicy"] == "Forbid"  # never two runs at once
     job = spec["jobTemplate"]["spec"]
@@ -511,3 +515,23 @@ def test_the_documented_timer_and_cronjob_are_what_the_export_writes(
     assert [line.removeprefix("djsupervisor: warning: ") for line in said] == [
         warning for warning in warnings if warning.startswith("program 'clearsessions': schedule=")
     ]
+
+
+@pytest.mark.parametrize(
+    ("cron", "line"),
+    [
+        ("0 3 * * 7", "0 3 * * 0"),  # robfig/cron knows no 7
+        ("0 3 * * 5-7", "0 3 * * 0,5,6"),
+        ("0 3 * * */2", "0 3 * * */2"),
+        ("0 3 */2 * *", "0 3 */2 * *"),
+        ("0 3 1,15 * MON", "0 3 1,15 * 1"),  # both restricted: either day, as in cron
+    ],
+)
+def test_kubernetes_gets_a_cron_line_it_reads_as_cron_does(cron: str, line: str) -> None:
+    assert as_cron(parse_schedule(cron)) == line
+
+
+@pytest.mark.parametrize("cron", ["0 3 */2 * MON", "0 3 1 * */2"])
+def test_a_stepped_day_beside_the_other_day_has_no_cronjob(cron: str) -> None:
+    with pytest.raises(ValueError, match="as either day, where cron means both"):
+        as_cron(parse_schedule(cron))

@@ -70,6 +70,9 @@ def test_a_schedule_is_read_once_into_one_spelling(written: str, read: str) -> N
         ("every 10", "is not a period"),
         ("every 10 min", "is not a period"),
         ("every day", "is not a period"),
+        ("every 9000h", "is longer than a year; use five cron fields"),
+        ("every ²s", "is not a period"),
+        ("\u0661 * * * *", "has '\u0661' in its minute field"),  # an Arabic-Indic one
     ],
 )
 def test_a_malformed_schedule_says_what_is_wrong(written: str, why: str) -> None:
@@ -145,4 +148,19 @@ def test_a_time_zone_rule_without_a_name_still_gives_local_times(
     finally:
         monkeypatch.undo()
         time.tzset()
+        schedules.local_zone.cache_clear()
+
+
+def test_a_time_in_the_hour_repeated_in_autumn_comes_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TZ", "America/New_York")
+    schedules.local_zone.cache_clear()
+    try:
+        new_york = ZoneInfo("America/New_York")
+        second_pass = datetime(2027, 11, 7, 1, 10, fold=1, tzinfo=new_york).timestamp()
+        due = parse_schedule("45 1 * * *").next_after(second_pass, ANCHOR)
+        assert datetime.fromtimestamp(due, new_york) == datetime(
+            2027, 11, 8, 1, 45, tzinfo=new_york
+        )
+    finally:
+        monkeypatch.undo()
         schedules.local_zone.cache_clear()

@@ -180,3 +180,66 @@ def test_its_runs_are_no_restarts() -> None:
         history.finishes("job")
     assert history.orchestrator.table.restarts("job") == 0
     assert runs_of(history).runs == 3
+
+
+def test_a_wall_clock_stepped_back_keeps_the_rhythm_from_now() -> None:
+    history = History(scheduled())
+    history.orchestrator.supervisord_running()
+    history.control.taken()
+    history.control.wall_offset = -3600  # NTP steps the clock back an hour
+    history.control.advance(2)
+    history.control.advance(2)
+    assert "start job" in history.control.taken()  # not an hour later
+
+
+def test_a_failed_dependency_blocks_each_run_without_being_run_again() -> None:
+    graph = scheduled(depends_on="migrate")
+    graph.programs["migrate"] = Program(processes=["migrate"], oneshot=True)
+    graph.programs["job"].depends_on = [("migrate", "done")]
+    history = History(graph)
+    history.orchestrator.supervisord_running()
+    history.finishes("migrate", status=1)
+    history.control.taken()
+    history.said.clear()
+    for _ in range(2):
+        history.control.advance(2)
+        assert history.control.taken() == []  # neither migrate nor the job
+    blocked = "blocked: migrate exited with status 1"
+    assert history.readiness("job") == blocked
+    assert (runs_of(history).failures, runs_of(history).skipped) == (2, 0)
+    assert history.orchestrator.table.startup(["job"])["failures"] == [f"job: {blocked}"]
+
+
+def test_restart_of_a_stopped_schedule_runs_it_and_resumes_it() -> None:
+    history = History(scheduled())
+    history.orchestrator.supervisord_running()
+    history.orchestrator.stop(["job"])
+    history.control.taken()
+    history.orchestrator.restart(["job"])
+    assert history.control.taken()[-1] == "start job"
+    history.finishes("job")
+    assert history.orchestrator.table.startup(["job"])["outcomes"] == {"job": "ok"}
+    assert not runs_of(history).stopped and runs_of(history).due is not None
+
+
+def test_a_start_supervisord_refuses_is_a_failed_run() -> None:
+    history = History(scheduled())
+    history.control.refuse["job"] = "SPAWN_ERROR: no such file"
+    history.orchestrator.supervisord_running()
+    history.control.advance(2)
+    assert runs_of(history).last_result == "could not start: SPAWN_ERROR: no such file"
+    assert runs_of(history).failures == 1
+
+
+def test_a_changed_schedule_keeps_the_counts_and_a_stop() -> None:
+    history = History(scheduled())
+    history.orchestrator.supervisord_running()
+    history.control.advance(2)
+    history.finishes("job", status=1)
+    history.orchestrator.stop(["job"])
+    history.orchestrator.graph_changed(scheduled("every 5s"))
+    assert (runs_of(history).runs, runs_of(history).failures) == (1, 1)
+    assert runs_of(history).stopped and str(runs_of(history).schedule) == "every 5s"
+    history.control.taken()
+    history.control.advance(20)
+    assert history.control.taken() == []

@@ -163,15 +163,10 @@ def kubernetes(services: list[Service], target: Target) -> Export:
                 "failureThreshold": probe_retries(service),
             }
         containers[service.name] = container
-        cron = as_cron(service.schedule) if service.schedule else None
-        if service.schedule and cron is None:
-            export.cannot(
-                service,
-                f"schedule={service.schedule}",
-                "Kubernetes",
-                "a CronJob's cron line has no such period (minutes that divide an hour, hours "
-                "that divide a day): it has no CronJob",
-            )
+        try:
+            cron = as_cron(service.schedule) if service.schedule else None
+        except ValueError as why:
+            export.cannot(service, f"schedule={service.schedule}", "Kubernetes", str(why))
             continue
         if cron:
             resource = _cronjob_name(export, service, resource)

@@ -44,25 +44,40 @@ def on_calendar(schedule: Schedule, zone: str | None = None) -> list[str]:
     return [event(days, list(range(7))), event(list(range(1, 32)), weekdays)]
 
 
-def as_cron(schedule: Schedule) -> str | None:
-    """Return a cron line due when the schedule is, or None where no cron line keeps its rhythm.
+def as_cron(schedule: Schedule) -> str:
+    """Return a cron line Kubernetes reads as due when the schedule is; ValueError says why not.
 
-    A cron schedule as it is. ``every N``: a number of minutes that divides
-    an hour, or of hours that divides a day (counted from the clock's full
-    hour or midnight, not from the start).
+    Kubernetes reads cron with robfig/cron: days of the week 0-6 only (7,
+    Sunday, is written 0), and a day field stepped from '*' ('*/2') beside a
+    restricted other day field means either day there, where cron means
+    both: such a line has no CronJob. ``every N``: a number of minutes that
+    divides an hour, or of hours that divides a day (counted from the
+    clock's full hour or midnight, not from the start).
     """
     if schedule.cron is not None:
-        return schedule.cron
+        minute, hour, day, month, weekday = schedule.cron.split()
+        stepped = [field for field in (day, weekday) if field.startswith("*") and field != "*"]
+        if stepped and not all(field.startswith("*") for field in (day, weekday)):
+            raise ValueError(
+                f"Kubernetes reads {stepped[0]!r} beside the other day field as either day, "
+                "where cron means both: it has no CronJob"
+            )
+        if not weekday.startswith("*"):  # '*...' reads the same, and keeps cron's meaning
+            weekday = ",".join(str(value) for value in schedule.field_values()[4])
+        return " ".join((minute, hour, day, month, weekday))
     seconds = schedule.every or 0
     if seconds < HOUR:
         minutes, rest = divmod(seconds, MINUTE)
-        if rest or not minutes or HOUR % seconds:
-            return None
-        return "* * * * *" if minutes == 1 else f"*/{minutes} * * * *"
-    hours, rest = divmod(seconds, HOUR)
-    if rest or DAY % seconds:
-        return None
-    return "0 * * * *" if hours == 1 else f"0 */{hours} * * *" if hours < 24 else "0 0 * * *"
+        if not (rest or not minutes or HOUR % seconds):
+            return "* * * * *" if minutes == 1 else f"*/{minutes} * * * *"
+    else:
+        hours, rest = divmod(seconds, HOUR)
+        if not (rest or DAY % seconds):
+            return {1: "0 * * * *", 24: "0 0 * * *"}.get(hours, f"0 */{hours} * * *")
+    raise ValueError(
+        "a CronJob's cron line has no such period (minutes that divide an hour, hours "
+        "that divide a day): it has no CronJob"
+    )
 
 
 def _values(values: list[int], low: int, high: int) -> str:

@@ -112,6 +112,7 @@ class Orchestrator(Scheduling):
         starts happen in supervisord's loop as each becomes possible.
         """
         targets = [run for name in names for run in self.table.resolve(name)]
+        self.resume_schedules(targets)  # a stop, then a start
         return self._restart(targets)
 
     def stop(self, names: Iterable[str]) -> list[str]:
@@ -257,4 +258,5 @@ class Orchestrator(Scheduling):
             else:
                 run.failure = f"could not start: {why_not}"
                 self.tell_once(run, "failed", f"{run.namespec} {run.failure}")
+                self.run_refused(run)
                 self.dirty = True

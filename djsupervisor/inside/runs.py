@@ -176,6 +176,8 @@ class Run:
         run went, or 'ok' before any.
         """
         if self.scheduled is not None:
+            if self.blocked_by:
+                return self.readiness(now)
             if self.restart_pending or self.start_requested or self.state in UP:
                 return None
             if self.scheduled.stopped:

@@ -17,6 +17,7 @@ takes the new code).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from functools import partial
 
 from ..protocol import UP
@@ -44,8 +45,16 @@ class Scheduling(Trying):
             if written is None:
                 run.scheduled = None  # its timer finds it gone
             elif run.scheduled is None or str(run.scheduled.schedule) != written:
-                run.scheduled = ScheduledRuns(parse_schedule(written), anchor=self.wall())
-                self._plan(run, run.scheduled)
+                try:
+                    schedule = parse_schedule(written)
+                except ValueError as exc:  # the config build refuses it: a graph written by hand
+                    self.say(f"{run.namespec}: schedule={written!r} {exc}; it does not run")
+                    continue
+                # A changed schedule keeps what the runs did, and a stop.
+                kept = run.scheduled or ScheduledRuns(schedule, anchor=0.0)
+                run.scheduled = replace(kept, schedule=schedule, anchor=self.wall(), due=None)
+                if not run.scheduled.stopped:
+                    self._plan(run, run.scheduled)
 
     def pause_schedules(self, runs: Iterable[Run]) -> None:
         """Stop running ``runs`` on their schedules until started (the ``stop`` command)."""
@@ -84,8 +93,15 @@ class Scheduling(Trying):
             return  # stopped, removed, replaced or re-planned since
         due = scheduled.due
         assert due is not None
-        if self.wall() < due - EARLY:
-            self._arm(run, scheduled)  # a long wait, or the wall clock went back
+        now = self.wall()
+        every = scheduled.schedule.every
+        if every is not None and due - now > every + EARLY:
+            # The wall clock went back (NTP, a restored VM): keep the rhythm from now.
+            scheduled.anchor = now
+            self._plan(run, scheduled)
+            return
+        if now < due - EARLY:
+            self._arm(run, scheduled)  # a wait longer than MAX_WAIT goes on
             return
         if run.state in UP or run.start_requested:
             scheduled.skipped += 1
@@ -97,13 +113,27 @@ class Scheduling(Trying):
                 run, "skipped", f"{run.namespec}: the run due at {moment(due)} is skipped: {going}"
             )
         else:
-            run.done = False
-            scheduled.due_started = due
-            self.table.want(run, requested=True)
-            self.evaluate()
-        # Runs missed while the machine slept are not made up for, as cron does not.
+            self._start_due(run, scheduled, due)
+        # Runs missed while supervisord did not run are not made up for, as cron does not.
         scheduled.due = scheduled.schedule.next_after(max(self.wall(), due), scheduled.anchor)
         self._arm(run, scheduled)
+
+    def _start_due(self, run: Run, scheduled: ScheduledRuns, due: float) -> None:
+        """Start the run due at ``due``, after its dependencies; a failed one blocks it.
+
+        Its dependencies are wanted up, as ``start`` wants them, but one that
+        failed is not run again for it: the run is blocked, and counted failed.
+        """
+        run.done = False
+        run.failure = run.blocked_by = None
+        run.start_requested = True
+        scheduled.due_started = due
+        self.table.want(run)
+        self.evaluate()
+        if run.blocked_by:
+            run.start_requested = False
+            scheduled.due_started = None
+            self._ended(run, scheduled, f"blocked: {run.blocked_by}")
 
     # What supervisord says of a scheduled process's runs.
 
@@ -141,6 +171,11 @@ class Scheduling(Trying):
             return
         if scheduled.last_start and not scheduled.last_result:
             scheduled.last_result = "stopped"  # by someone: not a failure
+
+    def run_refused(self, run: Run) -> None:
+        """Count a scheduled run supervisord would not start (``run.failure`` says why)."""
+        if run.scheduled is not None:
+            self._ended(run, run.scheduled, run.failure)
 
     def _ended(self, run: Run, scheduled: ScheduledRuns, failure: str | None) -> None:
         scheduled.last_result = failure or "ok"
