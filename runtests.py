@@ -7,8 +7,8 @@ Python that runs this script), looks for each Python of the matrix on PATH
 (``python3.X``) and among pyenv's installed versions, says which are missing,
 and runs tox. The environments of a missing Python are skipped, except where
 ``TOX_SKIP_MISSING_INTERPRETERS=false`` (CI sets it: there a missing Python is
-a failure); a full environment (every test, the coverage gate) whose Python is
-missing runs on the nearest Python there is instead. The last line says what
+a failure); a full environment (every test; the newest one also the coverage
+gate) whose Python is missing runs on the nearest Python there is instead. The last line says what
 ran, what stood in for what, and what was skipped.
 
 ``-e NAME[,NAME]`` (or ``-eNAME``, ``--env NAME``, ``--env=NAME``: tox itself

@@ -30,6 +30,7 @@ from djsupervisor.export.servers import port_words
 from djsupervisor.export.systemd import systemd_wait
 from djsupervisor.export.writer import export, render
 from djsupervisor.options import Options
+from tests.exporting import project_to_export
 from tests.support import free_port
 
 yaml = pytest.importorskip("yaml")
@@ -89,14 +90,9 @@ CONTAINER_ARGS = ["--image", "shop:1", "--workdir", "/srv", "--python", "python3
 @pytest.fixture
 def project(tmp_path: Path, short_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     monkeypatch.setenv("DJS_EXPORT_TOKEN", TOKEN)
-    path = tmp_path / "shop"
-    (path / "src").mkdir(parents=True)
-    (path / "manage.py").write_text("")
-    (path / "supervisord.conf").write_text(CONF)
-    (path / ".env").write_text(f"API_KEY={SECRET}\n")
-    with override_settings(
-        INSTALLED_APPS=["djsupervisor"], SUPERVISOR_RUNTIME_DIR=str(short_dir), DEBUG=False
-    ):
+    with project_to_export(tmp_path / "shop", CONF, short_dir) as path:
+        (path / "src").mkdir()
+        (path / ".env").write_text(f"API_KEY={SECRET}\n")
         yield path
 
 

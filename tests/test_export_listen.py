@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from django.test import override_settings
 
 from djsupervisor.export.arguments import parse
 from djsupervisor.export.common import Export, Target
@@ -22,6 +21,7 @@ from djsupervisor.export.procfile import procfile
 from djsupervisor.export.systemd import systemd
 from djsupervisor.export.writer import export, render
 from djsupervisor.options import Options
+from tests.exporting import project_to_export
 
 from .needs import require
 
@@ -225,13 +225,7 @@ listen=unix:{{ PROJECT_DIR }}/api.sock
 
 @pytest.fixture
 def project(tmp_path: Path, short_dir: Path) -> Iterator[Path]:
-    path = tmp_path / "shop"
-    path.mkdir()
-    (path / "manage.py").write_text("")
-    (path / "supervisord.conf").write_text(CONF)
-    with override_settings(
-        INSTALLED_APPS=["djsupervisor"], SUPERVISOR_RUNTIME_DIR=str(short_dir), DEBUG=False
-    ):
+    with project_to_export(tmp_path / "shop", CONF, short_dir) as path:
         yield path
 
 

@@ -14,7 +14,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from django.test import override_settings
 
 from djsupervisor import schedules
 from djsupervisor.export.arguments import parse
@@ -28,6 +27,7 @@ from djsupervisor.export.timers import as_cron, on_calendar
 from djsupervisor.export.writer import export, render
 from djsupervisor.options import Options
 from djsupervisor.schedules import parse_schedule
+from tests.exporting import project_to_export
 
 from .needs import require
 
@@ -418,17 +418,8 @@ schedule=@daily
 
 @pytest.fixture
 def project(tmp_path: Path, short_dir: Path) -> Iterator[Path]:
-    path = tmp_path / "shop"
-    path.mkdir()
-    (path / "manage.py").write_text("")
-    (path / "supervisord.conf").write_text(CONF)
     # Django makes TIME_ZONE the process's zone (TZ), as in manage.py; put back after.
-    with override_settings(
-        INSTALLED_APPS=["djsupervisor"],
-        SUPERVISOR_RUNTIME_DIR=str(short_dir),
-        DEBUG=False,
-        TIME_ZONE="Asia/Tokyo",
-    ):
+    with project_to_export(tmp_path / "shop", CONF, short_dir, TIME_ZONE="Asia/Tokyo") as path:
         yield path
 
 
@@ -475,16 +466,8 @@ def documented(blocks: list[str], start: str) -> str:
 def documented_project(tmp_path: Path, short_dir: Path) -> Iterator[tuple[Path, list[str]]]:
     """Return the project docs/exporting.rst exports its scheduled programs from, and the blocks."""
     blocks = code_blocks(DOCS.read_text())
-    path = tmp_path / "mysite"
-    path.mkdir()
-    (path / "manage.py").write_text("")
-    (path / "supervisord.conf").write_text(documented(blocks, "[program:clearsessions]"))
-    with override_settings(
-        INSTALLED_APPS=["djsupervisor"],
-        SUPERVISOR_RUNTIME_DIR=str(short_dir),
-        DEBUG=False,
-        TIME_ZONE=DOCS_ZONE,
-    ):
+    conf = documented(blocks, "[program:clearsessions]")
+    with project_to_export(tmp_path / "mysite", conf, short_dir, TIME_ZONE=DOCS_ZONE) as path:
         yield path, blocks
 
 
