@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from djsupervisor.inside.journal_writer import Journal
-from djsupervisor.protocol import STDERR, STDOUT, record
+from djsupervisor.protocol import NOTICE, STDERR, STDOUT, record
 from djsupervisor.terminal.logs import Render, json_lines, show, text_lines
 
 ROTATE_AT = 120  # bytes: a journal this small rotates every few records
@@ -84,6 +84,7 @@ def test_json_gives_each_line_its_time_program_process_and_stream(tmp_path: Path
     journal.write(record(STDOUT, "pool_0", "caf\u00e9\nhalf".encode(), stamp=1000.5))
     journal.write(record(STDERR, "web", b"oops\n", stamp=1001.0))
     journal.write(record(STDOUT, "pool_0", b" a line\n", stamp=1002.0))
+    journal.write(record(NOTICE, "web", b"run 2 starts (asked for)\n", stamp=1003.0))
     out = io.StringIO()
     programs = {"pool_0": "pool", "web": "web"}
 
@@ -107,5 +108,12 @@ def test_json_gives_each_line_its_time_program_process_and_stream(tmp_path: Path
             "process": "pool_0",
             "stream": "stdout",
             "line": "half a line",
+        },
+        {
+            "time": 1003.0,
+            "program": "web",
+            "process": "web",
+            "stream": "djsupervisor",
+            "line": "run 2 starts (asked for)",
         },
     ]

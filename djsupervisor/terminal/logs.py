@@ -16,7 +16,7 @@ from ..errors import ConfigError
 from ..graph import read_graph
 from ..journal import read_on
 from ..options import parse_words
-from ..protocol import CHANNELS, records
+from ..protocol import CHANNELS, NOTICE, records
 from ..runtime import RuntimeDir
 from .formatting import Formatter, Stream, use_color
 
@@ -24,7 +24,8 @@ DEFAULT_LINES = 20
 FOLLOW_INTERVAL = 0.1  # seconds between looks at a journal being followed
 Line = tuple[float, str, int, str]  # (time, process name, channel, text)
 Render = Callable[[Line], str]  # one line as it is printed, its newline included
-STREAMS = {channel: name for name, channel in CHANNELS.items()}
+# A notice among a process's lines is djsupervisor's own: a scheduled run's start.
+STREAMS = {**{channel: name for name, channel in CHANNELS.items()}, NOTICE: "djsupervisor"}
 
 
 class Output(Protocol):
