@@ -102,3 +102,17 @@ def test_update_takes_a_changed_schedule_at_once(project: Project) -> None:
     project.write("supervisord.conf", f"[program:job]\ncommand={job}\nschedule=every 1s\n")
     assert project.run("update").returncode == 0  # no group changed: only the schedule
     wait_for(lambda: stamps(project, "job", "start") or None, "a run by the new schedule")
+
+
+def test_after_a_reload_the_schedule_goes_on(project: Project) -> None:
+    job = STAMPING.format(seconds=0, name="job")
+    project.write("supervisord.conf", f"[program:job]\ncommand={job}\nschedule=every 1s\n")
+    assert project.run("-d").returncode == 0
+    wait_for(lambda: stamps(project, "job", "start") or None, "a first run")
+    assert project.run("reload").returncode == 0
+    reloaded = time.time()
+    wait_for(
+        lambda: [t for t in stamps(project, "job", "start") if t > reloaded] or None,
+        "a run after the reload",
+    )
+    assert project.processes()["job"]["statename"] in ("EXITED", "RUNNING", "STARTING")
