@@ -375,7 +375,7 @@ def test_readme_quick_start_runs_as_written(
             assert '"GET / HTTP/1.1" 200' in done.stdout  # the page the test got
         elif command == ["supervisor", "getconfig"]:
             assert re.search(r"^\[program:db_worker\]$", said, re.M)
-            assert "manage.py db_worker --no-reload" in said
+            assert "manage.py djsupervisor_db_worker --no-reload" in said
         elif command[:2] == ["supervisor", "export"]:
             assert sorted(p.name for p in (path / "deploy").iterdir()) == [
                 "mysite-db_worker.service",

@@ -11,11 +11,15 @@ from django.core.management.base import CommandError
 from djsupervisor.presets import PresetConfig, Sections, management_options
 
 BACKEND = "django_tasks_db.DatabaseBackend"
+# The preset's command, else db_worker itself where the project runs it.
+COMMANDS = ("djsupervisor_db_worker", "db_worker")
 
 
 def check_config(preset: PresetConfig, sections: Sections) -> Iterator[CheckMessage]:
     try:
-        options = management_options(sections, "db_worker", "db_worker")
+        for command in COMMANDS:
+            if (options := management_options(sections, "db_worker", command)) is not None:
+                break
     except CommandError as exc:  # db_worker's own check of its backend, among others
         yield Error(
             f"db_worker refuses the db_worker program's options: {exc}",
