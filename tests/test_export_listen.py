@@ -207,8 +207,32 @@ def test_compose_still_publishes_a_listening_programs_port() -> None:
     assert web["command"] == ["gunicorn", "w", "--bind", "0.0.0.0:8001"]
 
 
-def test_procfile_says_a_descriptor_has_no_socket_there() -> None:
-    done = procfile([service("uvicorn", "a:app", "--fd", "3")], TARGET)
+@pytest.mark.parametrize(
+    ("argv", "line"),
+    [
+        (["gunicorn", "w"], "exec gunicorn w --bind 127.0.0.1:$PORT"),
+        (["uvicorn", "a:app", "--fd", "3"], "exec uvicorn a:app --host 127.0.0.1 --port $PORT"),
+    ],
+)
+def test_a_procfile_has_a_known_server_bind_listens_address_itself_on_port(
+    argv: list[str], line: str
+) -> None:
+    # Under honcho nothing holds the socket: the server binds it, on honcho's $PORT.
+    done = procfile([service(*argv)], TARGET)
+    assert rendered(done)["Procfile"].splitlines()[-1].endswith(line)
+    assert not any("has no socket" in warning for warning in done.warnings)
+
+
+@pytest.mark.parametrize(
+    ("argv", "listen"),
+    [
+        (["myserver", "--fd", "3"], "127.0.0.1:8001"),
+        (["uvicorn", "a:app", "--fd", "3"], "unix:/run/mysite/api.sock"),
+    ],
+    ids=["unknown server", "unix socket"],
+)
+def test_procfile_says_a_descriptor_has_no_socket_there(argv: list[str], listen: str) -> None:
+    done = procfile([service(*argv, listen=listen)], TARGET)
     assert any("--fd 3 has no socket" in warning for warning in done.warnings)
 
 

@@ -19,7 +19,7 @@ from .common import (
     unscheduled,
 )
 from .model import DEFAULT_STOPWAITSECS, Service
-from .servers import port_words, without_descriptor
+from .servers import address, port_words, without_descriptor
 
 # honcho gives each Procfile line its own PORT: the first line's is honcho's
 # base port (``-p N`` or PORT, 5000 by default), each next line's 100 more.
@@ -46,7 +46,9 @@ def procfile(services: list[Service], target: Target) -> Export:
     secrets: dict[str, str] = {}
     for service in services:
         common_warnings(export, service, "a Procfile")
-        descriptor = without_descriptor(service.argv) != service.argv
+        directory, argv, environment = _procfile_paths(service, target)
+        binding = _bound_to_listen(service, argv)
+        descriptor = binding is None and without_descriptor(service.argv) != service.argv
         export.unheld_socket(
             service,
             "a Procfile",
@@ -62,8 +64,7 @@ def procfile(services: list[Service], target: Target) -> Export:
         # supervisord runs the words shlex.split gives, without a shell; the
         # shell honcho runs each line with gets them quoted, so that '>',
         # '$(...)' or '*' reach the program as they reach it under supervisord.
-        directory, argv, environment = _procfile_paths(service, target)
-        ported = None if service.oneshot else port_words(argv)
+        ported = None if service.oneshot else port_words(binding or argv)
         words = ported[0] if ported else [shlex.quote(word) for word in argv]
         assignments = [f"{k}={shlex.quote(v)}" for k, v in environment.items()]
         cd = ["cd", shlex.quote(directory), "&&"] if directory != "." else []
@@ -114,6 +115,22 @@ def procfile(services: list[Service], target: Target) -> Export:
     if secrets:
         export.add(".env", "env", {"text": env_lines(secrets)}, SECRET_MODE)
     return export
+
+
+def _bound_to_listen(service: Service, argv: list[str]) -> list[str] | None:
+    """Return a known server's command binding listen='s address itself, or None.
+
+    Nothing holds a socket for it under honcho or foreman: the server binds
+    the address (its port then becomes $PORT), where under supervisord it
+    takes the held socket.
+    """
+    if service.listen_port is None:
+        return None
+    found = address(without_descriptor(argv))
+    if found is None:
+        return None
+    host, port = service.listen_port
+    return found.rewritten(host=host, port=str(port))
 
 
 def _procfile_paths(service: Service, target: Target) -> tuple[str, list[str], dict[str, str]]:

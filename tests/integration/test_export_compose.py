@@ -72,7 +72,8 @@ def test_compose_up_serves_the_example_and_down_stops_it(
     project, compose, warnings = deployed
     port = project.env["PORT"]
     assert (
-        f"gunicorn binds 127.0.0.1:{port}, which nothing outside its container reaches" in warnings
+        f"listen=127.0.0.1:{port}: nothing holds its socket in its container: "
+        f"gunicorn binds 0.0.0.0:{port} itself in Compose" in warnings
     )
     since = time.time()
     compose.compose("up", "-d", timeout=START)

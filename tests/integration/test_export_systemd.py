@@ -104,7 +104,7 @@ def deployed(
         # The units; their environment files came with the project, where
         # EnvironmentFile= says: deploy/systemd below --workdir.
         for path in output.iterdir():
-            if path.suffix in (".service", ".timer", ".target"):
+            if path.suffix in (".service", ".socket", ".timer", ".target"):
                 container.copy(path, "/etc/systemd/system/")
         container.exec("systemctl", "daemon-reload")
         yield container, output, exported.stderr
