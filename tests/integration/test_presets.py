@@ -364,6 +364,27 @@ def test_check_names_what_would_break_each_preset(project: Project) -> None:
     assert "'high' queue" in checked.stderr and "Traceback" not in checked.stderr
 
 
+@pytest.mark.parametrize(
+    ("command", "refused"),
+    [
+        ("djsupervisor_db_worker --no-reload", True),  # the preset's
+        ("db_worker --no-reload", True),  # the project's own, db_worker itself
+        ("runworker", False),  # something else: not the preset's to check
+    ],
+)
+def test_the_worker_check_reads_either_worker_command(
+    project: Project, command: str, refused: bool
+) -> None:
+    require(importlib.util.find_spec("django_tasks_db"), "django_tasks_db")
+    project.add_settings(f"INSTALLED_APPS.append({PRESETS['django_tasks'].app!r})\n")
+    project.add_settings(PRESETS["django_tasks"].settings)
+    project.add_settings(DUMMY_TASKS)  # a backend db_worker never gets a task from
+    project.write("supervisord.conf", f"[program:db_worker]\ncommand=python manage.py {command}\n")
+    checked = project.run_manage("check")
+    assert ("djsupervisor.E102" in checked.stderr) is refused, checked.stderr
+    assert checked.returncode == (1 if refused else 0), checked.stderr
+
+
 def test_a_preset_whose_programs_are_excluded_is_not_checked(project: Project) -> None:
     # The django_tasks preset without django-tasks-db would be djsupervisor.E101.
     project.add_settings(f"INSTALLED_APPS.append({PRESETS['django_tasks'].app!r})\n")
