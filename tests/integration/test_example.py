@@ -6,6 +6,7 @@ import re
 import shutil
 import signal
 import subprocess
+import threading
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,8 @@ from .test_foreground import Lines
 
 pytestmark = pytest.mark.integration
 pytest.importorskip("django_tasks_db", reason="the example needs the [example] extra")
+
+RESTARTS = 2  # of web in production, under load
 
 
 @pytest.fixture
@@ -38,6 +41,39 @@ def test_web_enqueues_and_worker_runs_the_task(example: Project) -> None:
     pids = example.wait_running("web", "db_worker")
     base = f"http://127.0.0.1:{example.env['PORT']}"
     assert run_example_task(base, "one two three") == {"words": 3, "pid": pids["db_worker"]}
+
+
+def test_in_production_web_restarts_on_its_held_socket_refusing_nothing(
+    example: Project,
+) -> None:
+    # DEBUG off: gunicorn with listen=, as a deploy runs it (docs: zero-downtime).
+    example.env.update(DJANGO_DEBUG="0", DJANGO_SECRET_KEY="example-test-key")
+    started = example.run("--daemonize")
+    assert started.returncode == 0, started.stderr
+    first = example.wait_running("web")["web"]
+    environ = Path(f"/proc/{first}/environ").read_bytes().split(b"\0")
+    assert b"LISTEN_FDS=1" in environ and f"LISTEN_PID={first}".encode() in environ
+    port = int(example.env["PORT"])
+    answers: list[str | None] = []
+    done = threading.Event()
+
+    def ask() -> None:  # about 50 requests a second, each on a new connection
+        while not done.wait(0.02):
+            answers.append(http_get(port))
+
+    asking = threading.Thread(target=ask, daemon=True)
+    asking.start()
+    try:
+        for _ in range(RESTARTS):
+            restarted = example.run("restart", "web")
+            assert restarted.returncode == 0, restarted.stdout + restarted.stderr
+    finally:
+        done.set()
+        asking.join(WAIT)
+    refused = answers.count(None)
+    assert refused == 0, f"{refused} of {len(answers)} requests got no page during the restarts"
+    assert len(answers) > RESTARTS * 10
+    assert example.wait_running("web")["web"] != first
 
 
 def test_the_daily_loop_in_the_foreground_follows_the_graph(example: Project) -> None:
