@@ -375,6 +375,8 @@ def test_check_names_what_would_break_each_preset(project: Project) -> None:
 def test_the_worker_check_reads_either_worker_command(
     project: Project, command: str, refused: bool
 ) -> None:
+    if django.VERSION < (5, 2):
+        pytest.skip("django-tasks-db needs Django 5.2 or later")
     require(importlib.util.find_spec("django_tasks_db"), "django_tasks_db")
     project.add_settings(f"INSTALLED_APPS.append({PRESETS['django_tasks'].app!r})\n")
     project.add_settings(PRESETS["django_tasks"].settings)
