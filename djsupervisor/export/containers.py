@@ -12,7 +12,7 @@ from typing import Any
 
 from .common import LOOPBACK, PROBE_PERIOD, Export, Target
 from .model import Service
-from .servers import ALL_INTERFACES, address, without_descriptor
+from .servers import ALL_INTERFACES, address, binding_itself
 
 
 def probe_retries(service: Service) -> int:
@@ -150,14 +150,12 @@ def listener(service: Service) -> Listener | None:
     """
     held = service.listen_port
     if held is not None:
-        found = address(without_descriptor(service.argv))
-        if found is not None:
-            # Under supervisord it serves on the socket listen= names (fd 3,
-            # whatever its own address): nothing holds one in a container, it binds it.
-            host, port = held
-            bind = ALL_INTERFACES if host in LOOPBACK else host
-            argv = found.rewritten(host=bind, port=str(port))
-            return Listener(found.server, host, port, argv, held=True)
+        # Under supervisord it serves on the socket listen= names (fd 3,
+        # whatever its own address): nothing holds one in a container, it binds it.
+        host, port = held
+        bound = binding_itself(service.argv, ALL_INTERFACES if host in LOOPBACK else host, port)
+        if bound is not None:
+            return Listener(bound[0].server, host, port, bound[1], held=True)
     found = address(service.argv)
     if found is not None:
         moved = found.rewritten(host=ALL_INTERFACES) if found.host in LOOPBACK else found.argv

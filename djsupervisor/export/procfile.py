@@ -19,7 +19,7 @@ from .common import (
     unscheduled,
 )
 from .model import DEFAULT_STOPWAITSECS, Service
-from .servers import address, port_words, without_descriptor
+from .servers import binding_itself, port_words, without_descriptor
 
 # honcho gives each Procfile line its own PORT: the first line's is honcho's
 # base port (``-p N`` or PORT, 5000 by default), each next line's 100 more.
@@ -126,11 +126,8 @@ def _bound_to_listen(service: Service, argv: list[str]) -> list[str] | None:
     """
     if service.listen_port is None:
         return None
-    found = address(without_descriptor(argv))
-    if found is None:
-        return None
-    host, port = service.listen_port
-    return found.rewritten(host=host, port=str(port))
+    bound = binding_itself(argv, *service.listen_port)
+    return None if bound is None else bound[1]
 
 
 def _procfile_paths(service: Service, target: Target) -> tuple[str, list[str], dict[str, str]]:

@@ -205,6 +205,19 @@ def port_words(argv: list[str]) -> tuple[list[str], str] | None:
     return words, str(found.port)
 
 
+def binding_itself(argv: list[str], host: str, port: int) -> tuple[Address, list[str]] | None:
+    """Return a known server's address and its command binding ``host:port`` itself.
+
+    Where nothing holds the socket ``listen=`` names (a container, a
+    Procfile), the server binds it: its inherited descriptor (``--fd``)
+    gives way to the address. None for another program.
+    """
+    found = address(without_descriptor(argv))
+    if found is None:
+        return None
+    return found, found.rewritten(host=host, port=str(port))
+
+
 def without_descriptor(argv: list[str]) -> list[str]:
     """Return the command without its ``--fd N`` (uvicorn's and daphne's inherited socket)."""
     words: list[str] = []
