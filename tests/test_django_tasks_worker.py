@@ -38,7 +38,7 @@ def mark(path):
 """
 
 # argv: the command, the project's directory, when to stop ('after-claim',
-# 'idle'), then the command's own options. Its own lines start with '= '.
+# 'before-claim', 'idle'), then the command's own options. Its own lines start with '= '.
 RUN = """
 import importlib.util, os, signal, sys, threading, time
 from pathlib import Path
@@ -60,7 +60,7 @@ settings.configure(
 django.setup()
 from django.core.management import call_command
 from django.db import transaction
-from django.db.models.signals import post_save
+from django.db.models.signals import post_save, pre_save
 from django_tasks_db.models import DBTaskResult
 from jobs.tasks import mark
 
@@ -73,9 +73,17 @@ def stop_once_committed(sender, instance, **kwargs):
         transaction.on_commit(lambda: os.kill(os.getpid(), signal.SIGTERM))
 
 
+def stop_before_saved(sender, instance, **kwargs):
+    if instance.status == "RUNNING":  # the claim, before its UPDATE: stopped at once
+        os.kill(os.getpid(), signal.SIGTERM)
+
+
 if stop == "after-claim":
     result = mark.enqueue(marks)
     post_save.connect(stop_once_committed, sender=DBTaskResult)
+elif stop == "before-claim":
+    result = mark.enqueue(marks)
+    pre_save.connect(stop_before_saved, sender=DBTaskResult)
 else:  # idle: nothing to do, stopped while it waits for work
     threading.Timer(1.0, os.kill, (os.getpid(), signal.SIGTERM)).start()
 began = time.monotonic()
@@ -85,7 +93,7 @@ try:
 except SystemExit as exit:
     print("= exit", exit.code)
 print(f"= took {time.monotonic() - began:.1f}")
-if stop == "after-claim":
+if stop != "idle":
     print("=", DBTaskResult.objects.get(id=result.id).status)
     print("=", open(marks).read().count("ran") if os.path.exists(marks) else 0)
 """
@@ -111,6 +119,12 @@ def test_a_stop_right_after_a_claim_runs_the_task_then_ends(tmp_path: Path) -> N
     said = run(tmp_path, "djsupervisor_db_worker", "after-claim", "--batch")
     assert said[0] == "returned"
     assert said[2:] == ["SUCCESSFUL", "1"]  # run once, then the worker ended
+
+
+def test_a_stop_before_the_claim_ends_it_at_once_the_claim_rolled_back(tmp_path: Path) -> None:
+    said = run(tmp_path, "djsupervisor_db_worker", "before-claim", "--batch")
+    assert said[0] == "exit 0"
+    assert said[2:] == ["READY", "0"]  # still there for the next worker, not run
 
 
 def test_db_worker_itself_leaves_the_claimed_task_running_unrun(tmp_path: Path) -> None:
