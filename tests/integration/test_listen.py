@@ -181,8 +181,9 @@ def test_uvicorn_takes_the_held_socket_by_its_fd_and_refuses_no_request(
     # starts, while connections wait in the held socket's queue. None is
     # refused. But uvicorn, as it stops, closes the connections it has
     # accepted and not yet read a request from (Server.shutdown): one that
-    # came in that instant ends unanswered (seen once in 1,760 requests over
-    # 25 restarts, with other tests running beside).
+    # came in that instant ends unanswered, or reset when its request had
+    # already reached the socket unread (seen once in 1,760 requests over 25
+    # restarts, with other tests running beside; the reset once in CI).
     require(importlib.util.find_spec("uvicorn"), "uvicorn (pip install uvicorn)")
     port = free_port()
     project.write("asgi.py", ASGI)
@@ -190,8 +191,11 @@ def test_uvicorn_takes_the_held_socket_by_its_fd_and_refuses_no_request(
     first = web_pid(project)
     assert socket_environment(first) == {"LISTEN_FDS": "1", "LISTEN_PID": str(first)}
     sender = restart_under_load(project, tcp(port))
-    unanswered = "RemoteDisconnected('Remote end closed connection without response')"
-    failed = [failure for failure in sender.failed if failure != unanswered]
+    closed_by_uvicorn = {
+        "RemoteDisconnected('Remote end closed connection without response')",
+        "ConnectionResetError(104, 'Connection reset by peer')",
+    }
+    failed = [failure for failure in sender.failed if failure not in closed_by_uvicorn]
     assert failed == [], f"{len(failed)} failed, e.g. {failed[:3]}"
     assert len(sender.failed) <= 1, sender.failed  # the instant of one stop, at most
     assert sender.succeeded > 100
