@@ -6,9 +6,11 @@ From a fresh clone::
 
 The same project (a trivial Django view served by gunicorn, 2 sync workers)
 is restarted ``--restarts`` times, ``--gap`` seconds apart, while a client on
-127.0.0.1 sends ``--rate`` requests a second, each on a new connection, from
-a pool of threads (so that a slow answer does not lower the rate: each
-request is due at a fixed time and its latency runs from then). Every other
+127.0.0.1 (bench/loadclient.py, a program of its own in a session of its
+own) sends ``--rate`` requests a second, each on a new connection, each due
+at a fixed time, from one thread with non-blocking sockets: a slow answer
+delays no other request; a request's latency runs from its sending (the
+client sends on time: the printout says how late it was, at p99). Every other
 restart, from the second on, follows a code change: the view's module is
 rewritten with a new response body, which must be served after the restart.
 The load lasts ``--seconds`` at least, and ``--gap`` seconds after the last
@@ -48,8 +50,8 @@ from __future__ import annotations
 import argparse
 import collections
 import contextlib
-import http.client
 import importlib.util
+import json
 import math
 import os
 import shutil
@@ -57,7 +59,6 @@ import signal
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -82,6 +83,7 @@ from benchlib import (
     wait_until,
     write_view,
 )
+from loadclient import REQUEST_TIMEOUT
 from startstop import RAW_PROGRAM, RAW_SUPERVISORD
 
 WORKERS = 2
@@ -103,8 +105,6 @@ RAW_SUPERVISORCTL = """
 serverurl=unix://{dir}/supervisor.sock
 """
 AFTER = 1.0  # seconds after a restart command returned that still count as during it
-REQUEST_TIMEOUT = 10.0  # seconds; a request not answered by then failed
-IN_FLIGHT = 2.0  # seconds of requests the client threads can wait on at once
 OURS_NAME = "djsupervisor, listen="
 RAW_NAME = "raw supervisord, --bind"
 ALONE_NAME = "gunicorn alone, kill -HUP"
@@ -159,6 +159,7 @@ TASK_PRESETS = {
         "db_worker",
         """
 import importlib.util
+import json
 if importlib.util.find_spec("django_tasks"):  # the backport, before Django 6
     INSTALLED_APPS.append("django_tasks")
 INSTALLED_APPS += ["django_tasks_db", "djsupervisor.contrib.django_tasks"]
@@ -348,68 +349,49 @@ def checked(done: subprocess.CompletedProcess[str]) -> subprocess.CompletedProce
 @dataclass
 class Request:
     due: float  # time.monotonic() when it was to be sent
-    seconds: float  # from then until its answer was read (or it failed)
+    late: float  # seconds from then until it was sent
+    seconds: float  # from its sending until its answer was read (or it failed)
     error: str  # why it failed; '' if it did not
 
 
 @dataclass
 class Load:
-    """``rate`` requests a second to ``port``, each due at a fixed time, from a pool of threads."""
+    """``rate`` requests a second to ``port``, each due at a fixed time, from loadclient.py."""
 
-    port: int
-    rate: float
-    bodies: set[str]  # the answers that count as right
+    client: subprocess.Popen[str]
+    started: float
     requests: list[Request] = field(default_factory=list)
-    started: float = 0.0
     stopped: float = 0.0
-    _next: int = 0
-    _lock: threading.Lock = field(default_factory=threading.Lock)
-    done: threading.Event = field(default_factory=threading.Event)
-
-    def send(self) -> None:
-        while True:
-            with self._lock:
-                due = self.started + self._next / self.rate
-                self._next += 1
-            if self.done.wait(max(0.0, due - time.monotonic())):
-                return
-            error = self.get()
-            self.requests.append(Request(due, time.monotonic() - due, error))
-
-    def get(self) -> str:
-        """Send one GET / on a new connection; return why it failed, or ''."""
-        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=REQUEST_TIMEOUT)
-        try:
-            connection.request("GET", "/")
-            answer = connection.getresponse()
-            status, body = answer.status, answer.read().decode(errors="replace")
-        except (OSError, http.client.HTTPException) as exc:
-            return type(exc).__name__
-        finally:
-            connection.close()
-        if status != 200:
-            return f"HTTP {status}"
-        return "" if body in self.bodies else "unknown body"
 
 
 @contextlib.contextmanager
 def loaded(port: int, rate: float, bodies: set[str]) -> Iterator[Load]:
-    """Send the load until the block ends; then wait for the answers still due."""
-    load = Load(port, rate, bodies)
-    threads = [
-        threading.Thread(target=load.send, daemon=True)
-        for _ in range(max(4, math.ceil(rate * IN_FLIGHT)))
-    ]
-    load.started = time.monotonic() + 0.1
-    for thread in threads:
-        thread.start()
+    """Send the load until the block ends; then wait for the answers still due.
+
+    ``bodies`` are the answers that count as right, read when the load is over.
+    """
+    client = subprocess.Popen(
+        [sys.executable, str(Path(__file__).with_name("loadclient.py")), str(port), f"{rate:g}"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        start_new_session=True,  # see loadclient.py: as a client elsewhere would be
+    )
     try:
+        assert client.stdout is not None
+        load = Load(client, float(client.stdout.readline().split()[1]))
         yield load
+        out, _ = client.communicate("stop\n", timeout=REQUEST_TIMEOUT + 5)
+        report = json.loads(out)
+        load.stopped = report["stopped"]
+        for due, sent, seconds, error, body in report["requests"]:
+            if not error and body not in bodies:
+                error = "unknown body"
+            load.requests.append(Request(due, sent - due, seconds, error))
     finally:
-        load.done.set()
-        load.stopped = time.monotonic()
-        for thread in threads:
-            thread.join(REQUEST_TIMEOUT + 5)
+        if client.poll() is None:
+            client.kill()
+            client.wait()
 
 
 @dataclass
@@ -687,8 +669,9 @@ def main() -> None:
         [table_row(name, result) for name, result in results.items()],
     )
     print(
-        f"\nEach request on a new connection, due at a fixed rate; its latency runs from when it "
-        f"was due until its answer was read (answered requests only).\nDuring: requests due from "
+        f"\nEach request on a new connection, due at a fixed rate, from bench/loadclient.py; its "
+        "latency runs from its sending until its answer was read (answered requests only)."
+        f"\nDuring: requests due from "
         f"a restart command's start until {AFTER:g} s after it returned; outside: the others. "
         f"Failed: refused, reset, no answer within {REQUEST_TIMEOUT:g} s, not 200, or a body "
         "the view never had."
@@ -702,8 +685,9 @@ def main() -> None:
             f"\n{contestant.name}: restarted with {contestant.how}\n"
             f"  restart command took {median(result.restarts):.3f} s median "
             f"({min(result.restarts):.3f} - {max(result.restarts):.3f} s); "
-            f"load {result.seconds:.1f} s, {len(during)} answered requests during restarts; "
-            f"failures: {failures or 'none'}"
+            f"load {result.seconds:.1f} s, {len(during)} answered requests during restarts, "
+            f"sent {milliseconds([r.late for r in result.requests], 99)} after their due time "
+            f"(p99); failures: {failures or 'none'}"
         )
 
 
