@@ -382,6 +382,8 @@ def loaded(port: int, rate: float, bodies: set[str]) -> Iterator[Load]:
         load = Load(client, float(client.stdout.readline().split()[1]))
         yield load
         out, _ = client.communicate("stop\n", timeout=REQUEST_TIMEOUT + 5)
+        if client.returncode:
+            raise SystemExit(f"bench: loadclient.py exited with {client.returncode}")
         report = json.loads(out)
         load.stopped = report["stopped"]
         for due, sent, seconds, error, body in report["requests"]:
