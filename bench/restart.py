@@ -159,7 +159,6 @@ TASK_PRESETS = {
         "db_worker",
         """
 import importlib.util
-import json
 if importlib.util.find_spec("django_tasks"):  # the backport, before Django 6
     INSTALLED_APPS.append("django_tasks")
 INSTALLED_APPS += ["django_tasks_db", "djsupervisor.contrib.django_tasks"]
@@ -358,8 +357,7 @@ class Request:
 class Load:
     """``rate`` requests a second to ``port``, each due at a fixed time, from loadclient.py."""
 
-    client: subprocess.Popen[str]
-    started: float
+    started: float  # time.monotonic() when the first request was due
     requests: list[Request] = field(default_factory=list)
     stopped: float = 0.0
 
@@ -379,7 +377,7 @@ def loaded(port: int, rate: float, bodies: set[str]) -> Iterator[Load]:
     )
     try:
         assert client.stdout is not None
-        load = Load(client, float(client.stdout.readline().split()[1]))
+        load = Load(float(client.stdout.readline().split()[1]))
         yield load
         out, _ = client.communicate("stop\n", timeout=REQUEST_TIMEOUT + 5)
         if client.returncode:
