@@ -13,7 +13,8 @@ clients on the held socket, and supervisord's spawn of the program then
 takes it instead of forking (spawning.py): the new code starts once. Any
 other server (uvicorn and daphne take one socket, ``--fd 3``) is stopped
 once it has passed, and the program restarts on its held socket, where
-the clients wait meanwhile.
+the clients wait meanwhile. Until it passes, a trial is kept off one CPU,
+so that the serving processes have one to answer on (cpus.py).
 
 This module runs inside supervisord: standard library only.
 """
@@ -33,7 +34,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from ..graph import Check
 from ..proctable import is_alive
-from . import probes
+from . import cpus, probes
 from .loop import MainLoop
 from .sockets import LISTEN_FD, open_listening
 
@@ -112,6 +113,7 @@ class Trial:
             self.pid, reader = _spawn(argv, directory, environment, sockets)
         finally:
             sock.close()  # the trial has its own copy
+        self.cpus = cpus.spare_one(self.pid)  # until it passes (cpus.py)
         self.started = time.monotonic()
         self.boot_time = 0.0
         self.reaped = Reaped()
@@ -149,6 +151,7 @@ class Trial:
         why = self._wait_for_check()
         if why is None:
             self.boot_time = time.monotonic() - self.started
+            cpus.give_back(lambda: _running_members(self.pid), self.cpus)
             self.loop.call_soon(lambda: self.on_end(None))
             self.cancelled.wait()  # serving, until it takes over or is not needed
             if not self.adopted:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import http.client
 import importlib.util
+import os
 import re
 import socket
 import threading
@@ -23,7 +24,7 @@ from pathlib import Path
 import pytest
 
 from ..needs import require
-from ..support import free_port, wait_for
+from ..support import descendants, free_port, wait_for
 from .conftest import Project
 from .test_hardening import one_clear_error
 
@@ -210,6 +211,39 @@ def test_restarts_refuse_requests_when_the_server_binds_itself(project: Project)
     )
     sender = restart_under_load(project, tcp(port))
     assert sender.failed and sender.succeeded > 0, (sender.failed[:3], sender.succeeded)
+
+
+def test_a_trial_starts_off_one_cpu_and_serves_on_all_of_them(project: Project) -> None:
+    # While the new gunicorn starts, the old one keeps a CPU to answer on;
+    # once it passes, the new one (now the program) has every CPU again.
+    cpus = os.sched_getaffinity(0)
+    if len(cpus) < 2:
+        pytest.skip("needs two CPUs")
+    port = free_port()
+    booted = project.path / "booted"  # a file per worker: the CPUs it booted on
+    project.write(
+        "wsgi.py",
+        WSGI + "import pathlib\n"
+        f"pathlib.Path({str(booted)!r}, str(os.getpid()))"
+        ".write_text(repr(sorted(os.sched_getaffinity(0))))\n",
+    )
+    booted.mkdir()
+    serve(project, f"command={GUNICORN}\nlisten=127.0.0.1:{port}\nready=http://127.0.0.1:{port}/\n")
+    first = web_pid(project)
+    wait_for(lambda: len(list(booted.iterdir())) == 2, "both workers to boot")
+    assert {path.read_text() for path in booted.iterdir()} == {repr(sorted(cpus))}  # no trial
+    restarted = project.run("restart", "web")
+    assert restarted.returncode == 0, restarted.stdout + restarted.stderr
+    last = web_pid(project)
+    assert last != first
+    workers = descendants(last)
+    assert len(workers) == 2, workers
+    started_on = {(booted / str(pid)).read_text() for pid in workers}
+    assert started_on == {repr(sorted(cpus - {min(cpus)}))}
+    assert {pid: os.sched_getaffinity(pid) for pid in [last, *workers]} == dict.fromkeys(
+        [last, *workers], cpus
+    )
+    assert get(tcp(port)) == (200, GREETING)
 
 
 def test_a_restart_into_broken_code_leaves_the_old_process_serving(project: Project) -> None:
