@@ -1,6 +1,6 @@
 """A trial is kept off one CPU as it starts, and given them all back (inside/cpus.py).
 
-Real processes (``sleep``), moved between real CPUs; skipped on one CPU.
+Real processes and threads, moved between real CPUs; skipped on one CPU.
 """
 
 from __future__ import annotations
@@ -14,25 +14,53 @@ import pytest
 
 from djsupervisor.inside import cpus
 
-CPUS = os.sched_getaffinity(0)
+from .support import wait_for
+
+CPUS = frozenset(os.sched_getaffinity(0))
 needs_two = pytest.mark.skipif(len(CPUS) < 2, reason="needs two CPUs")
+KEPT = frozenset(CPUS - {min(CPUS)})
+# A Python process that starts a thread once told to on its standard input.
+THREADED = (
+    "import sys, threading, time\n"
+    "sys.stdin.readline()\n"
+    "threading.Thread(target=time.sleep, args=(30,), daemon=True).start()\n"
+    "print('started', flush=True)\n"
+    "time.sleep(30)\n"
+)
 
 
 @pytest.fixture
-def sleepers() -> Iterator[list[subprocess.Popen[bytes]]]:
-    started = [subprocess.Popen(["sleep", "30"]) for _ in range(2)]
-    yield started
-    for process in started:
+def started() -> Iterator[list[subprocess.Popen[str]]]:
+    """Processes a test starts, killed by pid at its end."""
+    processes: list[subprocess.Popen[str]] = []
+    yield processes
+    for process in processes:
         process.kill()
         process.wait()
 
 
+def start(processes: list[subprocess.Popen[str]], *argv: str) -> int:
+    process = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    processes.append(process)
+    return process.pid
+
+
+def children(pid: int) -> list[int]:
+    return sorted(cpus.descendants(pid))
+
+
+def affinities(pid: int) -> set[frozenset[int]]:
+    """Return the CPU sets of every thread of ``pid``."""
+    tasks = os.listdir(f"/proc/{pid}/task")
+    return {frozenset(os.sched_getaffinity(int(thread))) for thread in tasks}
+
+
 @needs_two
-def test_a_trial_keeps_every_cpu_but_one(sleepers: list[subprocess.Popen[bytes]]) -> None:
-    kept = cpus.spare_one(sleepers[0].pid)
-    assert kept == CPUS - {min(CPUS)}
-    assert os.sched_getaffinity(sleepers[0].pid) == kept
-    assert os.sched_getaffinity(sleepers[1].pid) == CPUS
+def test_a_trial_keeps_every_cpu_but_one(started: list[subprocess.Popen[str]]) -> None:
+    trial, other = start(started, "sleep", "30"), start(started, "sleep", "30")
+    assert cpus.spare_one(trial) == KEPT
+    assert os.sched_getaffinity(trial) == KEPT
+    assert os.sched_getaffinity(other) == CPUS
 
 
 def test_a_gone_process_is_not_moved() -> None:
@@ -55,37 +83,53 @@ def test_on_one_cpu_nothing_is_kept_off() -> None:
 
 
 @needs_two
-def test_every_cpu_comes_back_but_to_a_process_that_chose_its_own(
-    sleepers: list[subprocess.Popen[bytes]],
+def test_every_process_of_the_trial_gets_every_cpu_back_but_one_that_chose_its_own(
+    started: list[subprocess.Popen[str]],
 ) -> None:
-    trial, own_choice = (process.pid for process in sleepers)
-    kept = cpus.spare_one(trial)
+    trial = start(started, "sh", "-c", "sleep 30 & sleep 30 & wait")
+    assert cpus.spare_one(trial) == KEPT
+    wait_for(lambda: len(children(trial)) == 2, "the shell's two children")
+    inherited, own_choice = children(trial)
+    os.sched_setaffinity(inherited, KEPT)  # forked before the pin reached the shell: as if
     os.sched_setaffinity(own_choice, {min(CPUS)})  # as taskset in the command would
-    gone = subprocess.Popen(["true"])
-    gone.wait()
-    cpus.give_back(lambda: [trial, own_choice, gone.pid], kept)
+    cpus.give_back(trial, KEPT)
     assert os.sched_getaffinity(trial) == CPUS
+    assert os.sched_getaffinity(inherited) == CPUS
     assert os.sched_getaffinity(own_choice) == {min(CPUS)}
 
 
 @needs_two
-def test_a_process_that_was_not_moved_is_left_alone(
-    sleepers: list[subprocess.Popen[bytes]],
-) -> None:
-    pid = sleepers[0].pid
-    os.sched_setaffinity(pid, CPUS - {min(CPUS)})
-    cpus.give_back(lambda: [pid], frozenset())  # spare_one moved nothing
-    assert os.sched_getaffinity(pid) == CPUS - {min(CPUS)}
+def test_every_thread_gets_every_cpu_back(started: list[subprocess.Popen[str]]) -> None:
+    # gunicorn's gthread workers start the threads that serve as requests come.
+    trial = start(started, sys.executable, "-c", THREADED)
+    cpus.spare_one(trial)
+    process = started[0]
+    assert process.stdin and process.stdout
+    process.stdin.write("go\n")
+    process.stdin.flush()
+    assert process.stdout.readline() == "started\n"
+    assert affinities(trial) == {KEPT} and len(os.listdir(f"/proc/{trial}/task")) == 2
+    cpus.give_back(trial, KEPT)
+    assert affinities(trial) == {CPUS}
 
 
 @needs_two
-def test_a_process_forked_between_the_two_lists_gets_every_cpu(
-    sleepers: list[subprocess.Popen[bytes]],
+def test_a_trial_that_was_not_moved_is_left_alone(started: list[subprocess.Popen[str]]) -> None:
+    trial = start(started, "sleep", "30")
+    os.sched_setaffinity(trial, KEPT)
+    cpus.give_back(trial, frozenset())  # spare_one moved nothing
+    assert os.sched_getaffinity(trial) == KEPT
+
+
+@needs_two
+def test_processes_forked_before_their_parent_got_every_cpu_are_found_on_later_looks(
+    started: list[subprocess.Popen[str]],
 ) -> None:
-    parent, late_child = (process.pid for process in sleepers)
-    kept = cpus.spare_one(parent)
-    os.sched_setaffinity(late_child, kept)  # forked from it before it got them back
-    lists = iter([[parent], [parent, late_child]])
-    cpus.give_back(lambda: next(lists), kept)
-    assert os.sched_getaffinity(parent) == CPUS
-    assert os.sched_getaffinity(late_child) == CPUS
+    parent, child, grandchild, unseen = (start(started, "sleep", "30") for _ in range(4))
+    for pid in (parent, child, grandchild, unseen):
+        os.sched_setaffinity(pid, KEPT)
+    # The fourth look gives nothing: the looks end there, before the fifth.
+    looks = iter([[parent], [parent, child], [parent, child, grandchild], [parent], [unseen]])
+    cpus.give_back_to(lambda: next(looks), KEPT)
+    assert [os.sched_getaffinity(pid) for pid in (parent, child, grandchild)] == [CPUS] * 3
+    assert os.sched_getaffinity(unseen) == KEPT

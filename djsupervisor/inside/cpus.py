@@ -3,11 +3,12 @@
 A trial starts a whole new server (for gunicorn, a master and its workers,
 each importing Django) while the old one goes on serving. On a small
 machine that start takes every CPU, and the old workers' answers wait for
-one: with ``bench/restart.py`` on two cores, the p99 of the requests
-during restarts was 2.2x to 2.9x the p99 outside them, and 1.7x to 2.35x
-with the trial kept off one CPU until it passed (docs/zero-downtime.rst).
-The trial then gets every CPU back, but in processes whose command chose
-CPUs of its own (``taskset``, ``os.sched_setaffinity``).
+one: with ``bench/restart.py`` on two cores, in runs side by side, the p99
+of the requests during restarts was 2.2x to 2.9x the p99 outside them, and
+1.7x to 2.35x with the trial kept off one CPU until it passed
+(docs/zero-downtime.rst). The trial then gets every CPU back: each thread
+of its processes (its process group and its descendants), but one whose
+command chose CPUs of its own (``taskset``, ``os.sched_setaffinity``).
 
 This module runs inside supervisord: standard library only.
 """
@@ -17,6 +18,11 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Callable
+
+from ..proctable import parents
+from . import probes
+
+LOOKS = 5  # at most: each look finds the processes forked before their parent was given back
 
 
 def spare_one(pid: int) -> frozenset[int]:
@@ -35,17 +41,50 @@ def spare_one(pid: int) -> frozenset[int]:
     return kept
 
 
-def give_back(members: Callable[[], list[int]], kept: frozenset[int]) -> None:
-    """Give every process ``members()`` lists all of supervisord's CPUs, if it has ``kept``.
+def give_back(trial: int, kept: frozenset[int]) -> None:
+    """Give each thread of the ``trial``'s processes that has ``kept`` all of supervisord's CPUs."""
+    if kept:
+        give_back_to(lambda: threads_of(trial), kept)
 
-    Asked twice: a process forked before its parent got them back, but after
-    the first list, inherited ``kept`` and is on the second.
+
+def give_back_to(look: Callable[[], list[int]], kept: frozenset[int]) -> None:
+    """Give the threads ``look()`` lists all of supervisord's CPUs, if they have ``kept``.
+
+    Looked again until a look changes nothing: a process forked before its
+    parent got them back inherited ``kept``, and is only on a later look.
     """
-    if not kept:
-        return
     cpus = os.sched_getaffinity(0)
-    for _ in range(2):
-        for pid in members():
+    for _ in range(LOOKS):
+        given = 0
+        for thread in look():
             with contextlib.suppress(OSError):  # it has exited meanwhile
-                if os.sched_getaffinity(pid) == kept:
-                    os.sched_setaffinity(pid, cpus)
+                if os.sched_getaffinity(thread) == kept:
+                    os.sched_setaffinity(thread, cpus)
+                    given += 1
+        if not given:
+            return
+
+
+def threads_of(trial: int) -> list[int]:
+    """Return the thread ids of ``trial``, its process group and its descendants."""
+    family = {trial, *probes.process_group(trial), *descendants(trial)}
+    found: list[int] = []
+    for pid in family:
+        with contextlib.suppress(OSError):  # it has exited meanwhile
+            found.extend(int(thread) for thread in os.listdir(f"/proc/{pid}/task"))
+    return found
+
+
+def descendants(pid: int) -> set[int]:
+    """Return the pids of ``pid``'s children, their children, and so on."""
+    children: dict[int, list[int]] = {}
+    for child, parent in parents().items():
+        children.setdefault(parent, []).append(child)
+    found: set[int] = set()
+    waiting = [pid]
+    while waiting:
+        for child in children.get(waiting.pop(), []):
+            if child not in found:
+                found.add(child)
+                waiting.append(child)
+    return found

@@ -151,7 +151,7 @@ class Trial:
         why = self._wait_for_check()
         if why is None:
             self.boot_time = time.monotonic() - self.started
-            cpus.give_back(lambda: _running_members(self.pid), self.cpus)
+            cpus.give_back(self.pid, self.cpus)
             self.loop.call_soon(lambda: self.on_end(None))
             self.cancelled.wait()  # serving, until it takes over or is not needed
             if not self.adopted:
