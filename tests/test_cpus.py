@@ -5,7 +5,9 @@ Real processes and threads, moved between real CPUs; skipped on one CPU.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -14,7 +16,7 @@ import pytest
 
 from djsupervisor.inside import cpus
 
-from .support import wait_for
+from .support import descendants, wait_for
 
 CPUS = frozenset(os.sched_getaffinity(0))
 needs_two = pytest.mark.skipif(len(CPUS) < 2, reason="needs two CPUs")
@@ -35,6 +37,9 @@ def started() -> Iterator[list[subprocess.Popen[str]]]:
     processes: list[subprocess.Popen[str]] = []
     yield processes
     for process in processes:
+        for child in descendants(process.pid):  # the shell's sleeps
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(child, signal.SIGKILL)
         process.kill()
         process.wait()
 
@@ -43,10 +48,6 @@ def start(processes: list[subprocess.Popen[str]], *argv: str) -> int:
     process = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     processes.append(process)
     return process.pid
-
-
-def children(pid: int) -> list[int]:
-    return sorted(cpus.descendants(pid))
 
 
 def affinities(pid: int) -> set[frozenset[int]]:
@@ -88,8 +89,8 @@ def test_every_process_of_the_trial_gets_every_cpu_back_but_one_that_chose_its_o
 ) -> None:
     trial = start(started, "sh", "-c", "sleep 30 & sleep 30 & wait")
     assert cpus.spare_one(trial) == KEPT
-    wait_for(lambda: len(children(trial)) == 2, "the shell's two children")
-    inherited, own_choice = children(trial)
+    wait_for(lambda: len(descendants(trial)) == 2, "the shell's two children")
+    inherited, own_choice = sorted(descendants(trial))
     os.sched_setaffinity(inherited, KEPT)  # forked before the pin reached the shell: as if
     os.sched_setaffinity(own_choice, {min(CPUS)})  # as taskset in the command would
     cpus.give_back(trial, KEPT)
@@ -133,3 +134,36 @@ def test_processes_forked_before_their_parent_got_every_cpu_are_found_on_later_l
     cpus.give_back_to(lambda: next(looks), KEPT)
     assert [os.sched_getaffinity(pid) for pid in (parent, child, grandchild)] == [CPUS] * 3
     assert os.sched_getaffinity(unseen) == KEPT
+
+
+@needs_two
+def test_a_process_of_the_trials_group_whose_parent_exited_gets_every_cpu_back() -> None:
+    # A server that daemonizes: its process is re-parented, no descendant any more.
+    trial = subprocess.Popen(["sh", "-c", "(sleep 30 &); sleep 30"], start_new_session=True)
+    try:
+        orphan = wait_for(
+            lambda: [pid for pid in group(trial.pid) if pid not in descendants(trial.pid)],
+            "the orphaned sleep",
+        )[0]
+        os.sched_setaffinity(orphan, KEPT)  # as it inherited from the trial
+        cpus.give_back(trial.pid, KEPT)
+        assert os.sched_getaffinity(orphan) == CPUS
+    finally:
+        os.killpg(trial.pid, signal.SIGKILL)
+        trial.wait()
+
+
+def group(leader: int) -> list[int]:
+    """Return the pids of ``leader``'s process group but the leader."""
+    return [
+        pid
+        for pid in map(int, filter(str.isdigit, os.listdir("/proc")))
+        if pid != leader and _group_of(pid) == leader
+    ]
+
+
+def _group_of(pid: int) -> int | None:
+    try:
+        return os.getpgid(pid)
+    except OSError:
+        return None

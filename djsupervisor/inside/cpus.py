@@ -19,8 +19,7 @@ import contextlib
 import os
 from collections.abc import Callable
 
-from ..proctable import parents
-from . import probes
+from ..proctable import GROUP_FIELD, PARENT_FIELD, every_process
 
 LOOKS = 5  # at most: each look finds the processes forked before their parent was given back
 
@@ -66,25 +65,27 @@ def give_back_to(look: Callable[[], list[int]], kept: frozenset[int]) -> None:
 
 
 def threads_of(trial: int) -> list[int]:
-    """Return the thread ids of ``trial``, its process group and its descendants."""
-    family = {trial, *probes.process_group(trial), *descendants(trial)}
+    """Return the thread ids of ``trial``, its process group and its descendants.
+
+    One read of every process's stat gives both: a process that left the
+    group (a daemonizing server) is still a descendant, and one whose parent
+    exited (re-parented to init) is still in the group.
+    """
+    children: dict[int, list[int]] = {}
+    family = {trial}
+    for pid, stat in every_process("stat"):
+        fields = stat.rpartition(b")")[2].split()
+        children.setdefault(int(fields[PARENT_FIELD]), []).append(pid)
+        if int(fields[GROUP_FIELD]) == trial:
+            family.add(pid)
+    waiting = list(family)  # the group's members, then whatever each started
+    while waiting:
+        for child in children.get(waiting.pop(), []):
+            if child not in family:
+                family.add(child)
+                waiting.append(child)
     found: list[int] = []
     for pid in family:
         with contextlib.suppress(OSError):  # it has exited meanwhile
             found.extend(int(thread) for thread in os.listdir(f"/proc/{pid}/task"))
-    return found
-
-
-def descendants(pid: int) -> set[int]:
-    """Return the pids of ``pid``'s children, their children, and so on."""
-    children: dict[int, list[int]] = {}
-    for child, parent in parents().items():
-        children.setdefault(parent, []).append(child)
-    found: set[int] = set()
-    waiting = [pid]
-    while waiting:
-        for child in children.get(waiting.pop(), []):
-            if child not in found:
-                found.add(child)
-                waiting.append(child)
     return found

@@ -296,13 +296,16 @@ def test_a_code_change_into_broken_code_keeps_the_old_process_serving(project: P
         wait_for(lambda: refused in project.logfile().read_text(), "the trial to fail")
         assert web_pid(project) == first
         project.write("wsgi.py", WSGI + "\n# mended\n")
-        wait_for(
-            lambda: running_web_pid(project) not in (None, first),
+        last = wait_for(
+            lambda: running_web_pid(project) not in (None, first) and running_web_pid(project),
             "web to restart on the mended code",
         )
     assert sender.failed == [], f"{len(sender.failed)} failed, e.g. {sender.failed[:3]}"
     assert sender.succeeded > 50
     assert get(tcp(port)) == (200, GREETING)
+    # The passed trial, now web, was given back the CPU it started without (cpus.py).
+    every = os.sched_getaffinity(0)
+    assert [os.sched_getaffinity(pid) for pid in [last, *descendants(last)]] == [every] * 3
 
 
 def test_a_unix_socket_answers_across_a_restart_and_goes_at_shutdown(
