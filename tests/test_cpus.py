@@ -16,7 +16,7 @@ import pytest
 
 from djsupervisor.inside import cpus
 
-from .support import descendants, wait_for
+from .support import command_lines, descendants, wait_for
 
 CPUS = frozenset(os.sched_getaffinity(0))
 needs_two = pytest.mark.skipif(len(CPUS) < 2, reason="needs two CPUs")
@@ -141,10 +141,7 @@ def test_a_process_of_the_trials_group_whose_parent_exited_gets_every_cpu_back()
     # A server that daemonizes: its process is re-parented, no descendant any more.
     trial = subprocess.Popen(["sh", "-c", "(sleep 30 &); sleep 30"], start_new_session=True)
     try:
-        orphan = wait_for(
-            lambda: [pid for pid in group(trial.pid) if pid not in descendants(trial.pid)],
-            "the orphaned sleep",
-        )[0]
+        orphan = wait_for(lambda: orphaned_sleeps(trial.pid), "the orphaned sleep")[0]
         os.sched_setaffinity(orphan, KEPT)  # as it inherited from the trial
         cpus.give_back(trial.pid, KEPT)
         assert os.sched_getaffinity(orphan) == CPUS
@@ -153,13 +150,10 @@ def test_a_process_of_the_trials_group_whose_parent_exited_gets_every_cpu_back()
         trial.wait()
 
 
-def group(leader: int) -> list[int]:
-    """Return the pids of ``leader``'s process group but the leader."""
-    return [
-        pid
-        for pid in map(int, filter(str.isdigit, os.listdir("/proc")))
-        if pid != leader and _group_of(pid) == leader
-    ]
+def orphaned_sleeps(leader: int) -> list[int]:
+    """Return the ``sleep`` processes of ``leader``'s group that are not its descendants."""
+    sleeps = [pid for pid, argv in command_lines().items() if argv == ["sleep", "30"]]
+    return [pid for pid in sleeps if _group_of(pid) == leader and pid not in descendants(leader)]
 
 
 def _group_of(pid: int) -> int | None:
