@@ -17,7 +17,7 @@ from djsupervisor.config.merge import Layer, apply_program_rules, merge_layers
 from djsupervisor.config.program_options import parse_listen
 from djsupervisor.errors import ConfigError, ListenError
 from djsupervisor.graph import Check, Graph
-from djsupervisor.inside.sockets import HeldSockets, open_listening, try_listening
+from djsupervisor.inside.sockets import HeldSockets, open_beside, open_listening, try_listening
 from djsupervisor.inside.spawning import fork_for_a_program, take_over_next
 from djsupervisor.inside.trials import serves_every_socket, trial_address, trial_check
 from djsupervisor.options import Options
@@ -98,8 +98,15 @@ def test_a_dead_unix_socket_is_replaced_and_a_let_go_one_removed(tmp_path: Path)
     assert not path.exists()
 
 
-def test_the_child_gets_the_socket_as_fd_3_with_its_own_pid(tmp_path: Path) -> None:
-    """Spawn as supervisord would, through the replaced _prepare_child_fds."""
+@pytest.mark.parametrize("handed_over", [False, True])
+def test_the_child_gets_the_socket_held_as_it_forks_as_fd_3_with_its_own_pid(
+    handed_over: bool,
+) -> None:
+    """Spawn as supervisord would, through the replaced _prepare_child_fds.
+
+    Handed over: a handover (handover.py) replaced the socket after the
+    start that set the spawn up, as before supervisord's own retry.
+    """
     held = HeldSockets()
     process = SimpleNamespace(
         config=SimpleNamespace(
@@ -111,8 +118,12 @@ def test_the_child_gets_the_socket_as_fd_3_with_its_own_pid(tmp_path: Path) -> N
     stdin_read, stdin_write = os.pipe()
     process.pipes = {"child_stdin": stdin_read, "child_stdout": out_write}
     held.give(process, "127.0.0.1:0")
+    first = held.held["127.0.0.1:0"]
+    if handed_over:
+        held.held["127.0.0.1:0"] = open_beside(first)
     port = held.held["127.0.0.1:0"].getsockname()[1]
-    report = "import os, socket; s = socket.socket(fileno=3); print(os.environ['LISTEN_FDS'], os.environ['LISTEN_PID'] == str(os.getpid()), s.getsockname()[1])"  # noqa: E501
+    inode = os.fstat(held.held["127.0.0.1:0"].fileno()).st_ino
+    report = "import os, socket; s = socket.socket(fileno=3); print(os.environ['LISTEN_FDS'], os.environ['LISTEN_PID'] == str(os.getpid()), s.getsockname()[1], os.fstat(3).st_ino)"  # noqa: E501
     pid = os.fork()
     if pid == 0:  # pragma: no cover (the child execs)
         try:
@@ -127,7 +138,8 @@ def test_the_child_gets_the_socket_as_fd_3_with_its_own_pid(tmp_path: Path) -> N
     os.waitpid(pid, 0)
     os.close(stdin_write)
     held.close()
-    assert output.split() == ["1", "True", str(port)]
+    first.close()
+    assert output.split() == ["1", "True", str(port), str(inode)]
 
 
 def _close_quietly(descriptor: int) -> None:

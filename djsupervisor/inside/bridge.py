@@ -31,6 +31,7 @@ from supervisor.xmlrpc import Faults, RPCError
 from ..graph import Check, Graph, read_graph
 from ..protocol import NOTICE, record
 from .events import StateChange
+from .handover import Handovers
 from .journal_writer import Journal
 from .loop import MainLoop
 from .orchestrator import Orchestrator
@@ -65,6 +66,7 @@ class Bridge:
         self.graph_stamp: tuple[int, int] | None = None  # of the graph file last read
         self.loop = loop
         self.sockets = HeldSockets()  # for the programs with listen=
+        self.handovers = Handovers(self.sockets)  # from a server that stops to the next
         self.orchestrator = Orchestrator(self.read_graph(), self, say)
         self.subscribed: list[tuple[type, Callable[[Any], None]]] = [
             (events.ProcessStateEvent, self.on_state),
@@ -100,6 +102,7 @@ class Bridge:
     def close(self) -> None:
         """Stop orchestrating: supervisord is stopping (or reloading)."""
         self.orchestrator.close()
+        self.handovers.close()
         # Before supervisord closes every descriptor it did not open (a
         # reload), whose numbers it then reuses: the processes keep their copies.
         self.sockets.close()
@@ -121,6 +124,8 @@ class Bridge:
         )
         if state in DEADLINE_STATES:
             self.wake_at(process.delay)
+        if state != "STOPPING":
+            self.handovers.stopped(change.namespec)
         self.loop.call_soon(partial(self.orchestrator.on_state, change))
 
     def on_output(self, event: Any) -> None:
@@ -174,8 +179,13 @@ class Bridge:
         return None
 
     def stop(self, namespec: str) -> None:
-        with contextlib.suppress(RPCError):  # it exited meanwhile: its change is on its way
+        address = self.orchestrator.table.serves_alone(namespec)
+        if address is not None:
+            self.handovers.before_stop(namespec, address)  # it answers all it takes
+        try:
             self.rpc.stopProcess(namespec, False)
+        except RPCError:  # it exited meanwhile: its change is on its way
+            self.handovers.stopped(namespec)
 
     def signal(self, namespec: str, signal: str) -> None:
         with contextlib.suppress(RPCError):

@@ -14,6 +14,8 @@ from ..clock import Clock
 from ..graph import Graph, resolve_name
 from .runs import Run
 
+SERVING = ("STARTING", "RUNNING")  # states of a process that accepts from its held socket
+
 
 class RunTable:
     """Every process of the graph, by name, and what can be asked of them."""
@@ -53,6 +55,23 @@ class RunTable:
     def processes_of(self, program: str) -> list[Run]:
         spec = self.graph.programs.get(program)
         return [self.runs[namespec] for namespec in spec.processes] if spec else []
+
+    def serves_alone(self, namespec: str) -> str | None:
+        """Return the held address ``namespec`` serves with no other process, or None.
+
+        Another process of the program (``numprocs``), or a trial of its new
+        code that serves the held socket too (gunicorn's), takes what comes
+        while this one stops.
+        """
+        run = self.runs.get(namespec)
+        if run is None or run.program.listen is None or run.state != "RUNNING":
+            return None
+        if run.trial is not None and run.trial.serves_held:
+            return None
+        others = (other for other in self.runs.values() if other is not run)
+        if any(o.program.listen == run.program.listen and o.state in SERVING for o in others):
+            return None
+        return run.program.listen
 
     def dependents_of(self, run: Run) -> list[Run]:
         """Return the processes that depend on ``run`` directly."""

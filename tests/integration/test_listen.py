@@ -2,8 +2,8 @@
 
 gunicorn (two workers) serves a trivial Django view while a client sends
 about 100 requests a second and ``manage.py supervisor restart web`` runs
-three times: with ``listen=`` no request fails with gunicorn, and none is
-refused with uvicorn (``--fd``); with gunicorn binding the port itself
+three times: with ``listen=`` no request fails with gunicorn, nor with
+uvicorn (``--fd``, four clients, eight restarts); with gunicorn binding the port itself
 (the control) some are refused. Then a unix socket, an address
 another process holds at start, and two programs on one address.
 """
@@ -90,12 +90,13 @@ def get(connect: Callable[[], http.client.HTTPConnection]) -> tuple[int, bytes]:
 
 
 class Load:
-    """About RATE requests a second from a thread, each on a new connection, counted."""
+    """About RATE requests a second from each of its threads, each on a new connection, counted."""
 
     def __init__(self, connect: Callable[[], http.client.HTTPConnection]) -> None:
         self.connect = connect
         self.succeeded = 0
         self.failed: list[str] = []
+        self.counting = threading.Lock()
         self.done = threading.Event()
 
     def run(self) -> None:
@@ -104,32 +105,41 @@ class Load:
             try:
                 status, body = get(self.connect)
             except (OSError, http.client.HTTPException) as exc:
-                self.failed.append(repr(exc))
+                failure: str | None = repr(exc)
             else:
-                if (status, body) == (200, GREETING):
+                failure = None if (status, body) == (200, GREETING) else f"{status} {body[:80]!r}"
+            with self.counting:
+                if failure is None:
                     self.succeeded += 1
                 else:
-                    self.failed.append(f"{status} {body[:80]!r}")
+                    self.failed.append(failure)
             self.done.wait(max(0.0, 1 / RATE - (time.monotonic() - sent)))
 
 
 @contextmanager
-def load(connect: Callable[[], http.client.HTTPConnection]) -> Iterator[Load]:
+def load(connect: Callable[[], http.client.HTTPConnection], clients: int = 1) -> Iterator[Load]:
     sender = Load(connect)
-    thread = threading.Thread(target=sender.run, daemon=True)
-    thread.start()
+    threads = [threading.Thread(target=sender.run, daemon=True) for _ in range(clients)]
+    for thread in threads:
+        thread.start()
     try:
         yield sender
     finally:
         sender.done.set()
-        thread.join(15)
+        for thread in threads:
+            thread.join(15)
 
 
-def restart_under_load(project: Project, connect: Callable[[], http.client.HTTPConnection]) -> Load:
-    """Restart web RESTARTS times, a few tenths of a second apart, while requests keep coming."""
-    with load(connect) as sender:
+def restart_under_load(
+    project: Project,
+    connect: Callable[[], http.client.HTTPConnection],
+    clients: int = 1,
+    restarts: int = RESTARTS,
+) -> Load:
+    """Restart web ``restarts`` times, a few tenths of a second apart, under ``clients``' load."""
+    with load(connect, clients) as sender:
         time.sleep(0.3)
-        for _ in range(RESTARTS):
+        for _ in range(restarts):
             restarted = project.run("restart", "web")
             assert restarted.returncode == 0, restarted.stdout + restarted.stderr
             time.sleep(0.3)
@@ -174,31 +184,24 @@ def test_restarts_refuse_no_request_when_supervisord_holds_the_socket(project: P
     assert socket_environment(last) == {"LISTEN_FDS": "2", "LISTEN_PID": str(last)}
 
 
-def test_uvicorn_takes_the_held_socket_by_its_fd_and_refuses_no_request(
+def test_uvicorn_takes_the_held_socket_by_its_fd_and_fails_no_request(
     project: Project,
 ) -> None:
     # uvicorn serves one socket: the trial has its own, for the check, and
     # is stopped once it passes; then the old process stops and a new one
-    # starts, while connections wait in the held socket's queue. None is
-    # refused. But uvicorn, as it stops, closes the connections it has
-    # accepted and not yet read a request from (Server.shutdown): one that
-    # came in that instant ends unanswered, or reset when its request had
-    # already reached the socket unread (seen once in 1,760 requests over 25
-    # restarts, with other tests running beside; the reset once in CI).
+    # starts, while connections wait in the held socket's queue. uvicorn, as
+    # it stops, closes the connections it has accepted and not yet read a
+    # request from (Server.shutdown): the old process gets no new one while
+    # it stops (handover.py), so that none fails. Four clients and eight
+    # restarts: without the handover, one restart in four failed a request.
     require(importlib.util.find_spec("uvicorn"), "uvicorn (pip install uvicorn)")
     port = free_port()
     project.write("asgi.py", ASGI)
     serve(project, f"command={UVICORN}\nlisten=127.0.0.1:{port}\nready=http://127.0.0.1:{port}/\n")
     first = web_pid(project)
     assert socket_environment(first) == {"LISTEN_FDS": "1", "LISTEN_PID": str(first)}
-    sender = restart_under_load(project, tcp(port))
-    closed_by_uvicorn = {
-        "RemoteDisconnected('Remote end closed connection without response')",
-        "ConnectionResetError(104, 'Connection reset by peer')",
-    }
-    failed = [failure for failure in sender.failed if failure not in closed_by_uvicorn]
-    assert failed == [], f"{len(failed)} failed, e.g. {failed[:3]}"
-    assert len(sender.failed) <= 1, sender.failed  # the instant of one stop, at most
+    sender = restart_under_load(project, tcp(port), clients=4, restarts=8)
+    assert sender.failed == [], f"{len(sender.failed)} failed, e.g. {sender.failed[:3]}"
     assert sender.succeeded > 100
     assert web_pid(project) != first
 
