@@ -7,7 +7,8 @@ start until the address leaves the config, and each process the program
 spawns gets it as descriptor 3 with systemd's ``LISTEN_FDS=1`` and
 ``LISTEN_PID`` (its own pid), which gunicorn reads natively (uvicorn and
 daphne take ``--fd 3``). Connections that arrive while no process accepts
-wait in the socket's backlog.
+wait in the socket's backlog. On Linux, as a process that serves it alone
+stops, a new socket on the same address takes its place (handover.py).
 
 This module runs inside supervisord: standard library only (the process it
 is given is supervisor's ``Subprocess``).
@@ -36,8 +37,8 @@ LISTEN_STATE = "0A"  # TCP_LISTEN, as /proc/net/tcp writes it
 def open_listening(address: str, shared: bool = False) -> socket.socket:
     """Bind and listen on ``address`` ('HOST:PORT', '[V6]:PORT' or 'unix:/PATH'); OSError if not.
 
-    ``shared``: a TCP socket that a later one may bind beside (``SO_REUSEPORT``), to take
-    over from it (handover.py).
+    ``shared``: on Linux, a TCP socket that a later one may bind beside (``SO_REUSEPORT``),
+    to take over from it (handover.py).
     """
     if address.startswith("unix:"):
         path = address.removeprefix("unix:")
@@ -52,7 +53,7 @@ def open_listening(address: str, shared: bool = False) -> socket.socket:
         )[0]
         sock = socket.socket(family, kind, proto)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        if shared and hasattr(socket, "SO_REUSEPORT"):
+        if shared and sys.platform == "linux":
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     try:
         sock.bind(target)
