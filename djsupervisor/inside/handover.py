@@ -117,7 +117,6 @@ class Handovers:
 
     def __init__(self, sockets: HeldSockets) -> None:
         self.sockets = sockets
-        self.groups: dict[str, PortGroup] = {}
         # The address, its group and its old socket, by the process that served it.
         self.retiring: dict[str, tuple[str, PortGroup, socket.socket]] = {}
 
@@ -136,9 +135,7 @@ class Handovers:
             successor = open_beside(held)
         except (OSError, StopIteration):
             return
-        group = self.groups.get(address)
-        if group is None or held not in group.members:
-            group = self.groups[address] = PortGroup(held)
+        group = PortGroup(held)  # alone on its address, as just counted
         try:
             group.join(successor)
         except OSError:
@@ -160,4 +157,3 @@ class Handovers:
         for _, _, old in self.retiring.values():
             old.close()
         self.retiring.clear()
-        self.groups.clear()
