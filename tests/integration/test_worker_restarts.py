@@ -6,7 +6,9 @@ RESTARTS times with ``manage.py supervisor restart WORKER`` and once more by a
 code change (a touched ``.py`` file). Each task appends a line to its own
 file when it starts and another when it ends, so a task run twice shows two
 starts and a task lost shows no end. Every restart must replace the worker's
-process, and at least one must stop it while it runs a task.
+process, and at least one must stop it while it runs a task. Once the
+restarts are done, the tasks left run without their sleep: the test then
+waits for every task to end, not for the queue to drain at the workers' pace.
 
 The presets here need no other service: huey with SQLite storage, django-q2
 with the ORM broker, django-tasks' database worker (Django 5.2 and later;
@@ -34,9 +36,10 @@ from .test_presets import LINEAGE, PRESETS, SETTINGS
 pytestmark = pytest.mark.integration
 
 TASKS = 200
-# Seconds the worker needs for all the tasks: longer than three restarts take
+# Seconds the worker needs for all the tasks: longer than the restarts take
 # (on a slow machine, under coverage, two restarts of django_q2 took 10 s).
-WORK = 20.0
+# What is left when they are done runs at once (UNDER_LOAD).
+WORK = 30.0
 RESTARTS = 5  # by `restart`; one more by a code change
 OWN_TASK, DRAINED = "own task", "drained"  # what a restart waits for, and its way out
 MIN_RESTARTS = 3  # under load, on a machine so slow that the tasks end before the others
@@ -44,6 +47,7 @@ RECORDER = (
     LINEAGE
     + """
 RUNS = Path(__file__).resolve().parent.parent / "runs"
+UNDER_LOAD = RUNS.parent / "under-load"  # while it exists, each task takes its time
 
 
 def note(name, what):
@@ -58,7 +62,8 @@ def note(name, what):
 
 def record(name, seconds):
     note(name, "start")
-    time.sleep(seconds)
+    if UNDER_LOAD.exists():
+        time.sleep(seconds)
     note(name, "end")
 """
 )
@@ -105,6 +110,7 @@ def worker_project(project: Project, name: str) -> str:
     project.write("jobs/recorder.py", RECORDER)
     project.write("jobs/tasks.py", preset.tasks)
     (project.path / "runs").mkdir()
+    (project.path / "under-load").touch()
     # Only the worker (and the autoreload program): the other programs of a preset are excluded.
     project.write(
         "supervisord.conf", "".join(f"[program:{p}]\nexclude=true\n" for p in preset.programs[1:])
@@ -215,6 +221,7 @@ def test_restarts_under_load_lose_no_task_and_run_none_twice(project: Project, n
             in_flight += 1
         pids.append(project.processes()[worker]["pid"])
 
+    (project.path / "under-load").unlink()
     wait_done(project)
     tasks = runs(project)
     lost = sorted(
