@@ -3,8 +3,9 @@
 gunicorn (two workers) serves a trivial Django view while a client sends
 about 100 requests a second and ``manage.py supervisor restart web`` runs
 three times: with ``listen=`` no request fails with gunicorn, nor with
-uvicorn (``--fd``, four clients, eight restarts); with gunicorn binding the port itself
-(the control) some are refused. Then a unix socket, an address
+uvicorn (``--fd``, four clients, eight restarts, and four code changes in
+the daily loop); with gunicorn binding the port itself (the control) some
+are refused. Then a unix socket, an address
 another process holds at start, and two programs on one address.
 """
 
@@ -47,6 +48,7 @@ GUNICORN = "{{ PYTHON }} -m gunicorn wsgi --workers 2"
 UVICORN = "{{ PYTHON }} -m uvicorn asgi:application --fd {{ LISTEN_FD }}"
 RATE = 100  # requests a second while the restarts run
 RESTARTS = 3
+CODE_CHANGES = 4  # saves in the daily loop, each restarting uvicorn under load
 
 
 def gunicorn_project(project: Project, web: str) -> None:
@@ -204,6 +206,35 @@ def test_uvicorn_takes_the_held_socket_by_its_fd_and_fails_no_request(
     assert sender.failed == [], f"{len(sender.failed)} failed, e.g. {sender.failed[:3]}"
     assert sender.succeeded > 100
     assert web_pid(project) != first
+
+
+def test_code_changes_restart_uvicorn_and_fail_no_request(project: Project) -> None:
+    # The daily loop (DEBUG on): a save restarts web as 'restart' does, the
+    # old process stopping after the handover, under the same four clients.
+    require(importlib.util.find_spec("uvicorn"), "uvicorn (pip install uvicorn)")
+    port = free_port()
+    project.add_settings("DEBUG = True\n")
+    project.write("asgi.py", ASGI)
+    serve(project, f"command={UVICORN}\nlisten=127.0.0.1:{port}\nready=http://127.0.0.1:{port}/\n")
+    wait_for(lambda: "watching " in project.run("tail", "autoreload").stdout, "autoreload")
+    pids = [web_pid(project)]
+    with load(tcp(port), clients=4) as sender:
+        time.sleep(0.3)
+        for change in range(CODE_CHANGES):
+            project.write("asgi.py", ASGI + f"\n# change {change}\n")
+            pids.append(
+                wait_for(lambda: restarted_from(project, pids[-1]), "web to restart on the change")
+            )
+            time.sleep(0.3)
+    assert sender.failed == [], f"{len(sender.failed)} failed, e.g. {sender.failed[:3]}"
+    assert sender.succeeded > 100
+    assert len(set(pids)) == CODE_CHANGES + 1, pids
+
+
+def restarted_from(project: Project, pid: int) -> int | None:
+    """Return web's pid once it runs a process other than ``pid``."""
+    now = running_web_pid(project)
+    return now if now not in (None, pid) else None
 
 
 def test_restarts_refuse_requests_when_the_server_binds_itself(project: Project) -> None:
