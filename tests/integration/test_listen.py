@@ -330,10 +330,7 @@ def test_a_code_change_into_broken_code_keeps_the_old_process_serving(project: P
         wait_for(lambda: refused in project.logfile().read_text(), "the trial to fail")
         assert web_pid(project) == first
         project.write("wsgi.py", WSGI + "\n# mended\n")
-        last = wait_for(
-            lambda: running_web_pid(project) not in (None, first) and running_web_pid(project),
-            "web to restart on the mended code",
-        )
+        last = wait_for(lambda: restarted_from(project, first), "web to restart on the mended code")
     assert sender.failed == [], f"{len(sender.failed)} failed, e.g. {sender.failed[:3]}"
     assert sender.succeeded > 50
     assert get(tcp(port)) == (200, GREETING)
