@@ -17,7 +17,6 @@ ENVS = [
     "py312-django42",
     "py312-django52",
     "py312-django60",
-    "py313-django42",
     "py313-django52",
     "py313-django60",
     "py313-django61-full",
