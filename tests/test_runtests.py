@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import configparser
 import sys
 from pathlib import Path
 
@@ -9,22 +10,37 @@ import pytest
 
 import runtests
 
-# tox -l, as tox.ini lists them.
-ENVS = [
-    "py310-django42-full",
-    "py311-django42",
-    "py311-django52",
-    "py312-django42",
-    "py312-django52",
-    "py312-django60",
-    "py313-django52",
-    "py313-django60",
-    "py313-django61-full",
-    "mypy",
-    "lint",
-    "docs",
-]
+
+def tox_env_list() -> list[str]:
+    """Return tox.ini's env_list as ``tox -l`` prints it, braces expanded."""
+    config = configparser.ConfigParser()
+    config.read(runtests.ROOT / "tox.ini")
+    envs: list[str] = []
+    for line in config["tox"]["env_list"].split():
+        head, _, rest = line.partition("{")
+        choices, _, tail = rest.partition("}")  # no braces: one empty choice, the name itself
+        envs.extend(f"{head}{choice}{tail}" for choice in choices.split(","))
+    return envs
+
+
+ENVS = tox_env_list()
 EVERY_PYTHON = {"3.10", "3.11", "3.12", "3.13"}
+
+
+def test_the_env_list_is_read_as_tox_reads_it() -> None:
+    assert ENVS[:3] == ["py310-django42-full", "py311-django42", "py311-django52"]
+    assert "py312-django60" in ENVS
+    assert ENVS[-4:] == ["py313-django61-full", "mypy", "lint", "docs"]
+
+
+def test_every_pair_tox_runs_is_one_its_django_supports() -> None:
+    unsupported = [
+        name
+        for name in ENVS
+        if (python := runtests.python_of(name))
+        and not runtests.supports(name.split("-")[1].removeprefix("django"), python)
+    ]
+    assert unsupported == []
 
 
 def test_with_every_python_everything_runs_as_listed() -> None:
