@@ -6,6 +6,10 @@ fix it): the management command prints it as one line, with no traceback.
 
 from __future__ import annotations
 
+import sys
+
+from .protocol import OWN_RPC_FACTORY
+
 INTERRUPTED = 130  # the exit status of a command stopped by Ctrl-C
 
 
@@ -154,6 +158,21 @@ class CredentialsError(SupervisordError):
 
 class StartError(SupervisordError):
     """supervisord could not start, or did not come up in time."""
+
+    @classmethod
+    def of_output(cls, output: str) -> StartError:
+        """Return the error of a supervisord that exited at once, printing ``output``."""
+        lines = [line.strip() for line in output.splitlines() if line.strip()]
+        errors = [line for line in lines if line.startswith("Error:")]
+        if not errors and lines and lines[0].startswith("Traceback"):
+            errors = [f"Error: {lines[-1]}"]  # a crash: its last line says what happened
+        error = (errors or lines or ["no message"])[0]
+        if OWN_RPC_FACTORY in error:
+            error += (
+                f"; supervisord runs in a new Python ({sys.executable}) that must be able to "
+                "import djsupervisor: install it there rather than adding it to sys.path"
+            )
+        return cls(f"supervisord could not start: {error}")
 
 
 class StopError(SupervisordError):

@@ -185,8 +185,9 @@ def states(supervisor: Supervisor) -> dict[str, str]:
 # time, kind (one byte), name length (2 bytes), data length (4 bytes), then
 # the process name (UTF-8) and the data (raw bytes, as the program wrote them).
 RECORD = struct.Struct("!dBHI")
-# Record kinds: a program's output; a count of lines skipped; a notice to show.
-STDOUT, STDERR, SKIPPED, NOTICE = 0, 1, 2, 3
+# Record kinds: a program's output; a count of lines skipped; a notice to show;
+# supervisord has spawned the processes it starts by itself (to the console only).
+STDOUT, STDERR, SKIPPED, NOTICE, STARTED = 0, 1, 2, 3, 4
 CHANNELS = {"stdout": STDOUT, "stderr": STDERR}
 Record = tuple[float, int, str, bytes]  # time, kind, process name, data
 

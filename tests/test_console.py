@@ -13,9 +13,12 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from supervisor import events
+from supervisor.states import ProcessStates
 
+from djsupervisor.inside import output
 from djsupervisor.inside.output import Forwarder, say_failed_log_writes_once
-from djsupervisor.protocol import SKIPPED, STDERR, STDOUT, RecordReader, record
+from djsupervisor.protocol import NOTICE, SKIPPED, STARTED, STDERR, STDOUT, RecordReader, record
 from djsupervisor.terminal.console import Console, listen_at
 from djsupervisor.terminal.formatting import Formatter, quiet, use_color, visible
 from djsupervisor.terminal.stdout import is_closed_pipe
@@ -95,6 +98,76 @@ def test_without_a_console_the_forwarder_drops_everything_quietly(short_dir: Pat
     assert not forwarder.queue
 
 
+def supervisord_process(autostart: bool) -> SimpleNamespace:
+    """Return what supervisord keeps of a process not spawned yet, as its events carry it."""
+    return SimpleNamespace(
+        config=SimpleNamespace(autostart=autostart), state=ProcessStates.STOPPED, backoff=0, pid=0
+    )
+
+
+def spawned(process: SimpleNamespace) -> None:
+    """Have ``process`` leave STOPPED, and tell supervisord's subscribers, as its spawn does."""
+    process.state = ProcessStates.STARTING
+    events.notify(events.ProcessStateStartingEvent(process, ProcessStates.STOPPED))
+
+
+def console_frames(server: socket.socket, until: bytes) -> list[tuple[int, bytes]]:
+    """Return the kind and data of the records sent to ``server``, up to the notice ``until``."""
+    frames = received_frames(server, until=100)
+    return [(kind, data) for kind, _, data in frames[: frames.index((NOTICE, "", until)) + 1]]
+
+
+@pytest.fixture
+def supervisord_events(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Give the test supervisord's event subscriptions of its own."""
+    monkeypatch.setattr(events, "callbacks", [])
+
+
+def test_the_console_hears_once_that_the_autostart_processes_are_spawned(
+    short_dir: Path, supervisord_events: None
+) -> None:
+    server = listen_at(short_dir / "console.sock")
+    web, worker, idle = (supervisord_process(autostart) for autostart in (True, True, False))
+    output.forward_to(str(short_dir / "console.sock"))
+    output.announce_start(
+        {
+            "web": SimpleNamespace(processes={"web": web, "idle": idle}),
+            "worker": SimpleNamespace(processes={"worker": worker}),
+        }
+    )
+    events.notify(events.SupervisorRunningEvent())
+    spawned(web)
+    output.notice("web spawned")
+    spawned(worker)
+    spawned(idle)  # started by someone else afterwards
+    output.notice("all spawned")
+    output.forward_to(None, timeout=5)
+    assert console_frames(server, until=b"all spawned") == [
+        (NOTICE, b"web spawned"),
+        (STARTED, b""),
+        (NOTICE, b"all spawned"),
+    ]
+    server.close()
+
+
+def test_with_nothing_to_start_the_console_hears_it_at_supervisords_first_turn(
+    short_dir: Path, supervisord_events: None
+) -> None:
+    server = listen_at(short_dir / "console.sock")
+    output.forward_to(str(short_dir / "console.sock"))
+    output.announce_start({"idle": SimpleNamespace(processes={"idle": supervisord_process(False)})})
+    output.notice("config read")
+    events.notify(events.SupervisorRunningEvent())
+    output.notice("running")
+    output.forward_to(None, timeout=5)
+    assert console_frames(server, until=b"running") == [
+        (NOTICE, b"config read"),
+        (STARTED, b""),
+        (NOTICE, b"running"),
+    ]
+    server.close()
+
+
 def relay(console: Console, frames: bytes, supervisord_says: bytes, close: bool = True) -> None:
     """Send ``frames`` as supervisord would, then end supervisord's output."""
     supervisord = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -134,6 +207,23 @@ def test_the_console_prints_whole_decoded_prefixed_lines(short_dir: Path) -> Non
     )
     assert list(console.supervisord_lines) == ["supervisord says ✓"]
     assert not (short_dir / "console.sock").exists()
+
+
+def test_the_console_passes_on_that_supervisord_has_spawned_its_programs(
+    short_dir: Path,
+) -> None:
+    out = io.StringIO()
+    heard: list[str] = []
+    console = Console(
+        listen_at(short_dir / "console.sock"),
+        Formatter(["web"], False),
+        out,
+        short_dir,
+        on_started=lambda: heard.append("started"),
+    )
+    relay(console, record(STDOUT, "web", b"up\n") + record(STARTED, "", b""), b"")
+    assert heard == ["started"]
+    assert out.getvalue() == "web          | up\n"  # nothing of its own to print
 
 
 class ClosedPipe(io.StringIO):

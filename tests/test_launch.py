@@ -1,16 +1,16 @@
 from __future__ import annotations
 
-from djsupervisor.control.daemon import daemon_start_error
+from djsupervisor.errors import StartError
 
 HELP = "For help, use /venv/bin/supervisord -h\n"
 
 
 def test_supervisords_error_line_is_quoted() -> None:
     output = "Error: Another program is already listening on a port\n" + HELP
-    assert daemon_start_error(output) == (
+    assert str(StartError.of_output(output)) == (
         "supervisord could not start: Error: Another program is already listening on a port"
     )
-    assert daemon_start_error("") == "supervisord could not start: no message"
+    assert str(StartError.of_output("")) == "supervisord could not start: no message"
 
 
 def test_a_supervisord_that_cannot_import_djsupervisor_is_explained() -> None:
@@ -19,7 +19,7 @@ def test_a_supervisord_that_cannot_import_djsupervisor_is_explained() -> None:
         "Error: djsupervisor.inside.rpcinterface:make_rpcinterface cannot be resolved "
         "within [rpcinterface:djsupervisor]\n" + HELP
     )
-    message = daemon_start_error(output)
+    message = str(StartError.of_output(output))
     assert message.startswith(
         "supervisord could not start: Error: djsupervisor.inside.rpcinterface"
     )

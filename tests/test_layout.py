@@ -1,4 +1,4 @@
-"""The layout's rules: what runs inside supervisord carries no Django; packages form no cycle.
+"""The layout's rules: no Django inside supervisord, a lean console, no cycle between packages.
 
 docs/how-it-works.rst draws the packages and the process each runs in.
 """
@@ -25,11 +25,8 @@ SHARED = {
 }
 
 
-def test_the_code_inside_supervisord_loads_no_django() -> None:
-    modules = [
-        f"djsupervisor.inside.{info.name}"
-        for info in pkgutil.iter_modules(djsupervisor.inside.__path__)
-    ]
+def loaded_by(modules: list[str]) -> list[str]:
+    """Return the modules a fresh Python has loaded once it has imported ``modules``."""
     loaded = subprocess.run(
         [
             sys.executable,
@@ -41,11 +38,28 @@ def test_the_code_inside_supervisord_loads_no_django() -> None:
         text=True,
         check=True,
     )
-    names = json.loads(loaded.stdout)
+    names: list[str] = json.loads(loaded.stdout)
+    return names
+
+
+def test_the_code_inside_supervisord_loads_no_django() -> None:
+    names = loaded_by(
+        [
+            f"djsupervisor.inside.{info.name}"
+            for info in pkgutil.iter_modules(djsupervisor.inside.__path__)
+        ]
+    )
     assert "djsupervisor.inside.rpcinterface" in names  # the factory supervisord loads
     assert [name for name in names if name.split(".")[0] == "django"] == []
     ours = {name.split(".")[1] for name in names if name.startswith("djsupervisor.")}
     assert ours <= SHARED | {"inside"}, ours - SHARED
+
+
+def test_the_console_loads_no_django_and_no_xmlrpc_client() -> None:
+    """The foreground's console, as it runs: no XML-RPC client until it stops supervisord."""
+    names = loaded_by(["djsupervisor.control.__main__"])
+    assert [name for name in names if name.split(".")[0] in ("django", "xmlrpc")] == []
+    assert "djsupervisor.client" not in names
 
 
 def unit(module: str) -> str:

@@ -259,6 +259,23 @@ def test_supervisord_may_open_enough_descriptors_for_every_process(project: Path
     assert "minfds" not in build(Options(project_dir=str(project))).merged.sections["supervisord"]
 
 
+@pytest.mark.parametrize(
+    ("conf", "own"),
+    [
+        ("", True),
+        ("[supervisorctl]\nusername=djsupervisor\n", True),  # as djsupervisor would give
+        ("[supervisorctl]\npassword=typo\n", False),
+        ("[supervisorctl]\nusername=me\n", False),
+        ("[inet_http_server]\nport=127.0.0.1:9001\nusername=a\npassword=b\n", False),  # theirs
+    ],
+)
+def test_the_console_checks_only_credentials_the_user_wrote(
+    project: Path, conf: str, own: bool
+) -> None:
+    write_conf(project, "[program:web]\ncommand=run\n" + conf)
+    assert build(Options(project_dir=str(project))).own_credentials is own
+
+
 def test_users_defaults_and_overrides_spare_djsupervisors_own_programs(project: Path) -> None:
     write_conf(
         project,

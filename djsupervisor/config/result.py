@@ -53,6 +53,18 @@ class Config:
         return self.runtime.config
 
     @property
+    def own_credentials(self) -> bool:
+        """Tell whether the client uses the credentials of the socket djsupervisor configured.
+
+        supervisord cannot refuse those; a user's own may be mistyped.
+        """
+        if self.secret is None:
+            return False
+        server = self.merged.sections["unix_http_server"]
+        given = (self.client.username, self.client.password)
+        return given == (server.get("username"), server.get("password"))
+
+    @property
     def text(self) -> str:
         return ini.dump(self.merged.sections)
 

@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING
 from ..clock import Clock
 from ..errors import CredentialsError, StartError
 from ..proctable import is_alive, read_pid
-from ..protocol import OWN_RPC_FACTORY
 from .connection import running_of
 from .launch import (
     SETTLE_TIMEOUT,
@@ -59,7 +58,7 @@ def _launch(config: Config, clock: Clock) -> int:
         check=False,
     )
     if launcher.returncode != 0:
-        raise StartError(daemon_start_error(launcher.stdout))
+        raise StartError.of_output(launcher.stdout)
     # supervisord writes its pidfile once daemonized, before it answers.
     pid = wait_for_pidfile(running_of(config).pidfile, clock)
     if pid is not None:
@@ -91,21 +90,6 @@ def wait_for_pidfile(pidfile: Path, clock: Clock) -> int | None:
     while (pid := read_pid(pidfile)) is None and clock.monotonic() < deadline:
         clock.sleep(PIDFILE_POLL_INTERVAL)
     return pid
-
-
-def daemon_start_error(output: str) -> str:
-    """Return the message for a supervisord that exited at once, printing ``output``."""
-    lines = [line.strip() for line in output.splitlines() if line.strip()]
-    errors = [line for line in lines if line.startswith("Error:")]
-    if not errors and lines and lines[0].startswith("Traceback"):
-        errors = [f"Error: {lines[-1]}"]  # a crash: its last line says what happened
-    error = (errors or lines or ["no message"])[0]
-    if OWN_RPC_FACTORY in error:
-        error += (
-            f"; supervisord runs in a new Python ({sys.executable}) that must be able to "
-            "import djsupervisor: install it there rather than adding it to sys.path"
-        )
-    return f"supervisord could not start: {error}"
 
 
 def _log_tail(logfile: Path) -> str:

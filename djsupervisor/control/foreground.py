@@ -2,9 +2,12 @@
 
 Two steps, two processes. The command, with Django, builds the config and
 starts a fresh supervisord (``python -m djsupervisor.inside``); then it
-hands over to its console (:func:`hand_over`): it execs ``python -m
+hands over to its console (``launch.start_foreground``): it execs ``python -m
 djsupervisor.control``, which keeps the pid, the terminal, supervisord as
-its child and the descriptors, and carries no Django (bench/memory.py).
+its child and the descriptors, and carries no Django (bench/memory.py). Nor
+does it carry an XML-RPC client until it needs one (to stop supervisord, or
+pass typed input to a program): supervisord tells it over the console's
+socket that it has spawned its programs.
 """
 
 from __future__ import annotations
@@ -16,28 +19,21 @@ import socket
 import sys
 import tempfile
 import threading
-from collections.abc import Collection
 from dataclasses import asdict, dataclass
-from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any
 
-from ..client import Client
 from ..errors import CredentialsError, DjsupervisorError, StartError, SupervisordError
-from ..proctable import is_alive, stop_process_groups
-from ..terminal.console import Console, listen_at
+from ..proctable import stop_process_groups
+from ..terminal.console import Console
 from ..terminal.formatting import Formatter, use_color
 from ..terminal.stdout import is_closed_pipe
 from .child import Child
-from .connection import running_of
-from .daemon import daemon_start_error
-from .launch import patient, prepare_start, wait_until_spawned
 from .shutdown import Reporter, stop_supervisord
 from .stale import project_processes, stop_leftovers
-from .starting import Starting
 
 if TYPE_CHECKING:
-    from ..config.build import Config
+    from ..client import Client
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)  # a second one kills at once
 FORWARDED_SIGNALS = (signal.SIGQUIT, signal.SIGUSR2)  # for supervisord to act on
@@ -55,15 +51,20 @@ class Handover:
     process_names: list[str]
     internal: list[str]
     processes: dict[str, list[str]]  # namespecs by program
-    autostart: list[str]
     server_url: str | None  # in the environment of every program supervisord starts
     url: str  # supervisord's, for the client, with its credentials
     username: str | None
     password: str | None
+    # The user gave the credentials: supervisord may refuse them, which is
+    # said at once. djsupervisor's own are those of the server it configured.
+    check_credentials: bool
     timestamps: bool
 
     @property
     def client(self) -> Client:
+        # Imported on first use: most consoles never need it (bench/memory.py).
+        from ..client import Client
+
         return Client(self.url, self.username, self.password)
 
     @classmethod
@@ -91,10 +92,9 @@ class Foreground:
 
     def __init__(self, handover: Handover, report: Reporter) -> None:
         self.handover = handover
-        self.client = handover.client
         self.report = report
         self.stop_requests = 0
-        self.spawned = threading.Event()  # supervisord answered and spawned the programs
+        self.spawned = False  # supervisord has spawned its programs (Console's on_started)
         self.process = Child(handover.supervisord)
 
     def run(self) -> int:
@@ -113,17 +113,10 @@ class Foreground:
             Path(handover.logs),
             on_broken=self.output_failed,
             internal=handover.internal,
+            on_started=self.started,
         )
         if sys.stdin.isatty():
             console.take_input(sys.stdin.buffer, self.send_input)
-        # supervisord spawns its programs only after its first 1 s wait for
-        # activity; talking to it makes that wait end at once (bench/startup.py
-        # compares with a raw supervisord -n).
-        threading.Thread(
-            target=self.wake,
-            args=(patient(self.client), self.process.pid, handover.autostart),
-            daemon=True,
-        ).start()
         handlers = {sig: self.on_stop_signal for sig in STOP_SIGNALS}
         handlers.update({sig: self.forward for sig in FORWARDED_SIGNALS})
         if signal.getsignal(signal.SIGHUP) == signal.SIG_IGN:
@@ -142,8 +135,8 @@ class Foreground:
             console.close()
             os.close(handover.lock)
         stop_leftovers(handover.server_url, self.report)
-        if status and not self.spawned.is_set() and not self.stop_requests:
-            raise StartError(daemon_start_error("\n".join(console.supervisord_lines)))
+        if status and not self.spawned and not self.stop_requests:
+            raise StartError.of_output("\n".join(console.supervisord_lines))
         if self.stop_requests > 1:
             return 0  # killed by this command, as asked
         if status < 0:  # killed by someone else: a negative status would exit as 256 - signal
@@ -172,18 +165,27 @@ class Foreground:
     def stop(self) -> None:
         """Shut supervisord down; signal it if it cannot be asked."""
         try:
-            stop_supervisord(self.client, self.report)
+            stop_supervisord(self.handover.client, self.report)
         except DjsupervisorError:
             # Not answering yet, or already shutting down: its own way, then.
             self.process.send_signal(signal.SIGTERM)
 
-    def wake(self, client: Client, supervisord: int, autostart: Collection[str]) -> None:
-        """Poll the new supervisord until it has spawned the programs; report a refusal."""
+    def started(self) -> None:
+        """Hear that supervisord has spawned its programs (once per start or reload)."""
+        if self.spawned:
+            return
+        self.spawned = True
+        if self.handover.check_credentials:
+            threading.Thread(target=self.check_credentials, daemon=True).start()
+
+    def check_credentials(self) -> None:
+        """Say at once if supervisord refuses the user's credentials, not when stopping it."""
         try:
-            if wait_until_spawned(client, autostart, partial(is_alive, supervisord)):
-                self.spawned.set()
+            self.handover.client.call("supervisor.getState")
         except CredentialsError as exc:
             self.report(str(exc))
+        except DjsupervisorError:
+            pass  # exited meanwhile: its own output says why
 
     def send_input(self, name: str, text: str) -> None:
         """Pass ``text`` typed in the terminal to the process ``name`` (a debugger's prompt)."""
@@ -193,7 +195,9 @@ class Foreground:
             for spec in specs
         }
         try:
-            self.client.call("supervisor.sendProcessStdin", namespecs.get(name, name), text)
+            self.handover.client.call(
+                "supervisor.sendProcessStdin", namespecs.get(name, name), text
+            )
         except DjsupervisorError as exc:
             self.report(f"could not pass the input to {name}: {exc}")
 
@@ -206,42 +210,3 @@ class Foreground:
                 f"cannot print the programs' output ({exc.strerror}); "
                 f"it goes on in the log files in {self.handover.logs}"
             )
-
-
-def start_foreground(
-    config: Config, starting: Starting, report: Reporter, timestamps: bool
-) -> NoReturn:
-    """Start supervisord for ``config`` and hand over to the console: never return.
-
-    Errors before the handover (another supervisord running, a config it
-    cannot write) are raised here, in the command, as any command's; the
-    waiting supervisord then ends, told nothing.
-    """
-    lock = prepare_start(config, report)
-    server = listen_at(config.runtime.console_socket)
-    starting.go(config)
-    handover = Handover(
-        supervisord=starting.process.pid,
-        output=starting.output,
-        console=server.fileno(),
-        lock=lock,
-        logs=str(config.runtime.logs),
-        process_names=config.process_names,
-        internal=sorted(config.merged.internal),
-        processes={name: list(specs) for name, specs in config.processes.items()},
-        autostart=list(config.autostart),
-        server_url=running_of(config).server_url,
-        url=config.client.url,
-        username=config.client.username,
-        password=config.client.password,
-        timestamps=timestamps,
-    )
-    given = handover.give(config.runtime.path)
-    for descriptor in (given, starting.output, server.fileno(), lock):
-        os.set_inheritable(descriptor, True)
-    sys.stdout.flush()
-    sys.stderr.flush()
-    # Until the console handles them (Foreground.run): a Ctrl-C as Python
-    # starts anew would end it at once, leaving supervisord to its parent's death.
-    signal.pthread_sigmask(signal.SIG_BLOCK, [*STOP_SIGNALS, *FORWARDED_SIGNALS])
-    os.execv(sys.executable, [sys.executable, "-m", "djsupervisor.control", str(given)])

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import fcntl
 import os
+import signal
+import sys
 import time
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 from ..client import Client
 from ..clock import Clock
@@ -15,12 +17,15 @@ from ..errors import AlreadyRunningError, DjsupervisorError, Fault, ListenError,
 from ..inside.sockets import try_listening
 from ..protocol import Startup, Supervisor, states
 from ..runtime import RuntimeDir, write_private
+from ..terminal.console import listen_at
 from .connection import find_running, running_of
+from .foreground import FORWARDED_SIGNALS, STOP_SIGNALS, Handover
 from .shutdown import Reporter
 from .stale import clear_stale_state
 
 if TYPE_CHECKING:
     from ..config.build import Config
+    from .starting import Starting
 
 START_TIMEOUT = 60.0  # seconds; supervisord answers no RPC while spawning many programs
 # Each program's own ready_timeout bounds the wait for it; this bounds a long chain.
@@ -183,3 +188,42 @@ def wait_until_spawned(
             return False  # shutting down already
         clock.sleep(interval)
     return False
+
+
+def start_foreground(
+    config: Config, starting: Starting, report: Reporter, timestamps: bool
+) -> NoReturn:
+    """Start supervisord for ``config`` and hand over to the console: never return.
+
+    Errors before the handover (another supervisord running, a config it
+    cannot write) are raised here, in the command, as any command's; the
+    waiting supervisord then ends, told nothing.
+    """
+    lock = prepare_start(config, report)
+    server = listen_at(config.runtime.console_socket)
+    starting.go(config)
+    handover = Handover(
+        supervisord=starting.process.pid,
+        output=starting.output,
+        console=server.fileno(),
+        lock=lock,
+        logs=str(config.runtime.logs),
+        process_names=config.process_names,
+        internal=sorted(config.merged.internal),
+        processes={name: list(specs) for name, specs in config.processes.items()},
+        server_url=running_of(config).server_url,
+        url=config.client.url,
+        username=config.client.username,
+        password=config.client.password,
+        check_credentials=not config.own_credentials,
+        timestamps=timestamps,
+    )
+    given = handover.give(config.runtime.path)
+    for descriptor in (given, starting.output, server.fileno(), lock):
+        os.set_inheritable(descriptor, True)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # Until the console handles them (Foreground.run): a Ctrl-C as Python
+    # starts anew would end it at once, leaving supervisord to its parent's death.
+    signal.pthread_sigmask(signal.SIG_BLOCK, [*STOP_SIGNALS, *FORWARDED_SIGNALS])
+    os.execv(sys.executable, [sys.executable, "-m", "djsupervisor.control", str(given)])

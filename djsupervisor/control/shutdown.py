@@ -15,14 +15,17 @@ from __future__ import annotations
 import time
 from collections import defaultdict
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from ..clock import Clock
 from ..errors import Fault, StopError
 from ..graph import dependents_first
 from ..proctable import is_alive, read_pid
 from ..protocol import BAD_NAME, SHUTDOWN_STATE, STOPPABLE, UNKNOWN_METHOD, UP, Supervisor, states
-from .connection import Running
 from .stale import stop_leftovers
+
+if TYPE_CHECKING:
+    from .connection import Running
 
 POLL_INTERVAL = 0.02  # seconds between looks at stopping processes; wakes supervisord too
 STOP_TIMEOUT = 300.0  # seconds; generous, as each program may use its stopwaitsecs

@@ -9,7 +9,9 @@ chunks are queued in supervisord's own process, as raw bytes, and a thread
 sends them to the console socket as records (protocol.py); if the terminal
 is slower than the programs, the queue is bounded, and the console is told
 once how many lines it did not get (they are in the log files). See
-bench/console.py.
+bench/console.py. The console also hears, as a record, when supervisord has
+spawned the processes it starts by itself: it needs no XML-RPC client to
+know that supervisord started (bench/memory.py).
 
 This module runs inside supervisord (djsupervisor/inside/: no Django).
 """
@@ -23,9 +25,10 @@ import os
 import socket
 import sys
 import threading
+from collections.abc import Mapping
 from typing import Any
 
-from ..protocol import CHANNELS, NOTICE, SKIPPED, record
+from ..protocol import CHANNELS, NOTICE, SKIPPED, STARTED, record
 
 MAX_QUEUED = 16 * 1024 * 1024  # bytes of output held for a console that lags behind
 CLOSE_WAIT = 0.5  # seconds for the sending thread to close its socket once told
@@ -64,9 +67,16 @@ class Forwarder:
 
     def notice(self, text: str) -> None:
         """Queue a line of djsupervisor's own for the console."""
+        self._put(record(NOTICE, "", text.encode()))
+
+    def started(self) -> None:
+        """Queue the news that supervisord has spawned the processes it starts by itself."""
+        self._put(record(STARTED, "", b""))
+
+    def _put(self, chunk: bytes) -> None:
         with self.condition:
             if not self.closed:
-                self.queue.append(record(NOTICE, "", text.encode()))
+                self.queue.append(chunk)
                 self.condition.notify_all()
 
     def flush(self, timeout: float) -> None:
@@ -140,6 +150,42 @@ def forward_to(console_path: str | None, timeout: float = 0) -> None:
     if console_path:
         _current = Forwarder(console_path)
         events.subscribe(events.ProcessLogEvent, _current)
+
+
+def announce_start(process_groups: Mapping[str, Any]) -> None:
+    """Tell the console once every process supervisord starts by itself has been spawned.
+
+    ``process_groups`` are supervisord's, made and not spawned yet.
+    supervisord calls this with :func:`forward_to`, as it (re)reads its
+    config. A process has been spawned once it has left STOPPED, even if it
+    has failed since; with none to start, at supervisord's first loop turn.
+    """
+    from supervisor import events
+    from supervisor.states import ProcessStates
+
+    forwarder = _current
+    if forwarder is None:
+        return
+    pending = {
+        id(process)
+        for group in process_groups.values()
+        for process in group.processes.values()
+        if process.config.autostart and process.state == ProcessStates.STOPPED
+    }
+    announced = False
+
+    # Subscribed until supervisord clears its subscribers (a reload): taking
+    # one off while supervisord notifies them would skip the next one.
+    def heard(event: Any) -> None:
+        nonlocal announced
+        if isinstance(event, events.ProcessStateEvent):
+            pending.discard(id(event.process))
+        if not pending and not announced:
+            announced = True
+            forwarder.started()
+
+    for kind in (events.SupervisorRunningEvent, events.ProcessStateEvent):
+        events.subscribe(kind, heard)
 
 
 def notice(text: str) -> bool:

@@ -187,6 +187,7 @@ def make_rpcinterface(supervisord: Any, **config: str) -> DjsupervisorNamespaceR
     spawning.guard_spawns(supervisord.options)
     close_when_done(supervisord.options)
     output.forward_to(config.get("console"))
+    output.announce_start(supervisord.process_groups)
     if config.get("journal"):
         _journal = Journal(Path(config["journal"]))
         events.subscribe(events.ProcessLogEvent, _journal)

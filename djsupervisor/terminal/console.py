@@ -4,7 +4,8 @@ The programs' output comes from supervisord as records (protocol.py, sent
 by inside/output.py); supervisord's own log from its stdout, through a pipe.
 Everything is written as whole lines, so two programs' output never shares a line, except a
 debugger's prompt, shown at once. A line typed in the terminal goes to the
-program whose debugger prompts for it (``breakpoint()`` in a view).
+program whose debugger prompts for it (``breakpoint()`` in a view). A record
+without output says that supervisord has spawned its programs (``on_started``).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from collections.abc import Callable, Collection
 from pathlib import Path
 from typing import IO
 
-from ..protocol import NOTICE, SKIPPED, STDOUT, RecordReader
+from ..protocol import NOTICE, SKIPPED, STARTED, STDOUT, RecordReader
 from .formatting import DJSUPERVISOR, SUPERVISORD, Formatter, Stream, quiet
 from .stdout import silence
 
@@ -30,6 +31,7 @@ READ_SIZE = 1 << 20  # bytes
 KEPT_LINES = 20  # of supervisord's own output, for the message if it fails to start
 
 OnBroken = Callable[[OSError], None]
+OnStarted = Callable[[], None]
 SendInput = Callable[[str, str], None]  # (process name, text)
 
 
@@ -45,7 +47,8 @@ class Console:
     """Relay output to ``out``, and typed lines from ``typed`` to a prompting program.
 
     If ``out`` fails (a closed pipe, a full disk), ``on_broken`` hears it
-    once, and the output goes on in the log files only.
+    once, and the output goes on in the log files only. ``on_started`` hears
+    each time supervisord has spawned the processes it starts by itself.
     """
 
     def __init__(
@@ -56,11 +59,13 @@ class Console:
         logs_dir: Path,
         on_broken: OnBroken | None = None,
         internal: Collection[str] = (),
+        on_started: OnStarted | None = None,
     ) -> None:
         self.formatter = formatter
         self.out = out
         self.logs_dir = logs_dir
         self.on_broken = on_broken
+        self.on_started = on_started
         self.internal = internal  # programs whose coming and going is not shown
         self.broken: OSError | None = None
         self.selector = selectors.DefaultSelector()
@@ -123,6 +128,9 @@ class Console:
                     lines.append(self.formatter.line(DJSUPERVISOR, self._skipped(chunk)))
                 elif kind == NOTICE:
                     lines.append(self.formatter.line(DJSUPERVISOR, chunk.decode()))
+                elif kind == STARTED:
+                    if self.on_started:
+                        self.on_started()
                 else:
                     lines += self._program(name, kind, chunk)
             self._print("".join(lines))

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import signal
 import socket
+import subprocess
 
 import pytest
 
-from ..support import free_port, http_get, wait_for
+from ..support import WAIT, free_port, http_get, wait_for
 from .conftest import Project, Result
+from .test_foreground import Lines
 
 pytestmark = pytest.mark.integration
 
@@ -74,7 +77,8 @@ def test_command_while_not_running(project: Project) -> None:
         )
 
 
-def test_credentials_supervisord_refuses(project: Project) -> None:
+def write_wrong_credentials(project: Project) -> int:
+    """Have the config give supervisorctl a password supervisord refuses; return its port."""
     port = free_port()
     project.write(
         "supervisord.conf",
@@ -82,6 +86,11 @@ def test_credentials_supervisord_refuses(project: Project) -> None:
         "[supervisorctl]\npassword=wrong\n"
         "[program:web]\ncommand=sleep 1000\n",
     )
+    return port
+
+
+def test_credentials_supervisord_refuses(project: Project) -> None:
+    port = write_wrong_credentials(project)
     assert_one_clear_error(
         project.run("-d"),
         f"supervisord at http://127.0.0.1:{port} refused the request: 401 Unauthorized",
@@ -89,6 +98,21 @@ def test_credentials_supervisord_refuses(project: Project) -> None:
     )
     # The supervisord that nothing could control is gone again.
     wait_for(lambda: not project.runtime_dir().joinpath("supervisord.pid").exists(), "its exit")
+
+
+def test_credentials_refused_in_the_foreground_are_said_at_once(project: Project) -> None:
+    """Said as the programs start, not when Ctrl-C cannot stop them as asked."""
+    port = write_wrong_credentials(project)
+    command = project.start_foreground(stderr=subprocess.PIPE, text=False)
+    assert command.stderr is not None
+    errors = Lines(command.stderr)
+    errors.wait_for(
+        f"^djsupervisor: supervisord at http://127.0.0.1:{port} refused the request: "
+        "401 Unauthorized; check the username and password in the config's "
+        r"\[supervisorctl\] section$"
+    )
+    command.send_signal(signal.SIGTERM)  # stopped by supervisord's own shutdown, then
+    assert command.wait(WAIT) == 0
 
 
 def test_supervisord_failing_to_start_says_why(project: Project) -> None:

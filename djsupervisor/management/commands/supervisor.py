@@ -164,7 +164,7 @@ class Command(BaseCommand):
         for warning in messages:
             self.report(f"warning: {warning.msg} ({warning.hint})")
         if not options.daemonize:
-            from ...control.foreground import start_foreground
+            from ...control.launch import start_foreground
 
             start_foreground(config, starting, self.report, project.console_timestamps)
         from ...control.daemon import start_daemon
