@@ -55,6 +55,15 @@ def test_the_code_inside_supervisord_loads_no_django() -> None:
     assert ours <= SHARED | {"inside"}, ours - SHARED
 
 
+def test_supervisord_loads_no_module_its_start_does_not_use() -> None:
+    """Loaded where used: the parent-death signal, a listen= socket, exec and http checks."""
+    names = set(
+        loaded_by(["djsupervisor.inside.__main__"])
+    )  # supervisord, as the command starts it
+    assert "djsupervisor.inside.rpcinterface" in names
+    assert not names & {"ctypes", "subprocess", "urllib.request"}
+
+
 def test_the_console_loads_no_django_and_no_xmlrpc_client() -> None:
     """The foreground's console, as it runs: no XML-RPC client until it stops supervisord."""
     names = loaded_by(["djsupervisor.control.__main__"])

@@ -16,7 +16,6 @@ import select
 import shlex
 import signal
 import socket
-import subprocess
 import threading
 import time
 from collections.abc import Callable, Collection, Mapping
@@ -98,6 +97,8 @@ def run(
         raise NotReady(f"{command}: {exc}") from None
     if not words:
         raise NotReady("an exec check needs a command")
+    import subprocess  # here: supervisord needs it only for an exec check (bench/startup.py)
+
     lifeline, held = os.pipe()  # held by this process alone (not inheritable)
     try:
         try:

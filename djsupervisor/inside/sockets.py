@@ -17,7 +17,6 @@ is given is supervisor's ``Subprocess``).
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import os
 import socket
 import stat
@@ -71,6 +70,8 @@ def steer(sock: socket.socket, index: int) -> None:
     (``SO_REUSEPORT``), in the order the kernel keeps (handover.py). An
     index past the group's end lets the kernel pick by hash.
     """
+    import ctypes  # here: supervisord needs it only for a program with listen= (bench/memory.py)
+
     code = ctypes.create_string_buffer(struct.pack("HBBI", BPF_RET_K, 0, 0, index))
     program = struct.pack("@HP", 1, ctypes.addressof(code))  # struct sock_fprog
     # The kernel copies the program: ``code`` may go once this returns.
