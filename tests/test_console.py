@@ -9,6 +9,7 @@ import os
 import re
 import socket
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -111,10 +112,22 @@ def spawned(process: SimpleNamespace) -> None:
     events.notify(events.ProcessStateStartingEvent(process, ProcessStates.STOPPED))
 
 
-def console_frames(server: socket.socket, until: bytes) -> list[tuple[int, bytes]]:
-    """Return the kind and data of the records sent to ``server``, up to the notice ``until``."""
+def told_the_console(
+    short_dir: Path, groups: dict[str, SimpleNamespace], happenings: Callable[[], None]
+) -> list[tuple[int, bytes]]:
+    """Announce the start of ``groups``, let ``happenings`` happen; return what the console got.
+
+    Each record's kind and data, up to a last notice that ends them.
+    """
+    server = listen_at(short_dir / "console.sock")
+    output.forward_to(str(short_dir / "console.sock"))
+    output.announce_start(groups)
+    happenings()
+    output.notice("end")
+    output.forward_to(None, timeout=5)
     frames = received_frames(server, until=100)
-    return [(kind, data) for kind, _, data in frames[: frames.index((NOTICE, "", until)) + 1]]
+    server.close()
+    return [(kind, data) for kind, _, data in frames[: frames.index((NOTICE, "", b"end")) + 1]]
 
 
 @pytest.fixture
@@ -126,46 +139,40 @@ def supervisord_events(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_the_console_hears_once_that_the_autostart_processes_are_spawned(
     short_dir: Path, supervisord_events: None
 ) -> None:
-    server = listen_at(short_dir / "console.sock")
     web, worker, idle = (supervisord_process(autostart) for autostart in (True, True, False))
-    output.forward_to(str(short_dir / "console.sock"))
-    output.announce_start(
-        {
-            "web": SimpleNamespace(processes={"web": web, "idle": idle}),
-            "worker": SimpleNamespace(processes={"worker": worker}),
-        }
-    )
-    events.notify(events.SupervisorRunningEvent())
-    spawned(web)
-    output.notice("web spawned")
-    spawned(worker)
-    spawned(idle)  # started by someone else afterwards
-    output.notice("all spawned")
-    output.forward_to(None, timeout=5)
-    assert console_frames(server, until=b"all spawned") == [
+    groups = {
+        "web": SimpleNamespace(processes={"web": web, "idle": idle}),
+        "worker": SimpleNamespace(processes={"worker": worker}),
+    }
+
+    def supervisord_starts() -> None:
+        events.notify(events.SupervisorRunningEvent())
+        spawned(web)
+        output.notice("web spawned")
+        spawned(worker)
+        spawned(idle)  # started by someone else afterwards
+
+    assert told_the_console(short_dir, groups, supervisord_starts) == [
         (NOTICE, b"web spawned"),
         (STARTED, b""),
-        (NOTICE, b"all spawned"),
+        (NOTICE, b"end"),
     ]
-    server.close()
 
 
 def test_with_nothing_to_start_the_console_hears_it_at_supervisords_first_turn(
     short_dir: Path, supervisord_events: None
 ) -> None:
-    server = listen_at(short_dir / "console.sock")
-    output.forward_to(str(short_dir / "console.sock"))
-    output.announce_start({"idle": SimpleNamespace(processes={"idle": supervisord_process(False)})})
-    output.notice("config read")
-    events.notify(events.SupervisorRunningEvent())
-    output.notice("running")
-    output.forward_to(None, timeout=5)
-    assert console_frames(server, until=b"running") == [
+    groups = {"idle": SimpleNamespace(processes={"idle": supervisord_process(False)})}
+
+    def supervisord_starts() -> None:
+        output.notice("config read")
+        events.notify(events.SupervisorRunningEvent())
+
+    assert told_the_console(short_dir, groups, supervisord_starts) == [
         (NOTICE, b"config read"),
         (STARTED, b""),
-        (NOTICE, b"running"),
+        (NOTICE, b"end"),
     ]
-    server.close()
 
 
 def relay(console: Console, frames: bytes, supervisord_says: bytes, close: bool = True) -> None:
