@@ -15,7 +15,6 @@ from django.test import override_settings
 
 from djsupervisor.autoreload import __main__ as entry
 from djsupervisor.autoreload.plan import Plan
-from djsupervisor.client import Client
 from djsupervisor.config.build import build
 from djsupervisor.config.reloading import autoreload_plan, plan_path
 from djsupervisor.options import Options
@@ -48,7 +47,9 @@ def a_plan(project_dir: Path, **changes: object) -> Plan:
         "ignore": (".*",),
         "templates": False,
         "template_dirs": (),
-        "client": Client(f"unix://{project_dir}/no.sock", "user", "secret"),
+        "url": f"unix://{project_dir}/no.sock",
+        "username": "user",
+        "password": "secret",
     }
     return Plan(**{**values, **changes})  # type: ignore[arg-type]
 

@@ -1,4 +1,4 @@
-"""The layout's rules: no Django inside supervisord, a lean console, no cycle between packages.
+"""The layout's rules: no Django inside supervisord, lean helpers, no cycle between packages.
 
 docs/how-it-works.rst draws the packages and the process each runs in.
 """
@@ -12,6 +12,8 @@ import subprocess
 import sys
 from collections import defaultdict
 from pathlib import Path
+
+import pytest
 
 import djsupervisor
 import djsupervisor.inside
@@ -64,9 +66,15 @@ def test_supervisord_loads_no_module_its_start_does_not_use() -> None:
     assert not names & {"ctypes", "subprocess", "urllib.request"}
 
 
-def test_the_console_loads_no_django_and_no_xmlrpc_client() -> None:
-    """The foreground's console, as it runs: no XML-RPC client until it stops supervisord."""
-    names = loaded_by(["djsupervisor.control.__main__"])
+@pytest.mark.parametrize(
+    "program",
+    [
+        "djsupervisor.control.__main__",  # the console: the client to stop supervisord
+        "djsupervisor.autoreload.__main__",  # the watcher: the client with the first change
+    ],
+)
+def test_the_console_and_the_watcher_load_no_django_and_no_xmlrpc_client(program: str) -> None:
+    names = loaded_by([program])
     assert [name for name in names if name.split(".")[0] in ("django", "xmlrpc")] == []
     assert "djsupervisor.client" not in names
 

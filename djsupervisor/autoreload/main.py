@@ -110,16 +110,20 @@ def run(plan: Plan, log: Log, plan_path: Path | None = None) -> NoReturn:
         watch_file(plan_path, lambda: burst.add(str(plan_path)))
     while True:
         burst.wait_start()
+        # Taken as the burst goes quiet: the first one imports the client then,
+        # and the first restart does not wait for that.
+        client = watch.plan.client
         changed = burst.wait_end()
         if plan_path is not None and str(plan_path) in changed:
             changed.remove(str(plan_path))
             watch.reread(plan_path)
+            client = watch.plan.client
         if not changed or watch.idle:
             continue  # only a new plan, or changes just before one that reloads nothing
         path_filter = watch.handler.path_filter
         changes = [change for path in changed if (change := path_filter.change(path))]
         try:
-            reloaded = watch.plan.client.code_changed(changes)
+            reloaded = client.code_changed(changes)
         except SupervisordError as exc:
             log(f"could not reload: {exc}")
             continue

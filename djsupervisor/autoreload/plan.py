@@ -6,7 +6,9 @@ owner only (it holds the control socket's password); the watcher reads it
 and loads neither Django nor the config (issue 26: about 15 MiB instead of
 about 40). ``update`` and ``reload`` write it anew, and the watcher follows.
 config/reloading.py writes it (config does not import this module: the
-packages depend one way); standard library only, and the client.
+packages depend one way); standard library only. The XML-RPC client loads
+with the first change, not before: the watcher carries it only once it has
+something to tell (bench/memory.py).
 """
 
 from __future__ import annotations
@@ -14,9 +16,10 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..client import Client
+if TYPE_CHECKING:
+    from ..client import Client
 
 
 @dataclass(frozen=True)
@@ -31,7 +34,16 @@ class Plan:
     ignore: tuple[str, ...]  # SUPERVISOR_AUTORELOAD_IGNORE_PATTERNS
     templates: bool  # whether any change in Django's template directories counts
     template_dirs: tuple[Path, ...]  # those directories, when templates count
-    client: Client
+    url: str  # supervisord's, and the credentials it takes
+    username: str | None
+    password: str | None
+
+    @property
+    def client(self) -> Client:
+        """Return a client of the supervisord to tell, importing the client on first use."""
+        from ..client import Client
+
+        return Client(self.url, self.username, self.password)
 
     def to_json(self) -> str:
         data = {
@@ -41,11 +53,7 @@ class Plan:
             "ignore": list(self.ignore),
             "templates": self.templates,
             "template_dirs": [str(path) for path in self.template_dirs],
-            "supervisord": {
-                "url": self.client.url,
-                "username": self.client.username,
-                "password": self.client.password,
-            },
+            "supervisord": {"url": self.url, "username": self.username, "password": self.password},
         }
         return json.dumps(data, indent=2) + "\n"
 
@@ -62,7 +70,9 @@ class Plan:
                 ignore=tuple(str(pattern) for pattern in data["ignore"]),
                 templates=bool(data["templates"]),
                 template_dirs=tuple(Path(path) for path in data["template_dirs"]),
-                client=Client(supervisord["url"], supervisord["username"], supervisord["password"]),
+                url=supervisord["url"],
+                username=supervisord["username"],
+                password=supervisord["password"],
             )
         except (KeyError, TypeError, AttributeError) as exc:
             raise ValueError(f"not an autoreload plan ({type(exc).__name__}: {exc})") from None
