@@ -3,8 +3,8 @@
 ``manage.py supervisor``, which has Django loaded to build the config,
 computes the plan and writes it to the runtime directory, readable by the
 owner only (it holds the control socket's password); the watcher reads it
-and loads neither Django nor the config (issue 26: about 15 MiB instead of
-about 40). ``update`` and ``reload`` write it anew, and the watcher follows.
+and loads neither Django nor the config (docs: autoreload, its memory).
+``update`` and ``reload`` write it anew, and the watcher follows.
 config/reloading.py writes it (config does not import this module: the
 packages depend one way); standard library only. The XML-RPC client loads
 with the first change, not before: the watcher carries it only once it has
