@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import select
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import SimpleNamespace
@@ -13,6 +14,7 @@ from supervisor.states import ProcessStates
 
 from djsupervisor.graph import Graph, Program
 from djsupervisor.inside.bridge import Bridge
+from djsupervisor.inside.loop import MainLoop
 
 
 class QueueLoop:
@@ -85,3 +87,18 @@ def test_after_close_it_hears_nothing(bridge: tuple[Bridge, QueueLoop, list[str]
     bridge_.close()
     events.notify(events.ProcessStateRunningEvent(process("web", ProcessStates.RUNNING), 0))
     assert loop.tasks == []
+
+
+def test_supervisords_start_ends_its_first_wait_by_itself() -> None:
+    """Nothing has to talk to supervisord for it to spawn: its first poll returns at once."""
+    socket_map: dict[int, Any] = {}
+    loop = MainLoop(socket_map, lambda text: None)  # supervisord's poll set, with the pipe
+    bridge_ = Bridge(SimpleNamespace(), None, loop, lambda text: None)
+    try:
+        assert socket_map.keys() == {loop.reader}
+        assert select.select([loop.reader], [], [], 0)[0] == []  # idle: the poll would wait
+        events.notify(events.SupervisorRunningEvent())
+        assert select.select([loop.reader], [], [], 0)[0] == [loop.reader]
+    finally:
+        bridge_.close()
+        loop.close()

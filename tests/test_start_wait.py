@@ -28,7 +28,7 @@ def test_returns_once_the_autostart_processes_left_stopped() -> None:
     supervisord, clock = spawning(at=0.2)
     assert wait_until_spawned(supervisord, {"web", "worker"}, lambda: True, clock)
     assert 0.2 <= clock.now < 0.2 + START_POLL_INTERVAL
-    # Refused connections are retried fast: the first accepted one wakes supervisord.
+    # Refused connections are retried fast: the command hears at once that it listens.
     assert clock.slept[0] == WAKE_POLL_INTERVAL
 
 

@@ -33,7 +33,7 @@ SETTLE_TIMEOUT = 600.0  # seconds
 SETTLE_POLL_INTERVAL = 0.02  # seconds between questions while programs start
 START_POLL_INTERVAL = 0.005  # seconds between questions to a starting supervisord
 # Until supervisord first answers: a refused connection costs next to nothing,
-# and the first one it accepts is what ends its initial wait (bench/startup.py).
+# so the command hears within a millisecond that it listens (bench/startup.py).
 WAKE_POLL_INTERVAL = 0.001  # seconds
 
 
@@ -170,8 +170,9 @@ def wait_until_spawned(
 
     Return False if it died (``alive`` says so), shut down or never did within
     START_TIMEOUT; raise :class:`~djsupervisor.errors.CredentialsError` if it
-    refuses the credentials. Each request also wakes supervisord's main loop,
-    which otherwise waits up to a second before spawning the programs.
+    refuses the credentials. supervisord does not wait for these requests to
+    spawn the programs: djsupervisor's code in it ends its first one-second
+    wait (inside/loop.py).
     """
     deadline = clock.monotonic() + START_TIMEOUT
     interval = WAKE_POLL_INTERVAL
